@@ -1,0 +1,177 @@
+"""gantry_gradio: self-hosted monitoring for Gradio apps.
+
+    import gantry_gradio as gantry
+    gantry.init()                       # SQLite + ./gantry_data/blobs by default
+    key = gantry.log_record("gec-demo-app", inputs={"text": t}, outputs={"inference": out})
+    gantry.log_record("gec-demo-app", feedback={"accepted": True}, join_key=key)
+    gantry.query("gec-demo-app")        # pandas, one row per prediction
+
+The module-level functions use one default client, made by `init()` (or on first
+use with the defaults). Everything not listed in `__all__` is internal."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ._values import File
+from .blobs import BlobStoreError
+from .client import Client
+from .join_key import JoinKey
+from .spool import SpoolError
+from .store import (
+    Filter,
+    FilterError,
+    StoreConfigError,
+    UnknownApplicationError,
+    View,
+    ViewError,
+)
+
+__all__ = [
+    "BlobStoreError",
+    "Client",
+    "File",
+    "Filter",
+    "FilterError",
+    "JoinKey",
+    "SpoolError",
+    "StoreConfigError",
+    "UnknownApplicationError",
+    "View",
+    "ViewError",
+    "create_view",
+    "delete_view",
+    "flush",
+    "get_client",
+    "get_view",
+    "histogram",
+    "init",
+    "list_applications",
+    "list_views",
+    "log_record",
+    "log_records",
+    "percent_true",
+    "query",
+    "stats",
+    "value_counts",
+]
+
+_default: Client | None = None
+_default_lock = threading.Lock()
+
+
+def init(
+    store: str | None = None,
+    blobs: str | Path | None = None,
+    *,
+    environment: str | None = None,
+    spool_dir: str | Path | None = None,
+    s3_endpoint_url: str | None = None,
+) -> Client:
+    """Configure the default client (closing a previous one after it flushed).
+
+    store: SQLAlchemy URL, e.g. sqlite:///records.db or postgresql+psycopg://u:p@host/db
+    blobs: a folder or s3://bucket/prefix (boto3 reads AWS_* settings; for an
+        S3-compatible server pass s3_endpoint_url or set AWS_ENDPOINT_URL)
+    environment: stored as tags.env on every prediction unless the call sets it
+    """
+    global _default
+    with _default_lock:
+        if _default is not None:
+            _default.close()
+        _default = Client(
+            store,
+            blobs,
+            environment=environment,
+            spool_dir=spool_dir,
+            s3_endpoint_url=s3_endpoint_url,
+        )
+        return _default
+
+
+def get_client() -> Client:
+    """The default client, made with the defaults if `init()` was not called."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Client()
+        return _default
+
+
+def log_record(
+    application: str,
+    version: str | int | None = None,
+    inputs: dict | None = None,
+    outputs: dict | None = None,
+    feedback: dict | None = None,
+    join_key: str | None = None,
+    tags: dict | None = None,
+    timestamp: Any = None,
+) -> str:
+    return get_client().log_record(
+        application, version, inputs, outputs, feedback, join_key, tags, timestamp
+    )
+
+
+def log_records(application: str, version: str | int | None = None, **columns: Any) -> list[str]:
+    return get_client().log_records(application, version, **columns)
+
+
+def flush(timeout: float | None = None) -> bool:
+    return get_client().flush(timeout)
+
+
+def stats() -> dict[str, Any]:
+    return get_client().stats()
+
+
+def query(application: str, start: Any = None, end: Any = None, **options: Any) -> pd.DataFrame:
+    return get_client().query(application, start, end, **options)
+
+
+def percent_true(
+    application: str, field: str = "feedback.accepted", **options: Any
+) -> pd.DataFrame:
+    return get_client().percent_true(application, field, **options)
+
+
+def value_counts(application: str, field: str, **options: Any) -> pd.DataFrame:
+    return get_client().value_counts(application, field, **options)
+
+
+def histogram(application: str, field: str, **options: Any) -> pd.DataFrame:
+    return get_client().histogram(application, field, **options)
+
+
+def list_applications() -> list[str]:
+    return get_client().list_applications()
+
+
+def create_view(
+    application: str,
+    name: str,
+    start_time: Any = None,
+    end_time: Any = None,
+    filters: list | None = None,
+    *,
+    replace: bool = False,
+) -> View:
+    return get_client().create_view(
+        application, name, start_time, end_time, filters, replace=replace
+    )
+
+
+def get_view(application: str, name: str) -> View:
+    return get_client().get_view(application, name)
+
+
+def list_views(application: str) -> list[View]:
+    return get_client().list_views(application)
+
+
+def delete_view(application: str, name: str) -> None:
+    get_client().delete_view(application, name)

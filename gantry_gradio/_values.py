@@ -1,0 +1,114 @@
+"""Make user values storable, on the caller's thread, before log_record returns.
+
+Why on the caller's thread: a value that cannot be stored must fail loudly at the
+call that logged it, not later in a background worker where nobody is looking.
+Conversions here are the documented ones (see README "What gets stored")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import io
+import math
+import mimetypes
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Longer text is moved to the blob store and replaced by its URI, not truncated.
+INLINE_TEXT_LIMIT = 1_000_000
+MAX_DEPTH = 32
+#: Integers beyond this lose precision as JSON numbers in most readers.
+MAX_EXACT_INT = 2**53
+
+Stage = Callable[[bytes | Path, str], str]
+
+
+class File:
+    """Marks a path as a file to upload (plain strings are always logged as text,
+    so a string that happens to look like a path is never read from disk)."""
+
+    def __init__(self, path: str | Path, content_type: str | None = None) -> None:
+        self.path = Path(path)
+        self.content_type = content_type or (
+            mimetypes.guess_type(self.path.name)[0] or "application/octet-stream"
+        )
+
+
+def clean_text(text: str) -> str:
+    """PostgreSQL text cannot hold NUL and UTF-8 cannot hold lone surrogates:
+    both become U+FFFD so SQLite and PostgreSQL store the same thing."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def normalize(value: Any, where: str, stage: Stage, depth: int = 0) -> Any:
+    """Return a JSON-safe copy of `value`; `where` names it in error messages."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if len(value) > INLINE_TEXT_LIMIT:
+            return stage(clean_text(value).encode("utf-8"), "text/plain")
+        return clean_text(value)
+    if isinstance(value, int):
+        return value if abs(value) <= MAX_EXACT_INT else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"{where} is nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{where} has a key of type {type(key).__name__}; keys must be str")
+            out[clean_text(key)] = normalize(item, f"{where}.{key}", stage, depth + 1)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [normalize(item, f"{where}[{i}]", stage, depth + 1) for i, item in enumerate(value)]
+    return _normalize_rare(value, where, stage, depth)
+
+
+def _normalize_rare(value: Any, where: str, stage: Stage, depth: int) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return stage(bytes(value), "application/octet-stream")
+    if isinstance(value, File):
+        if not value.path.is_file():
+            raise FileNotFoundError(f"{where}: file {str(value.path)!r} does not exist")
+        return stage(value.path, value.content_type)
+    if isinstance(value, Path):
+        return normalize(File(value), where, stage, depth)
+    if isinstance(value, np.ndarray):
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        return stage(buffer.getvalue(), "application/x-npy")
+    if isinstance(value, np.generic):
+        return normalize(value.item(), where, stage, depth)
+    if _is_pil_image(value):
+        buffer = io.BytesIO()
+        value.save(buffer, format="PNG")
+        return stage(buffer.getvalue(), "image/png")
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return normalize(float(value), where, stage, depth)
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    raise TypeError(
+        f"{where} is a {type(value).__module__}.{type(value).__name__}, which cannot be logged; "
+        "pass str, number, bool, None, dict, list, bytes, pathlib.Path, "
+        "gantry_gradio.File, a numpy array or a PIL image"
+    )
+
+
+def _is_pil_image(value: Any) -> bool:
+    pil = sys.modules.get("PIL.Image")
+    return pil is not None and isinstance(value, pil.Image)

@@ -1,0 +1,23 @@
+"""The contract every blob store keeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+
+class BlobStoreError(RuntimeError):
+    """A blob could not be stored or read; the message says what to fix."""
+
+
+class BlobStore(Protocol):
+    """Content-addressed storage: keys come from the content's hash, so a put is
+    idempotent and a user's file name never reaches the key."""
+
+    def uri_for(self, key: str) -> str: ...
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None: ...
+
+    def read(self, uri: str) -> bytes: ...
+
+    def url(self, uri: str, *, expires_in: int = 3600) -> str: ...

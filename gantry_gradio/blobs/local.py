@@ -1,0 +1,42 @@
+"""Blobs in a local folder: the embedded default, no server needed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from .base import BlobStoreError
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+
+    def uri_for(self, key: str) -> str:
+        return (self.root / key).as_uri()
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        target = self.root / key
+        if target.exists():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        shutil.copyfile(path, partial)
+        os.chmod(partial, 0o600)  # private, like the S3 objects
+        os.replace(partial, target)
+
+    def _path_of(self, uri: str) -> Path:
+        if not uri.startswith("file://"):
+            raise BlobStoreError(f"{uri!r} is not a file:// URI of this blob store")
+        path = Path(uri[len("file://") :]).resolve()
+        if not path.is_relative_to(self.root):
+            raise BlobStoreError(f"{uri!r} lies outside the blob folder {self.root}")
+        return path
+
+    def read(self, uri: str) -> bytes:
+        return self._path_of(uri).read_bytes()
+
+    def url(self, uri: str, *, expires_in: int = 3600) -> str:
+        """Local files need no signing; the path is only readable by this user."""
+        return str(self._path_of(uri))

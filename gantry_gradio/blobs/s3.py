@@ -1,0 +1,85 @@
+"""Blobs on S3 or any S3-compatible server, through boto3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from .base import BlobStoreError
+
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+
+
+class S3BlobStore:
+    """Objects are written without an ACL, so they stay private to the bucket
+    owner; readers get short-lived presigned URLs instead of public links."""
+
+    def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        # The delivery worker retries with its own backoff; keep boto3's short.
+        config = Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=60)
+        self.client = boto3.client("s3", endpoint_url=endpoint_url, config=config)
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def uri_for(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+    def _exists(self, object_key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=object_key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                return False
+            raise self._explain(exc) from exc
+        return True
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        object_key = self._key(key)
+        if self._exists(object_key):
+            return
+        try:
+            self.client.upload_file(
+                str(path), self.bucket, object_key, ExtraArgs={"ContentType": content_type}
+            )
+        except ClientError as exc:
+            raise self._explain(exc) from exc
+
+    def _split(self, uri: str) -> str:
+        head = f"s3://{self.bucket}/"
+        if not uri.startswith(head) or not uri[len(head) :].startswith(self.prefix):
+            raise BlobStoreError(
+                f"{uri!r} is not in this blob store (s3://{self.bucket}/{self.prefix})"
+            )
+        return uri[len(head) :]
+
+    def read(self, uri: str) -> bytes:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._split(uri))["Body"].read()
+        except ClientError as exc:
+            raise self._explain(exc) from exc
+
+    def url(self, uri: str, *, expires_in: int = 3600) -> str:
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._split(uri)},
+            ExpiresIn=expires_in,
+        )
+
+    def _explain(self, exc: ClientError) -> BlobStoreError:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "NoSuchBucket":
+            return BlobStoreError(
+                f"S3 bucket {self.bucket!r} does not exist; create it "
+                f"(aws s3 mb s3://{self.bucket}) or point GANTRY_BLOBS elsewhere"
+            )
+        if code in {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
+            return BlobStoreError(
+                f"S3 refused access to bucket {self.bucket!r} ({code}); check the AWS_* credentials"
+            )
+        return BlobStoreError(f"S3 error on bucket {self.bucket!r}: {exc}")

@@ -1,0 +1,361 @@
+"""The client: configuration, the log calls, and the read calls, in one object.
+
+Most programs use the module-level functions in `gantry_gradio`, which talk to
+one default client made by `init()`; tests and multi-store programs can hold
+several `Client`s."""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import _values
+from ._timestamps import now_us, to_epoch_us
+from .blobs import BlobStore, open_blob_store
+from .delivery import DeliveryWorker
+from .join_key import JoinKey, check_join_key
+from .spool import Spool
+from .store import (
+    Catalog,
+    RecordReader,
+    RecordWriter,
+    View,
+    ViewStore,
+    create_store_engine,
+)
+
+DEFAULT_DATA_DIR = Path("gantry_data")
+MAX_APPLICATION_NAME = 200
+#: A single record above this (after large texts moved to blobs) is refused.
+MAX_ENTRY_BYTES = 16 * 2**20
+EXIT_FLUSH_SECONDS = 10.0
+
+
+def _check_application(application: Any) -> str:
+    if not isinstance(application, str) or not application.strip():
+        raise ValueError("application must be a non-empty string, e.g. 'gec-demo-app'")
+    if len(application) > MAX_APPLICATION_NAME or "\x00" in application:
+        raise ValueError(
+            f"application name must be at most {MAX_APPLICATION_NAME} characters, no NUL"
+        )
+    return application
+
+
+def _check_section(value: Any, name: str) -> None:
+    if value is not None and not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict like {{'text': ...}}, not {type(value).__name__}")
+
+
+class Client:
+    """Configuration resolves keyword arguments first, then GANTRY_STORE /
+    GANTRY_BLOBS / GANTRY_SPOOL, then the embedded defaults under ./gantry_data."""
+
+    def __init__(
+        self,
+        store: str | None = None,
+        blobs: str | Path | None = None,
+        *,
+        environment: str | None = None,
+        spool_dir: str | Path | None = None,
+        s3_endpoint_url: str | None = None,
+        batch_size: int = 1000,
+    ) -> None:
+        self.store_url = (
+            store
+            or os.environ.get("GANTRY_STORE")
+            or (f"sqlite:///{(DEFAULT_DATA_DIR / 'records.db').resolve()}")
+        )
+        blob_location = blobs or os.environ.get("GANTRY_BLOBS") or (DEFAULT_DATA_DIR / "blobs")
+        self.environment = environment
+        self.engine = create_store_engine(self.store_url)
+        self.blobs: BlobStore = open_blob_store(blob_location, endpoint_url=s3_endpoint_url)
+        # One spool per (store, blobs) pair, so entries logged for one store are
+        # never delivered to another after a configuration change.
+        spool_root = Path(spool_dir or os.environ.get("GANTRY_SPOOL") or DEFAULT_DATA_DIR / "spool")
+        destination = hashlib.sha1(f"{self.store_url}|{blob_location}".encode()).hexdigest()[:12]
+        self.spool = Spool(spool_root / destination)
+        self.catalog = Catalog(self.engine)
+        self.views = ViewStore(self.engine, self.catalog)
+        self.reader = RecordReader(self.engine, self.catalog, self.views)
+        self.worker = DeliveryWorker(
+            self.spool, RecordWriter(self.engine, self.catalog), self.blobs, batch_size=batch_size
+        )
+        self.worker.start()
+        self._closed = False
+        atexit.register(self.close)
+
+    # -- logging (caller's thread: validate, serialize, append, return) ------------
+
+    def log_record(
+        self,
+        application: str,
+        version: str | int | None = None,
+        inputs: dict | None = None,
+        outputs: dict | None = None,
+        feedback: dict | None = None,
+        join_key: str | None = None,
+        tags: dict | None = None,
+        timestamp: Any = None,
+    ) -> str:
+        """Log one prediction (inputs/outputs), its feedback, or both; return the
+        join key that later feedback must carry."""
+        entry, blob_refs = self._entry(
+            application, version, inputs, outputs, feedback, join_key, tags, timestamp
+        )
+        self.spool.append(self._encode(entry, blob_refs), 1)
+        return entry["join_key"]
+
+    def log_records(
+        self,
+        application: str,
+        version: str | int | None = None,
+        inputs: Sequence[dict] | None = None,
+        outputs: Sequence[dict] | None = None,
+        feedbacks: Sequence[dict] | None = None,
+        join_keys: Sequence[str] | None = None,
+        tags: dict | Sequence[dict] | None = None,
+        timestamps: Sequence[Any] | None = None,
+    ) -> list[str]:
+        """The batch form of log_record (for backfills): lists of equal length;
+        `tags` may be one dict for all. All or nothing: one bad record refuses
+        the call before anything is spooled."""
+        columns = {
+            "inputs": inputs,
+            "outputs": outputs,
+            "feedbacks": feedbacks,
+            "join_keys": join_keys,
+            "timestamps": timestamps,
+        }
+        if isinstance(tags, (list, tuple)):
+            columns["tags"] = tags
+        lengths = {name: len(col) for name, col in columns.items() if col is not None}
+        if not lengths:
+            raise ValueError("log_records needs at least one of inputs, outputs or feedbacks")
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"log_records lists differ in length: {lengths}")
+        count = next(iter(lengths.values()))
+
+        def pick(name: str, i: int) -> Any:
+            column = columns.get(name)
+            return None if column is None else column[i]
+
+        lines, keys = [], []
+        for i in range(count):
+            row_tags = pick("tags", i) if "tags" in columns else tags
+            try:
+                entry, refs = self._entry(
+                    application,
+                    version,
+                    pick("inputs", i),
+                    pick("outputs", i),
+                    pick("feedbacks", i),
+                    pick("join_keys", i),
+                    row_tags,
+                    pick("timestamps", i),
+                )
+            except (TypeError, ValueError, OSError) as exc:
+                raise type(exc)(f"record {i}: {exc}") from exc
+            lines.append(self._encode(entry, refs))
+            keys.append(entry["join_key"])
+        if lines:
+            self.spool.append(b"".join(lines), len(lines))
+        return keys
+
+    def _entry(self, application, version, inputs, outputs, feedback, join_key, tags, timestamp):
+        _check_application(application)
+        for value, name in (
+            (inputs, "inputs"),
+            (outputs, "outputs"),
+            (feedback, "feedback"),
+            (tags, "tags"),
+        ):
+            _check_section(value, name)
+        is_prediction = inputs is not None or outputs is not None
+        if not is_prediction and not feedback:
+            raise ValueError("log_record needs inputs/outputs (a prediction), feedback, or both")
+        if join_key is None:
+            if not is_prediction:
+                raise ValueError(
+                    "feedback without join_key cannot be joined to a prediction; pass the "
+                    "join_key that log_record returned for it"
+                )
+            join_key = JoinKey.new()
+        if version is not None and not isinstance(version, (str, int)):
+            raise TypeError(f"version must be a str or int, not {type(version).__name__}")
+        blob_refs: list[list[str]] = []
+
+        def stage(content: bytes | Path, content_type: str) -> str:
+            key, staged = self.spool.stage_blob(content, content_type)
+            blob_refs.append([key, staged, content_type])
+            return self.blobs.uri_for(key)
+
+        if self.environment is not None and is_prediction:
+            tags = {"env": self.environment, **(tags or {})}
+        entry: dict[str, Any] = {
+            "id": uuid.uuid4().hex,
+            "application": application,
+            "version": None if version is None else str(version),
+            "join_key": check_join_key(join_key),
+            "timestamp": now_us() if timestamp is None else to_epoch_us(timestamp),
+            "logged_at": now_us(),
+        }
+        if is_prediction:
+            entry["prediction"] = {
+                "inputs": _values.normalize(inputs, "inputs", stage),
+                "outputs": _values.normalize(outputs, "outputs", stage),
+                "tags": _values.normalize(tags, "tags", stage),
+            }
+        elif tags:
+            raise ValueError(
+                "tags describe a prediction; a feedback-only call cannot carry them "
+                "(log them with the prediction)"
+            )
+        if feedback:
+            entry["feedback"] = _values.normalize(feedback, "feedback", stage)
+        return entry, blob_refs
+
+    @staticmethod
+    def _encode(entry: dict, blob_refs: list) -> bytes:
+        if blob_refs:
+            entry["blobs"] = blob_refs
+        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if len(line) > MAX_ENTRY_BYTES:
+            raise ValueError(
+                f"record is {len(line)} bytes serialized; the limit is {MAX_ENTRY_BYTES}. "
+                "Log large values as bytes or gantry_gradio.File so they go to the blob store"
+            )
+        return line + b"\n"
+
+    # -- delivery ------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything logged so far is stored; False if time ran out
+        (nothing is lost then: it stays in the spool and keeps being retried)."""
+        return self.spool.wait_until_empty(timeout)
+
+    def stats(self) -> dict[str, Any]:
+        """Delivery counters of this process, plus what waits in the spool."""
+        s = self.worker.stats
+        return {
+            "delivered": s.delivered,
+            "pending": self.spool.pending,
+            "rejected": s.rejected,
+            "duplicates": s.duplicates,
+            "last_error": s.last_error,
+            "rejected_file": str(self.worker.rejected_path),
+        }
+
+    def close(self, timeout: float = EXIT_FLUSH_SECONDS) -> None:
+        """Deliver what can be delivered within `timeout`, then stop the worker;
+        anything left waits in the spool for the next start."""
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+        self.flush(timeout)
+        self.worker.stop(timeout=timeout)
+        if not self.worker.is_alive():
+            self.spool.close()
+        self.engine.dispose()
+
+    # -- reading -------------------------------------------------------------------
+
+    def query(
+        self,
+        application: str,
+        start: Any = None,
+        end: Any = None,
+        *,
+        filters: list | None = None,
+        view: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> pd.DataFrame:
+        """One row per prediction in [start, end), dotted columns, feedback merged."""
+        selection = self.reader.select(application, start, end, filters, view)
+        return self.reader.rows(selection, limit=limit, newest_first=newest_first)
+
+    def percent_true(
+        self,
+        application: str,
+        field: str = "feedback.accepted",
+        *,
+        bucket: str = "day",
+        start: Any = None,
+        end: Any = None,
+        filters: list | None = None,
+        view: str | None = None,
+    ) -> pd.DataFrame:
+        """Share of true values of a boolean field per time bucket (the acceptance rate)."""
+        selection = self.reader.select(application, start, end, filters, view)
+        return self.reader.percent_true(selection, field, bucket)
+
+    def value_counts(
+        self,
+        application: str,
+        field: str,
+        *,
+        bucket: str | None = None,
+        start: Any = None,
+        end: Any = None,
+        filters: list | None = None,
+        view: str | None = None,
+    ) -> pd.DataFrame:
+        """Counts per value of a field (e.g. flags by category), optionally per bucket."""
+        selection = self.reader.select(application, start, end, filters, view)
+        return self.reader.value_counts(selection, field, bucket)
+
+    def histogram(
+        self,
+        application: str,
+        field: str,
+        *,
+        bins: int = 20,
+        value_range: tuple[float, float] | None = None,
+        start: Any = None,
+        end: Any = None,
+        filters: list | None = None,
+        view: str | None = None,
+    ) -> pd.DataFrame:
+        """Equal-width histogram of a numeric field."""
+        selection = self.reader.select(application, start, end, filters, view)
+        return self.reader.histogram(selection, field, bins, value_range)
+
+    def list_applications(self) -> list[str]:
+        return self.catalog.application_names()
+
+    def create_view(
+        self,
+        application: str,
+        name: str,
+        start_time: Any = None,
+        end_time: Any = None,
+        filters: list | None = None,
+        *,
+        replace: bool = False,
+    ) -> View:
+        return self.views.create(application, name, start_time, end_time, filters, replace=replace)
+
+    def get_view(self, application: str, name: str) -> View:
+        return self.views.get(application, name)
+
+    def list_views(self, application: str) -> list[View]:
+        return self.views.list(application)
+
+    def delete_view(self, application: str, name: str) -> None:
+        self.views.delete(application, name)
+
+    def read_blob(self, uri: str) -> bytes:
+        return self.blobs.read(uri)
+
+    def blob_url(self, uri: str, *, expires_in: int = 3600) -> str:
+        """A short-lived link for S3 blobs (presigned), a local path otherwise."""
+        return self.blobs.url(uri, expires_in=expires_in)

@@ -1,0 +1,172 @@
+"""The background worker that moves spool entries into the stores.
+
+Order per batch: blobs first, then records, then the spool offset. A crash at
+any point re-delivers the batch, which is harmless because every write is
+idempotent. An outage (database or S3 down) stops the worker on the batch it
+has, retrying with backoff, so nothing is skipped and nothing is lost; an entry
+the store refuses for good is written to `rejected.jsonl` with the reason and
+counted, never silently dropped."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy.exc as sa_exc
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ._timestamps import now_us
+from .blobs import BlobStore, BlobStoreError
+from .spool import Batch, Spool
+from .store import RecordWriter
+
+log = logging.getLogger("gantry_gradio")
+
+#: Errors that say "not now" rather than "never": retry the same batch later.
+TRANSIENT_ERRORS = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    BlobStoreError,
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    TimeoutError,
+)
+MAX_BACKOFF_SECONDS = 10.0
+_REPEAT_ERROR_LOG_SECONDS = 60.0
+
+
+@dataclass
+class DeliveryStats:
+    delivered: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    last_error: str | None = None
+    failing_since: float | None = None
+
+
+class DeliveryWorker(threading.Thread):
+    def __init__(
+        self, spool: Spool, writer: RecordWriter, blobs: BlobStore, *, batch_size: int = 1000
+    ) -> None:
+        super().__init__(name="gantry-delivery", daemon=True)
+        self.spool = spool
+        self.writer = writer
+        self.blobs = blobs
+        self.batch_size = batch_size
+        self.stats = DeliveryStats()
+        self.rejected_path = spool.directory / "rejected.jsonl"
+        self._stop_requested = threading.Event()
+        self._last_error_logged = 0.0
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop_requested.set()
+        with self.spool.pending_changed:
+            self.spool.pending_changed.notify_all()
+        self.join(timeout)
+
+    def run(self) -> None:
+        backoff = 0.2
+        while not self._stop_requested.is_set():
+            batch = self.spool.read_batch(self.batch_size)
+            if batch is None:
+                with self.spool.pending_changed:
+                    self.spool.pending_changed.wait(0.5)
+                continue
+            try:
+                self._deliver(batch)
+            except TRANSIENT_ERRORS as exc:
+                self._note_failure(exc)
+                self._stop_requested.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            except Exception:  # a bug of ours must not kill delivery for good
+                log.exception("gantry_gradio: unexpected error delivering a batch; retrying")
+                self._stop_requested.wait(MAX_BACKOFF_SECONDS)
+                continue
+            if self.stats.failing_since is not None:
+                log.warning(
+                    "gantry_gradio: delivery recovered after %.1f s",
+                    time.monotonic() - self.stats.failing_since,
+                )
+                self.stats.failing_since = None
+            backoff = 0.2
+
+    def _deliver(self, batch: Batch) -> None:
+        entries: list[dict[str, Any]] = []
+        for line in batch.lines:
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                self._reject(line.decode("utf-8", "replace"), "spool line is not valid JSON")
+        if batch.torn_tail is not None:
+            self._reject(
+                batch.torn_tail.decode("utf-8", "replace"),
+                "partial entry left by a process killed mid-write (its log call never returned)",
+            )
+        entries = self._upload_blobs(entries)
+        self._write(entries)
+        self.spool.commit(batch)
+        for entry in entries:
+            for _key, staged, _type in entry.get("blobs", ()):
+                self.spool.staged_path(staged).unlink(missing_ok=True)
+
+    def _upload_blobs(self, entries: list[dict]) -> list[dict]:
+        kept = []
+        for entry in entries:
+            try:
+                for key, staged, content_type in entry.get("blobs", ()):
+                    self.blobs.put_file(key, self.spool.staged_path(staged), content_type)
+            except FileNotFoundError as exc:
+                self._reject(entry, f"staged blob is missing and not in the blob store: {exc}")
+                continue
+            kept.append(entry)
+        return kept
+
+    def _write(self, entries: list[dict]) -> None:
+        """Write all; if the store refuses the batch for good, split it to find and
+        reject only the entries it refuses."""
+        if not entries:
+            return
+        try:
+            result = self.writer.write(entries)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            if len(entries) == 1:
+                self._reject(entries[0], f"{type(exc).__name__}: {exc}")
+                return
+            middle = len(entries) // 2
+            self._write(entries[:middle])
+            self._write(entries[middle:])
+            return
+        self.stats.delivered += len(entries)
+        self.stats.duplicates += result.duplicates
+
+    def _reject(self, entry: Any, reason: str) -> None:
+        self.stats.rejected += 1
+        log.error("gantry_gradio: rejected a record (%s); kept in %s", reason, self.rejected_path)
+        line = json.dumps(
+            {"rejected_at_us": now_us(), "reason": reason, "entry": entry}, default=str
+        )
+        with open(self.rejected_path, "a", encoding="utf-8") as out:
+            out.write(line + "\n")
+
+    def _note_failure(self, exc: BaseException) -> None:
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        now = time.monotonic()
+        if self.stats.failing_since is None:
+            self.stats.failing_since = now
+        if now - self._last_error_logged >= _REPEAT_ERROR_LOG_SECONDS:
+            self._last_error_logged = now
+            log.error(
+                "gantry_gradio: cannot deliver records yet (%s); they are kept in %s and retried",
+                self.stats.last_error,
+                self.spool.directory,
+            )

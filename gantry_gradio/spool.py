@@ -1,0 +1,215 @@
+"""The write-ahead spool: the only I/O on the caller's thread.
+
+Why: a log call must return in microseconds and survive the process being
+killed right after. One `os.write` of a JSON line to an append-only segment file
+reaches the kernel before `log_record` returns, so SIGKILL loses nothing; the
+delivery worker reads segments from their committed offset and moves the offset
+on only after the stores accepted the entries. Each process writes its own
+segment and holds an `flock` on it; a segment whose lock can be taken belongs to
+a dead process and is adopted and delivered by the next one to start."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import mimetypes
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SEGMENT_SUFFIX = ".log"
+OFFSET_SUFFIX = ".offset"
+_OFFSET_WIDTH = 20
+_READ_CHUNK = 4 * 2**20
+
+
+class SpoolError(OSError):
+    """The spool folder cannot be written: monitoring cannot promise delivery."""
+
+
+@dataclass
+class _Segment:
+    path: Path
+    fd: int
+    offset_fd: int
+    offset: int
+    active: bool
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+
+@dataclass
+class Batch:
+    """Entries read from one segment, delivered and committed together."""
+
+    segment: _Segment
+    end_offset: int
+    lines: list[bytes] = field(default_factory=list)
+    torn_tail: bytes | None = None  # a partial last line left by a killed process
+
+
+def _open_locked(path: Path, flags: int) -> int | None:
+    fd = os.open(path, flags, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+class Spool:
+    def __init__(self, directory: str | Path, *, segment_bytes: int = 64 * 2**20) -> None:
+        self.directory = Path(directory)
+        self.blob_directory = self.directory / "blobs"
+        try:
+            self.blob_directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise SpoolError(f"cannot create spool folder {self.directory}: {exc}") from exc
+        self.segment_bytes = segment_bytes
+        self._lock = threading.Lock()
+        self._pending = 0
+        self.pending_changed = threading.Condition()
+        self._segments: list[_Segment] = self._adopt_orphans()
+        self._segments.append(self._new_segment())
+
+    # -- caller side ---------------------------------------------------------------
+
+    def append(self, data: bytes, entries: int) -> None:
+        """Append whole lines with one write; on a short write undo it, so a full
+        disk never leaves half an entry for the worker to trip on."""
+        with self._lock:
+            active = self._segments[-1]
+            start = active.size()
+            try:
+                written = os.write(active.fd, data)
+                if written != len(data):
+                    raise OSError(f"short write ({written} of {len(data)} bytes)")
+            except OSError as exc:
+                os.ftruncate(active.fd, start)
+                raise SpoolError(
+                    f"cannot append to the spool in {self.directory}: {exc}; "
+                    "free disk space or fix the folder's permissions"
+                ) from exc
+            self._pending += entries
+            if start + written >= self.segment_bytes:
+                active.active = False
+                self._segments.append(self._new_segment())
+        with self.pending_changed:
+            self.pending_changed.notify_all()
+
+    def stage_blob(self, content: bytes | Path, content_type: str) -> tuple[str, str]:
+        """Keep a private copy of a blob beside the spool (the caller's file may be
+        a temp file deleted right after) and return (key, staged name). The key is
+        the content's sha256 plus an extension from the content type, never a
+        user's file name."""
+        extension = mimetypes.guess_extension(content_type) or ".bin"
+        partial = self.blob_directory / f".{uuid.uuid4().hex}.partial"
+        digest = hashlib.sha256()
+        with open(partial, "wb") as out:
+            if isinstance(content, Path):
+                with open(content, "rb") as source:
+                    while chunk := source.read(2**20):
+                        digest.update(chunk)
+                        out.write(chunk)
+            else:
+                digest.update(content)
+                out.write(content)
+        sha = digest.hexdigest()
+        staged = f"{sha}{extension}"
+        os.replace(partial, self.blob_directory / staged)
+        return f"{sha[:2]}/{sha}{extension}", staged
+
+    # -- worker side ---------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def read_batch(self, max_entries: int) -> Batch | None:
+        """The next undelivered entries of the oldest segment that has any."""
+        with self._lock:
+            segments = list(self._segments)
+        for segment in segments:
+            size = segment.size()
+            if segment.offset < size:
+                return self._read(segment, size, max_entries)
+            if not segment.active:
+                self._retire(segment)
+        return None
+
+    def _read(self, segment: _Segment, size: int, max_entries: int) -> Batch:
+        chunk_size = _READ_CHUNK
+        while True:
+            data = os.pread(segment.fd, min(chunk_size, size - segment.offset), segment.offset)
+            last_newline = data.rfind(b"\n")
+            if last_newline >= 0:
+                break
+            if segment.offset + len(data) >= size:
+                # No newline up to the end: only a killed writer leaves this.
+                if segment.active:
+                    return Batch(segment, segment.offset)
+                return Batch(segment, size, torn_tail=data)
+            chunk_size *= 2
+        lines = data[: last_newline + 1].splitlines()[:max_entries]
+        end = segment.offset + sum(len(line) + 1 for line in lines)
+        return Batch(segment, end, lines)
+
+    def commit(self, batch: Batch) -> None:
+        """Record that a batch's entries are stored (or dead-lettered)."""
+        segment = batch.segment
+        segment.offset = batch.end_offset
+        os.pwrite(segment.offset_fd, str(segment.offset).zfill(_OFFSET_WIDTH).encode(), 0)
+        with self._lock:
+            self._pending -= len(batch.lines) + (batch.torn_tail is not None)
+        with self.pending_changed:
+            self.pending_changed.notify_all()
+
+    def wait_until_empty(self, timeout: float | None) -> bool:
+        with self.pending_changed:
+            return self.pending_changed.wait_for(lambda: self._pending <= 0, timeout)
+
+    def staged_path(self, staged: str) -> Path:
+        return self.blob_directory / staged
+
+    def close(self) -> None:
+        with self._lock:
+            for segment in self._segments:
+                os.close(segment.fd)
+                os.close(segment.offset_fd)
+            self._segments = []
+
+    # -- segment files -------------------------------------------------------------
+
+    def _new_segment(self) -> _Segment:
+        name = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        path = self.directory / f"{name}{SEGMENT_SUFFIX}"
+        fd = _open_locked(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL)
+        assert fd is not None, "a freshly created segment cannot be locked by anyone else"
+        offset_fd = os.open(path.with_suffix(OFFSET_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600)
+        return _Segment(path, fd, offset_fd, 0, active=True)
+
+    def _adopt_orphans(self) -> list[_Segment]:
+        adopted = []
+        for path in sorted(self.directory.glob(f"*{SEGMENT_SUFFIX}"), key=os.path.getmtime):
+            fd = _open_locked(path, os.O_RDWR)
+            if fd is None:
+                continue  # a live process is still writing it
+            offset_fd = os.open(path.with_suffix(OFFSET_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600)
+            offset = int(os.pread(offset_fd, _OFFSET_WIDTH, 0) or b"0")
+            segment = _Segment(path, fd, offset_fd, offset, active=False)
+            tail = os.pread(fd, segment.size() - offset, offset)
+            self._pending += tail.count(b"\n") + (bool(tail) and not tail.endswith(b"\n"))
+            adopted.append(segment)
+        return adopted
+
+    def _retire(self, segment: _Segment) -> None:
+        with self._lock:
+            self._segments.remove(segment)
+        segment.path.unlink(missing_ok=True)
+        segment.path.with_suffix(OFFSET_SUFFIX).unlink(missing_ok=True)
+        os.close(segment.fd)
+        os.close(segment.offset_fd)

@@ -1,0 +1,134 @@
+"""Application ids, field columns and schema growth, cached per engine."""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+from .._timestamps import now_us
+from . import schema
+from .schema import KIND_TYPES, Field
+
+#: PostgreSQL allows 1600 columns a table; fields past this cap stay in `extra`.
+MAX_FIELDS_PER_APPLICATION = 1000
+
+
+class UnknownApplicationError(LookupError):
+    """Raised when querying an application that has never logged anything."""
+
+
+class Catalog:
+    """Why a cache: the writer checks fields for every batch and the catalog only
+    ever grows, so a miss (a new field or application) is the only time to ask
+    the database; another process may have added it, so a miss re-reads first."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._lock = threading.RLock()
+        self._tables_ready = False
+        self._app_ids: dict[str, int] = {}
+        self._fields: dict[int, dict[str, Field]] = {}
+        self._tables: dict[int, sa.Table] = {}
+
+    def ensure_tables(self) -> None:
+        if self._tables_ready:
+            return
+        try:
+            schema.metadata.create_all(self.engine)
+        except (IntegrityError, ProgrammingError):
+            schema.metadata.create_all(self.engine)  # another process created them first
+        self._tables_ready = True
+
+    # -- applications --------------------------------------------------------------
+
+    def application_id(self, name: str) -> int:
+        """The id of an application that exists; raise a clear error otherwise."""
+        with self._lock:
+            if name in self._app_ids:
+                return self._app_ids[name]
+            self.ensure_tables()
+            with self.engine.connect() as conn:
+                app_id = conn.scalar(
+                    sa.select(schema.applications.c.id).where(schema.applications.c.name == name)
+                )
+            if app_id is None:
+                known = ", ".join(self.application_names()) or "none yet"
+                raise UnknownApplicationError(
+                    f"application {name!r} has no records in this store (known: {known})"
+                )
+            self._app_ids[name] = app_id
+            return app_id
+
+    def application_names(self) -> list[str]:
+        self.ensure_tables()
+        with self.engine.connect() as conn:
+            return list(conn.scalars(sa.select(schema.applications.c.name).order_by("name")))
+
+    def ensure_application(self, name: str) -> int:
+        try:
+            return self.application_id(name)
+        except UnknownApplicationError:
+            pass
+        with self._lock:
+            try:
+                with self.engine.begin() as conn:
+                    app_id = conn.execute(
+                        schema.applications.insert().values(name=name, created_at_us=now_us())
+                    ).inserted_primary_key[0]
+                    schema.records_table(app_id, []).create(conn)
+            except IntegrityError:
+                pass  # created concurrently by another process
+            return self.application_id(name)
+
+    # -- fields --------------------------------------------------------------------
+
+    def fields(self, app_id: int, *, refresh: bool = False) -> dict[str, Field]:
+        with self._lock:
+            if refresh or app_id not in self._fields:
+                with self.engine.connect() as conn:
+                    rows = conn.execute(
+                        sa.select(schema.fields.c.id, schema.fields.c.path, schema.fields.c.kind)
+                        .where(schema.fields.c.application_id == app_id)
+                        .order_by(schema.fields.c.id)
+                    )
+                    self._fields[app_id] = {
+                        path: Field(path, kind, f"f{fid}") for fid, path, kind in rows
+                    }
+                self._tables.pop(app_id, None)
+            return self._fields[app_id]
+
+    def table(self, app_id: int) -> sa.Table:
+        with self._lock:
+            current = self.fields(app_id)
+            if app_id not in self._tables:
+                self._tables[app_id] = schema.records_table(app_id, list(current.values()))
+            return self._tables[app_id]
+
+    def ensure_fields(self, app_id: int, kinds: dict[str, str]) -> dict[str, Field]:
+        """Add a column for each path not seen before, with the kind of its first
+        value. Past the cap, new paths get no column (the writer keeps them in
+        `extra`)."""
+        with self._lock:
+            if all(path in self.fields(app_id) for path in kinds):
+                return self._fields[app_id]
+            missing = [p for p in kinds if p not in self.fields(app_id, refresh=True)]
+            room = MAX_FIELDS_PER_APPLICATION - len(self._fields[app_id])
+            if missing and room > 0:
+                try:
+                    self._add_columns(app_id, {p: kinds[p] for p in missing[:room]})
+                except IntegrityError:
+                    pass  # another process added some of them; re-read below
+            return self.fields(app_id, refresh=True)
+
+    def _add_columns(self, app_id: int, kinds: dict[str, str]) -> None:
+        table_name = schema.records_table_name(app_id)
+        with self.engine.begin() as conn:
+            for path, kind in kinds.items():
+                field_id = conn.execute(
+                    schema.fields.insert().values(application_id=app_id, path=path, kind=kind)
+                ).inserted_primary_key[0]
+                sql_type = KIND_TYPES[kind].compile(dialect=self.engine.dialect)
+                # Both names are generated from integers: no user text in DDL.
+                conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN f{field_id} {sql_type}")

@@ -1,0 +1,36 @@
+"""Nested JSON objects <-> dotted columns (`inputs.text`, `feedback.accepted`).
+
+Dotted names are what Gantry's exports used and what the query API returns."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
+    """Non-empty dicts are walked; every other non-null value is a leaf."""
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            flatten(f"{prefix}.{key}", item, out)
+    elif value is not None:
+        out[prefix] = value
+    return out
+
+
+def kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    return "json"
+
+
+def to_column(value: Any, kind: str) -> Any:
+    return json.dumps(value, ensure_ascii=False) if kind == "json" else value
+
+
+def from_column(value: Any, kind: str) -> Any:
+    return json.loads(value) if kind == "json" and value is not None else value

@@ -1,0 +1,226 @@
+"""Reading records back: rows as pandas, and aggregations computed in SQL.
+
+Why aggregate in SQL: a month of production is millions of rows; the monitoring
+tab needs a few dozen numbers from them, and shipping every row into pandas to
+compute those is ~10x slower and grows the process by the data's size."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from .._timestamps import MICROS, to_epoch_us
+from .catalog import Catalog
+from .filters import FilterError, field_column, parse_filter, to_sql
+from .flatten import from_column
+from .schema import Field
+from .views import ViewStore
+
+BUCKETS = {"hour": 3600 * MICROS, "day": 86400 * MICROS, "week": 7 * 86400 * MICROS}
+#: 1970-01-01 was a Thursday; shift by four days so weeks start on Monday.
+_WEEK_ORIGIN = 4 * 86400 * MICROS
+_SECTION_ORDER = {"inputs": 0, "outputs": 1, "feedback": 2, "tags": 3, "projections": 4}
+
+
+@dataclass
+class Selection:
+    """The rows a query or aggregation looks at: one application, a window, filters."""
+
+    table: sa.Table
+    fields: dict[str, Field]
+    where: list[sa.ColumnElement[bool]]
+
+    def column(self, field_name: str) -> tuple[sa.Column, str]:
+        return field_column(field_name, self.table, self.fields)
+
+
+class RecordReader:
+    def __init__(self, engine: sa.Engine, catalog: Catalog, views: ViewStore) -> None:
+        self.engine = engine
+        self.catalog = catalog
+        self.views = views
+
+    def select(
+        self,
+        application: str,
+        start: Any = None,
+        end: Any = None,
+        filters: list | None = None,
+        view: str | None = None,
+    ) -> Selection:
+        """Resolve a view (its window unless start/end are given, its filters AND
+        the given ones) into SQL conditions. The window is [start, end)."""
+        app_id = self.catalog.application_id(application)
+        fields = self.catalog.fields(app_id, refresh=True)
+        table = self.catalog.table(app_id)
+        parsed = [parse_filter(f) for f in filters or []]
+        if view is not None:
+            saved = self.views.get(application, view)
+            start = saved.start_time if start is None else start
+            end = saved.end_time if end is None else end
+            parsed = saved.filters + parsed
+        where = []
+        if start is not None:
+            where.append(
+                table.c.timestamp_us >= to_epoch_us(start, what="start", allow_future=True)
+            )
+        if end is not None:
+            where.append(table.c.timestamp_us < to_epoch_us(end, what="end", allow_future=True))
+        selection = Selection(table, fields, where)
+        for f in parsed:
+            column, kind = selection.column(f.field)
+            where.append(to_sql(f, column, kind))
+        return selection
+
+    # -- rows ----------------------------------------------------------------------
+
+    def rows(self, selection: Selection, *, limit: int | None, newest_first: bool) -> pd.DataFrame:
+        table = selection.table
+        order = table.c.timestamp_us.desc() if newest_first else table.c.timestamp_us
+        stmt = sa.select(table).where(*selection.where).order_by(order, table.c.join_key)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self.engine.connect() as conn:
+            result = conn.execute(stmt)
+            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        return _to_frame(frame, selection.fields)
+
+    # -- aggregations --------------------------------------------------------------
+
+    def percent_true(self, selection: Selection, field: str, bucket: str) -> pd.DataFrame:
+        """Per time bucket: predictions, how many have the field, how many are
+        true, and the share of true among those that have it."""
+        column, kind = selection.column(field)
+        if kind != "boolean":
+            raise FilterError(f"percent_true needs a boolean field; {field!r} holds {kind}")
+        start = _bucket_start(selection.table, bucket)
+        stmt = (
+            sa.select(
+                start.label("start"),
+                sa.func.count().label("predictions"),
+                sa.func.count(column).label("count"),
+                sa.func.sum(sa.case((column.is_(True), 1), else_=0)).label("true"),
+            )
+            .where(*selection.where)
+            .group_by(start)
+            .order_by(start)
+        )
+        frame = self._frame(stmt, ["start", "predictions", "count", "true"])
+        frame["true"] = frame["true"].fillna(0).astype("int64")
+        frame["percent_true"] = frame["true"] / frame["count"].where(frame["count"] > 0)
+        frame["start"] = _to_times(frame["start"])
+        return frame
+
+    def value_counts(self, selection: Selection, field: str, bucket: str | None) -> pd.DataFrame:
+        """Counts per value of a categorical field (e.g. `feedback.flag`), optionally per bucket."""
+        column, _kind = selection.column(field)
+        keys = [column.label("value")]
+        if bucket is not None:
+            keys.insert(0, _bucket_start(selection.table, bucket).label("start"))
+        stmt = (
+            sa.select(*keys, sa.func.count().label("count"))
+            .where(*selection.where, column.is_not(None))
+            .group_by(*keys)
+            .order_by(*keys)
+        )
+        frame = self._frame(stmt, [k.name for k in keys] + ["count"])
+        if bucket is not None:
+            frame["start"] = _to_times(frame["start"])
+        return frame
+
+    def histogram(
+        self, selection: Selection, field: str, bins: int, value_range: tuple[float, float] | None
+    ) -> pd.DataFrame:
+        """Equal-width bins over [low, high]; the top edge belongs to the last bin."""
+        if not isinstance(bins, int) or bins < 1:
+            raise ValueError("bins must be a positive integer")
+        column, kind = selection.column(field)
+        if kind != "number":
+            raise FilterError(f"histogram needs a numeric field; {field!r} holds {kind}")
+        if value_range is None:
+            with self.engine.connect() as conn:
+                value_range = tuple(
+                    conn.execute(
+                        sa.select(sa.func.min(column), sa.func.max(column)).where(*selection.where)
+                    ).one()
+                )
+        low, high = value_range
+        if low is None:
+            return pd.DataFrame({"bin_start": [], "bin_end": [], "count": []})
+        if high <= low:  # one distinct value: give it a unit-wide range
+            high = low + 1.0
+        width = (high - low) / bins
+        index = sa.case(
+            (column >= high, bins - 1), else_=self._floor((column - low) / width)
+        ).label("bin")
+        stmt = (
+            sa.select(index, sa.func.count())
+            .where(*selection.where, column >= low, column <= high)
+            .group_by(index)
+        )
+        counts = dict(self._frame(stmt, ["bin", "count"]).itertuples(index=False))
+        return pd.DataFrame(
+            {
+                "bin_start": [low + i * width for i in range(bins)],
+                "bin_end": [low + (i + 1) * width for i in range(bins)],
+                "count": [int(counts.get(i, 0)) for i in range(bins)],
+            }
+        )
+
+    def _floor(self, expression: sa.ColumnElement) -> sa.ColumnElement:
+        # Values here are >= 0, where SQLite's CAST truncates to the floor;
+        # PostgreSQL's CAST rounds, so it gets FLOOR.
+        if self.engine.dialect.name == "sqlite":
+            return sa.cast(expression, sa.Integer)
+        return sa.cast(sa.func.floor(expression), sa.Integer)
+
+    def _frame(self, stmt: sa.Select, columns: list[str]) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(stmt).fetchall(), columns=columns)
+
+
+def _bucket_start(table: sa.Table, bucket: str) -> sa.ColumnElement:
+    if bucket not in BUCKETS:
+        raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}, not {bucket!r}")
+    width = BUCKETS[bucket]
+    origin = _WEEK_ORIGIN if bucket == "week" else 0
+    # Integer division of non-negative integers is floor division on both engines.
+    return (table.c.timestamp_us - origin) // width * width + origin
+
+
+def _to_times(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values.astype("int64"), unit="us", utc=True)
+
+
+def _to_frame(raw: pd.DataFrame, fields: dict[str, Field]) -> pd.DataFrame:
+    """Typed columns back to dotted names, JSON decoded, `extra` laid over them."""
+    by_column = {f.column: f for f in fields.values()}
+    data: dict[str, Any] = {
+        "timestamp": pd.to_datetime(raw["timestamp_us"].astype("int64"), unit="us", utc=True),
+        "join_key": raw["join_key"],
+        "version": raw["version"],
+    }
+    ordered = sorted(
+        by_column.values(), key=lambda f: (_SECTION_ORDER.get(f.path.split(".")[0], 9), f.path)
+    )
+    for field in ordered:
+        values = raw[field.column]
+        data[field.path] = (
+            values.map(lambda v, k=field.kind: from_column(v, k))
+            if field.kind == "json"
+            else values
+        )
+    frame = pd.DataFrame(data)
+    for row_index, extra in raw["extra"].items():
+        if not isinstance(extra, str):  # None, or NaN once pandas saw only Nones
+            continue
+        for path, value in json.loads(extra).items():
+            if path not in frame.columns:
+                frame[path] = None
+            frame[path] = frame[path].astype(object)
+            frame.at[row_index, path] = value
+    return frame

@@ -1,0 +1,192 @@
+"""Writes delivered spool entries: predictions as rows, feedback as events.
+
+Feedback is never an in-place edit that could be lost: every piece is stored as
+its own event, and the row's `feedback.*` columns are rebuilt from all events of
+its join key (latest timestamp wins per field), whether the prediction came
+before the feedback or after it."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from . import schema
+from .catalog import Catalog
+from .flatten import flatten, kind_of, to_column
+from .schema import Field
+
+PREDICTION_SECTIONS = ("inputs", "outputs", "tags")
+_CHUNK = 500
+
+
+@dataclass
+class WriteResult:
+    stored: int = 0
+    duplicates: int = 0
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class RecordWriter:
+    def __init__(self, engine: sa.Engine, catalog: Catalog) -> None:
+        self.engine = engine
+        self.catalog = catalog
+        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+        self._insert = dialect.insert
+
+    def write(self, entries: Iterable[dict[str, Any]]) -> WriteResult:
+        """Idempotent: a prediction whose join key is stored already, or an event
+        whose id is, is counted as a duplicate and changes nothing."""
+        by_application: dict[str, list[dict]] = defaultdict(list)
+        for entry in entries:
+            by_application[entry["application"]].append(entry)
+        result = WriteResult()
+        for application, items in by_application.items():
+            self._write_application(application, items, result)
+        return result
+
+    def _write_application(
+        self, application: str, entries: list[dict], result: WriteResult
+    ) -> None:
+        self.catalog.ensure_tables()
+        app_id = self.catalog.ensure_application(application)
+        predictions: dict[str, tuple[dict, dict[str, Any]]] = {}
+        for entry in entries:
+            if "prediction" not in entry:
+                continue
+            if entry["join_key"] in predictions:
+                result.duplicates += 1
+                continue
+            flat: dict[str, Any] = {}
+            for section in PREDICTION_SECTIONS:
+                flatten(section, entry["prediction"].get(section), flat)
+            predictions[entry["join_key"]] = (entry, flat)
+        events = [e for e in entries if e.get("feedback")]
+
+        kinds = {path: kind_of(v) for _, flat in predictions.values() for path, v in flat.items()}
+        for event in events:
+            for path, value in flatten("feedback", event["feedback"], {}).items():
+                kinds.setdefault(path, kind_of(value))
+        fields = self.catalog.ensure_fields(app_id, kinds)
+        table = self.catalog.table(app_id)
+
+        with self.engine.begin() as conn:
+            result.stored += self._insert_events(conn, app_id, events)
+            keys = list(predictions) + [e["join_key"] for e in events]
+            existing = self._existing_extras(conn, table, keys)
+            merged = self._merged_feedback(conn, app_id, keys)
+            rows = []
+            for key, (entry, flat) in predictions.items():
+                if key in existing:
+                    result.duplicates += 1
+                    continue
+                values = flat | merged.get(key, {})
+                rows.append(self._row(table, fields, values, entry))
+            if rows:
+                conn.execute(self._insert(table).on_conflict_do_nothing(), rows)
+                result.stored += len(rows)
+            for key in {e["join_key"] for e in events} & existing.keys():
+                self._update_feedback(conn, table, fields, key, merged[key], existing[key])
+
+    def _insert_events(self, conn: sa.Connection, app_id: int, events: list[dict]) -> int:
+        if not events:
+            return 0
+        ids = [e["id"] for e in events]
+        stored = set()
+        for chunk in _chunks(ids):
+            stored.update(
+                conn.scalars(
+                    sa.select(schema.feedback_events.c.event_id).where(
+                        schema.feedback_events.c.event_id.in_(chunk)
+                    )
+                )
+            )
+        rows = [
+            {
+                "event_id": e["id"],
+                "application_id": app_id,
+                "join_key": e["join_key"],
+                "timestamp_us": e["timestamp"],
+                "feedback": json.dumps(e["feedback"], ensure_ascii=False),
+            }
+            for e in events
+            if e["id"] not in stored
+        ]
+        if rows:
+            conn.execute(self._insert(schema.feedback_events).on_conflict_do_nothing(), rows)
+        return len(rows)
+
+    @staticmethod
+    def _existing_extras(conn: sa.Connection, table: sa.Table, keys: list[str]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for chunk in _chunks(list(set(keys))):
+            rows = conn.execute(
+                sa.select(table.c.join_key, table.c.extra).where(table.c.join_key.in_(chunk))
+            )
+            found.update((key, extra) for key, extra in rows)
+        return found
+
+    @staticmethod
+    def _merged_feedback(conn: sa.Connection, app_id: int, keys: list[str]) -> dict[str, dict]:
+        """Flattened `feedback.*` values per join key, latest event winning per field."""
+        events = schema.feedback_events.c
+        merged: dict[str, dict] = {}
+        for chunk in _chunks(list(set(keys))):
+            rows = conn.execute(
+                sa.select(events.join_key, events.feedback)
+                .where(events.application_id == app_id, events.join_key.in_(chunk))
+                .order_by(events.timestamp_us, events.event_id)
+            )
+            for key, feedback in rows:
+                merged.setdefault(key, {}).update(flatten("feedback", json.loads(feedback), {}))
+        return merged
+
+    @staticmethod
+    def _place(fields: dict[str, Field], values: dict[str, Any]) -> tuple[dict, dict]:
+        """Split values into typed columns and `extra` (kind clashes, past the cap)."""
+        columns, extra = {}, {}
+        for path, value in values.items():
+            kind = kind_of(value)
+            field = fields.get(path)
+            if field is not None and field.kind == kind:
+                columns[field.column] = to_column(value, kind)
+            else:
+                extra[path] = value
+        return columns, extra
+
+    def _row(self, table: sa.Table, fields: dict[str, Field], values: dict, entry: dict) -> dict:
+        columns, extra = self._place(fields, values)
+        row = dict.fromkeys(table.c.keys())
+        row.update(columns)
+        row.update(
+            join_key=entry["join_key"],
+            timestamp_us=entry["timestamp"],
+            version=entry.get("version"),
+            logged_at_us=entry["logged_at"],
+            extra=json.dumps(extra, ensure_ascii=False) if extra else None,
+        )
+        return row
+
+    def _update_feedback(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        fields: dict,
+        key: str,
+        feedback: dict,
+        extra: Any,
+    ) -> None:
+        columns, clashes = self._place(fields, feedback)
+        kept = {p: v for p, v in json.loads(extra or "{}").items() if not p.startswith("feedback.")}
+        kept.update(clashes)
+        columns["extra"] = json.dumps(kept, ensure_ascii=False) if kept else None
+        conn.execute(table.update().where(table.c.join_key == key).values(**columns))
