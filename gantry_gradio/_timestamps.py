@@ -35,7 +35,7 @@ def to_epoch_us(value: Any, *, what: str = "timestamp", allow_future: bool = Fal
         if ts is pd.NaT:
             raise ValueError(f"{what} must not be NaT")
         ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-        us = ts.value // 1000
+        us = int(ts.as_unit("us").asm8.astype("int64"))
     else:
         raise TypeError(
             f"{what} must be a datetime, ISO string or epoch seconds, not {type(value).__name__}"

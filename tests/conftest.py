@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import os
+import uuid
+
+import boto3
+import pytest
+
+from gantry_gradio import Client
+from tests.servers import PostgresServer, S3Server
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """Every test that takes this runs on SQLite and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'records.db'}"
+    server = request.getfixturevalue("postgres")
+    return server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def client(store_url, tmp_path):
+    c = Client(store_url, blobs=tmp_path / "blobs", spool_dir=tmp_path / "spool")
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    server = S3Server()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server):
+    name = f"gantry-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", endpoint_url=s3_server.endpoint_url).create_bucket(Bucket=name)
+    return name
