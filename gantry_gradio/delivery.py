@@ -86,8 +86,8 @@ class DeliveryWorker(threading.Thread):
                 self._stop_requested.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
-            except Exception:  # a bug of ours must not kill delivery for good
-                log.exception("gantry_gradio: unexpected error delivering a batch; retrying")
+            except Exception as exc:  # a bug of ours must not kill delivery for good
+                self._note_failure(exc, unexpected=True)
                 self._stop_requested.wait(MAX_BACKOFF_SECONDS)
                 continue
             if self.stats.failing_since is not None:
@@ -158,7 +158,8 @@ class DeliveryWorker(threading.Thread):
         with open(self.rejected_path, "a", encoding="utf-8") as out:
             out.write(line + "\n")
 
-    def _note_failure(self, exc: BaseException) -> None:
+    def _note_failure(self, exc: BaseException, *, unexpected: bool = False) -> None:
+        """Log loudly, but once a minute, not once per retry."""
         self.stats.last_error = f"{type(exc).__name__}: {exc}"
         now = time.monotonic()
         if self.stats.failing_since is None:
@@ -169,4 +170,5 @@ class DeliveryWorker(threading.Thread):
                 "gantry_gradio: cannot deliver records yet (%s); they are kept in %s and retried",
                 self.stats.last_error,
                 self.spool.directory,
+                exc_info=exc if unexpected else None,
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -21,7 +22,12 @@ class S3BlobStore:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         # The delivery worker retries with its own backoff; keep boto3's short.
-        config = Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=60)
+        config = Config(
+            signature_version="s3v4",
+            retries={"max_attempts": 2},
+            connect_timeout=5,
+            read_timeout=60,
+        )
         self.client = boto3.client("s3", endpoint_url=endpoint_url, config=config)
 
     def _key(self, key: str) -> str:
@@ -47,8 +53,11 @@ class S3BlobStore:
             self.client.upload_file(
                 str(path), self.bucket, object_key, ExtraArgs={"ContentType": content_type}
             )
-        except ClientError as exc:
-            raise self._explain(exc) from exc
+        except S3UploadFailedError as exc:
+            cause = exc.__context__
+            if isinstance(cause, ClientError):
+                raise self._explain(cause) from exc
+            raise BlobStoreError(f"upload to bucket {self.bucket!r} failed: {exc}") from exc
 
     def _split(self, uri: str) -> str:
         head = f"s3://{self.bucket}/"
