@@ -260,7 +260,8 @@ class Client:
             return
         self._closed = True
         atexit.unregister(self.close)
-        self.flush(timeout)
+        if self.worker.is_alive():
+            self.flush(timeout)
         self.worker.stop(timeout=timeout)
         if not self.worker.is_alive():
             self.spool.close()

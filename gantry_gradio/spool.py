@@ -176,11 +176,15 @@ class Spool:
         return self.blob_directory / staged
 
     def close(self) -> None:
+        """Remove fully delivered segments; keep the rest for the next start."""
         with self._lock:
-            for segment in self._segments:
-                os.close(segment.fd)
-                os.close(segment.offset_fd)
-            self._segments = []
+            segments, self._segments = self._segments, []
+        for segment in segments:
+            if segment.offset >= segment.size():
+                segment.path.unlink(missing_ok=True)
+                segment.path.with_suffix(OFFSET_SUFFIX).unlink(missing_ok=True)
+            os.close(segment.fd)
+            os.close(segment.offset_fd)
 
     # -- segment files -------------------------------------------------------------
 

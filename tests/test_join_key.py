@@ -21,7 +21,10 @@ def test_from_dict_ignores_key_order_and_is_stable_across_processes():
     d2 = {"a": {"x": 2, "y": 1}, "b": [1, 2]}
     here = JoinKey.from_dict(d1)
     assert here == JoinKey.from_dict(d2)
-    code = "import sys,json; from gantry_gradio import JoinKey; print(JoinKey.from_dict(json.loads(sys.argv[1])))"
+    code = (
+        "import sys, json; from gantry_gradio import JoinKey; "
+        "print(JoinKey.from_dict(json.loads(sys.argv[1])))"
+    )
     other = subprocess.run(
         [sys.executable, "-c", code, json.dumps(d2)], capture_output=True, text=True, check=True
     ).stdout.strip()

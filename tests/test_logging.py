@@ -51,12 +51,18 @@ def test_feedback_before_and_after_prediction_is_merged(client):
 
 
 def test_latest_feedback_per_field_wins_by_timestamp_not_arrival(client):
-    key = client.log_record(APP, inputs={"text": "x"}, outputs={"inference": "y"},
-                            timestamp="2022-04-10T00:00:00Z")
-    client.log_record(APP, feedback={"accepted": True, "flag": "other"}, join_key=key,
-                      timestamp="2022-04-12T00:00:00Z")
-    client.log_record(APP, feedback={"accepted": False}, join_key=key,
-                      timestamp="2022-04-11T00:00:00Z")  # older, arrives last
+    key = client.log_record(
+        APP, inputs={"text": "x"}, outputs={"inference": "y"}, timestamp="2022-04-10T00:00:00Z"
+    )
+    client.log_record(
+        APP,
+        feedback={"accepted": True, "flag": "other"},
+        join_key=key,
+        timestamp="2022-04-12T00:00:00Z",
+    )
+    client.log_record(
+        APP, feedback={"accepted": False}, join_key=key, timestamp="2022-04-11T00:00:00Z"
+    )  # older, arrives last
     assert client.flush(30)
     row = client.query(APP).iloc[0]
     assert bool(row["feedback.accepted"]) is True
@@ -80,7 +86,9 @@ def test_log_records_batch_with_shared_tags(client):
         outputs=[{"inference": f"T{i}"} for i in range(n)],
         feedbacks=[{"accepted": i % 3 == 0} for i in range(n)],
         tags={"env": "backfill"},
-        timestamps=[pd.Timestamp("2022-04-01", tz="UTC") + pd.Timedelta(minutes=i) for i in range(n)],
+        timestamps=[
+            pd.Timestamp("2022-04-01", tz="UTC") + pd.Timedelta(minutes=i) for i in range(n)
+        ],
     )
     assert len(set(keys)) == n
     assert client.flush(60)
@@ -101,8 +109,11 @@ def test_log_records_refuses_mismatched_lengths_before_spooling(client):
 
 def test_query_window_limit_and_order(client):
     base = pd.Timestamp("2022-04-01", tz="UTC")
-    client.log_records(APP, inputs=[{"n": i} for i in range(10)],
-                       timestamps=[base + pd.Timedelta(days=i) for i in range(10)])
+    client.log_records(
+        APP,
+        inputs=[{"n": i} for i in range(10)],
+        timestamps=[base + pd.Timedelta(days=i) for i in range(10)],
+    )
     assert client.flush(30)
     df = client.query(APP, "2022-04-03", "2022-04-06")
     assert list(df["inputs.n"]) == [2, 3, 4]

@@ -20,13 +20,15 @@ def seeded(client):
             feedback = {"accepted": not (i < day % 4)}
             if day % 2 == 0 and i < 2:
                 feedback["flag"] = ["incorrect", "offensive"][i]
-            rows.append(dict(
-                inputs={"text": f"d{day} i{i}"},
-                outputs={"inference": f"D{day} I{i}"},
-                feedbacks=feedback,
-                tags={"account_age_days": i * 10, "username": f"u{i}"},
-                timestamps=START + pd.Timedelta(days=day, hours=i),
-            ))
+            rows.append(
+                dict(
+                    inputs={"text": f"d{day} i{i}"},
+                    outputs={"inference": f"D{day} I{i}"},
+                    feedbacks=feedback,
+                    tags={"account_age_days": i * 10, "username": f"u{i}"},
+                    timestamps=START + pd.Timedelta(days=day, hours=i),
+                )
+            )
     columns = {k: [r[k] for r in rows] for k in rows[0]}
     client.log_records(APP, **columns)
     assert client.flush(60)
@@ -46,7 +48,7 @@ def test_percent_true_per_week_starts_monday_and_honours_filters(seeded):
     df = seeded.percent_true(APP, bucket="week", filters=["tags.account_age_days < 20"])
     assert list(df["start"]) == [START, START + pd.Timedelta(days=7)]
     # items 0 and 1 only: rejected when i < d % 4
-    for week, row in zip(range(2), df.itertuples()):
+    for week, row in zip(range(2), df.itertuples(), strict=True):
         days = range(week * 7, week * 7 + 7)
         expected_true = sum(1 for d in days for i in (0, 1) if not i < d % 4)
         assert row.true == expected_true
@@ -60,7 +62,7 @@ def test_percent_true_per_hour(seeded):
 
 def test_value_counts_of_flags(seeded):
     df = seeded.value_counts(APP, "feedback.flag")
-    assert dict(zip(df["value"], df["count"])) == {"incorrect": 7, "offensive": 7}
+    assert dict(zip(df["value"], df["count"], strict=True)) == {"incorrect": 7, "offensive": 7}
     per_day = seeded.value_counts(APP, "feedback.flag", bucket="day")
     assert len(per_day) == 14 and set(per_day["count"]) == {1}
 
@@ -81,14 +83,14 @@ def test_histogram_matches_numpy(seeded):
         ("tags.account_age_days < 30", 3 * 14),
         (("tags.account_age_days", ">=", 80), 2 * 14),
         ({"field": "tags.username", "op": "in", "value": ["u1", "u2"]}, 2 * 14),
-        ("tags.username not in [\"u1\"]", 9 * 14),
+        ('tags.username not in ["u1"]', 9 * 14),
         ("feedback.accepted == false", sum(d % 4 for d in range(14))),
         ("feedback.flag is null", 140 - 14),
         ("feedback.flag is not null", 14),
         ("inputs.text contains i9", 14),
         ("inputs.text contains %", 0),
         ("timestamp >= 2022-04-10", 140 - 60),
-        ("tags.username == \"x'; DROP TABLE gantry_views; --\"", 0),
+        ('tags.username == "x\'; DROP TABLE gantry_views; --"', 0),
     ],
 )
 def test_filters(seeded, spec, expected):
@@ -100,7 +102,7 @@ def test_filters(seeded, spec, expected):
     "spec, message",
     [
         ("tags.nope == 1", "unknown field 'tags.nope'"),
-        ("tags.account_age_days == \"ten\"", "holds number values"),
+        ('tags.account_age_days == "ten"', "holds number values"),
         ("feedback.accepted < true", "compare it with == or !="),
         ("tags.username ~ x", "cannot read filter"),
         (("tags.username", "LIKE", "x"), "unknown operator"),
@@ -125,8 +127,9 @@ def test_aggregations_refuse_wrong_kinds(seeded):
 def test_views_crud_and_use(seeded):
     seeded.create_view(APP, "this-week", "2022-04-11", "2022-04-18")
     seeded.create_view(APP, "young", filters=["tags.account_age_days <= 20"])
-    seeded.create_view(APP, "rejected", "2022-04-11", "2022-04-18",
-                       filters=[("feedback.accepted", "==", False)])
+    seeded.create_view(
+        APP, "rejected", "2022-04-11", "2022-04-18", filters=[("feedback.accepted", "==", False)]
+    )
     assert [v.name for v in seeded.list_views(APP)] == ["rejected", "this-week", "young"]
     view = seeded.get_view(APP, "this-week")
     assert view.start_time == pd.Timestamp("2022-04-11", tz="UTC")

@@ -27,8 +27,12 @@ def s3_client(s3_server, s3_bucket, tmp_path):
 
 def test_image_is_uploaded_private_and_readable_by_presigned_url(s3_client, s3_server, s3_bucket):
     image = Image.new("RGB", (8, 8), color=(0, 128, 255))
-    key = s3_client.log_record(APP, inputs={"image": image, "text": "look"},
-                               outputs={"label": "sky"}, feedback={"flag": "incorrect"})
+    key = s3_client.log_record(
+        APP,
+        inputs={"image": image, "text": "look"},
+        outputs={"label": "sky"},
+        feedback={"flag": "incorrect"},
+    )
     assert s3_client.flush(30)
     uri = s3_client.query(APP).set_index("join_key").loc[key, "inputs.image"]
     assert uri.startswith(f"s3://{s3_bucket}/monitoring/") and uri.endswith(".png")
@@ -39,7 +43,10 @@ def test_image_is_uploaded_private_and_readable_by_presigned_url(s3_client, s3_s
     assert head["ContentType"] == "image/png"
     grants = s3.get_object_acl(Bucket=s3_bucket, Key=object_key)["Grants"]
     assert all("URI" not in g["Grantee"] for g in grants), f"object must not be public: {grants}"
-    assert requests.get(f"{s3_server.endpoint_url}/{s3_bucket}/{object_key}", timeout=10).status_code == 403
+    assert (
+        requests.get(f"{s3_server.endpoint_url}/{s3_bucket}/{object_key}", timeout=10).status_code
+        == 403
+    )
 
     stored = Image.open(io.BytesIO(s3_client.read_blob(uri)))
     assert stored.size == (8, 8) and stored.getpixel((0, 0)) == (0, 128, 255)
@@ -71,8 +78,12 @@ def test_same_content_is_stored_once(s3_client, s3_server, s3_bucket):
 
 def test_missing_bucket_is_reported_and_delivery_resumes_once_created(s3_server, tmp_path):
     bucket = "gantry-not-yet-created"
-    c = Client(f"sqlite:///{tmp_path / 'r.db'}", blobs=f"s3://{bucket}",
-               spool_dir=tmp_path / "spool", s3_endpoint_url=s3_server.endpoint_url)
+    c = Client(
+        f"sqlite:///{tmp_path / 'r.db'}",
+        blobs=f"s3://{bucket}",
+        spool_dir=tmp_path / "spool",
+        s3_endpoint_url=s3_server.endpoint_url,
+    )
     try:
         c.log_record(APP, inputs={"raw": b"payload"}, join_key="waiting")
         assert not c.flush(3)

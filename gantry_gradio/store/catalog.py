@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from .._timestamps import now_us
 from . import schema
@@ -37,7 +37,7 @@ class Catalog:
             return
         try:
             schema.metadata.create_all(self.engine)
-        except (IntegrityError, ProgrammingError):
+        except (IntegrityError, OperationalError, ProgrammingError):
             schema.metadata.create_all(self.engine)  # another process created them first
         self._tables_ready = True
 
