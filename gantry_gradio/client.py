@@ -10,7 +10,6 @@ import atexit
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -200,7 +199,7 @@ class Client:
         if self.environment is not None and is_prediction:
             tags = {"env": self.environment, **(tags or {})}
         entry: dict[str, Any] = {
-            "id": uuid.uuid4().hex,
+            "id": JoinKey.new(),
             "application": application,
             "version": None if version is None else str(version),
             "join_key": check_join_key(join_key),

@@ -39,6 +39,7 @@ TRANSIENT_ERRORS = (
     TimeoutError,
 )
 MAX_BACKOFF_SECONDS = 10.0
+IDLE_POLL_SECONDS = 0.05
 _REPEAT_ERROR_LOG_SECONDS = 60.0
 
 
@@ -67,8 +68,6 @@ class DeliveryWorker(threading.Thread):
 
     def stop(self, timeout: float | None = None) -> None:
         self._stop_requested.set()
-        with self.spool.pending_changed:
-            self.spool.pending_changed.notify_all()
         self.join(timeout)
 
     def run(self) -> None:
@@ -76,8 +75,8 @@ class DeliveryWorker(threading.Thread):
         while not self._stop_requested.is_set():
             batch = self.spool.read_batch(self.batch_size)
             if batch is None:
-                with self.spool.pending_changed:
-                    self.spool.pending_changed.wait(0.5)
+                # Polling keeps the caller's append free of any wake-up signalling.
+                self._stop_requested.wait(IDLE_POLL_SECONDS)
                 continue
             try:
                 self._deliver(batch)

