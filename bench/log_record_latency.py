@@ -45,8 +45,13 @@ def main() -> None:
     csv_logger = CSVLogger(verbose=False)
 
     def ours(i: int) -> None:
-        client.log_record("bench-app", inputs={"text": TEXT}, outputs={"inference": FIXED},
-                          feedback={"flag": "incorrect"}, tags={"username": f"user{i % 50}"})
+        client.log_record(
+            "bench-app",
+            inputs={"text": TEXT},
+            outputs={"inference": FIXED},
+            feedback={"flag": "incorrect"},
+            tags={"username": f"user{i % 50}"},
+        )
 
     def theirs(i: int) -> None:
         csv_logger.flag([TEXT, FIXED], flag_option="incorrect", username=f"user{i % 50}")

@@ -13,6 +13,8 @@ import pandas as pd
 MICROS = 1_000_000
 #: Gantry refused events from the future; allow a little clock skew between hosts.
 FUTURE_TOLERANCE_US = 5 * 60 * MICROS
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_ONE_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def now_us() -> int:
@@ -27,6 +29,8 @@ def to_epoch_us(value: Any, *, what: str = "timestamp", allow_future: bool = Fal
         raise TypeError(f"{what} must be a datetime, ISO string or epoch seconds, not bool")
     if isinstance(value, (int, float)):
         us = round(value * MICROS)
+    elif isinstance(value, dt.datetime) and value.tzinfo is not None:
+        us = (value - _EPOCH) // _ONE_MICROSECOND  # exact, and ~10x quicker than pandas
     elif isinstance(value, (str, dt.datetime, dt.date, pd.Timestamp)):
         try:
             ts = pd.Timestamp(value)

@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +23,25 @@ from .schema import Field
 
 PREDICTION_SECTIONS = ("inputs", "outputs", "tags")
 _CHUNK = 500
+
+
+class _Event(NamedTuple):
+    """One piece of feedback, its values flattened to `feedback.*` paths."""
+
+    timestamp: int
+    event_id: str
+    join_key: str
+    values: dict[str, Any]
+
+
+def _merge(events: list[_Event]) -> dict[str, dict[str, Any]]:
+    """Per join key, the latest value of each field by timestamp (ties by event
+    id, so every process merges alike); an event seen twice counts once."""
+    merged: dict[str, dict[str, Any]] = {}
+    unique = {e.event_id: e for e in events}.values()
+    for event in sorted(unique, key=lambda e: (e.timestamp, e.event_id)):
+        merged.setdefault(event.join_key, {}).update(event.values)
+    return merged
 
 
 @dataclass
@@ -70,60 +89,52 @@ class RecordWriter:
             for section in PREDICTION_SECTIONS:
                 flatten(section, entry["prediction"].get(section), flat)
             predictions[entry["join_key"]] = (entry, flat)
-        events = [e for e in entries if e.get("feedback")]
+        events = [
+            _Event(e["timestamp"], e["id"], e["join_key"], flatten("feedback", e["feedback"], {}))
+            for e in entries
+            if e.get("feedback")
+        ]
 
-        kinds = {path: kind_of(v) for _, flat in predictions.values() for path, v in flat.items()}
-        for event in events:
-            for path, value in flatten("feedback", event["feedback"], {}).items():
-                kinds.setdefault(path, kind_of(value))
+        kinds: dict[str, str] = {}
+        for flat in [f for _, f in predictions.values()] + [e.values for e in events]:
+            for path, value in flat.items():
+                if path not in kinds:
+                    kinds[path] = kind_of(value)
         fields = self.catalog.ensure_fields(app_id, kinds)
         table = self.catalog.table(app_id)
 
         with self.engine.begin() as conn:
-            result.stored += self._insert_events(conn, app_id, events)
-            keys = list(predictions) + [e["join_key"] for e in events]
+            keys = set(predictions) | {e.join_key for e in events}
             existing = self._existing_extras(conn, table, keys)
-            merged = self._merged_feedback(conn, app_id, keys)
+            merged = _merge(self._stored_events(conn, app_id, keys) + events)
+            self._insert_events(conn, app_id, events)
+            result.stored += len(events)
             rows = []
             for key, (entry, flat) in predictions.items():
                 if key in existing:
                     result.duplicates += 1
                     continue
-                values = flat | merged.get(key, {})
-                rows.append(self._row(table, fields, values, entry))
+                rows.append(self._row(table, fields, flat | merged.get(key, {}), entry))
             if rows:
                 conn.execute(self._insert(table).on_conflict_do_nothing(), rows)
                 result.stored += len(rows)
-            for key in {e["join_key"] for e in events} & existing.keys():
+            for key in {e.join_key for e in events} & existing.keys():
                 self._update_feedback(conn, table, fields, key, merged[key], existing[key])
 
-    def _insert_events(self, conn: sa.Connection, app_id: int, events: list[dict]) -> int:
-        if not events:
-            return 0
-        ids = [e["id"] for e in events]
-        stored = set()
-        for chunk in _chunks(ids):
-            stored.update(
-                conn.scalars(
-                    sa.select(schema.feedback_events.c.event_id).where(
-                        schema.feedback_events.c.event_id.in_(chunk)
-                    )
-                )
-            )
-        rows = [
-            {
-                "event_id": e["id"],
-                "application_id": app_id,
-                "join_key": e["join_key"],
-                "timestamp_us": e["timestamp"],
-                "feedback": json.dumps(e["feedback"], ensure_ascii=False),
-            }
-            for e in events
-            if e["id"] not in stored
-        ]
-        if rows:
+    def _insert_events(self, conn: sa.Connection, app_id: int, events: list[_Event]) -> None:
+        """Events whose id is stored already (a re-delivered batch) are skipped."""
+        if events:
+            rows = [
+                {
+                    "event_id": e.event_id,
+                    "application_id": app_id,
+                    "join_key": e.join_key,
+                    "timestamp_us": e.timestamp,
+                    "feedback": json.dumps(e.values, ensure_ascii=False),
+                }
+                for e in events
+            ]
             conn.execute(self._insert(schema.feedback_events).on_conflict_do_nothing(), rows)
-        return len(rows)
 
     @staticmethod
     def _existing_extras(conn: sa.Connection, table: sa.Table, keys: list[str]) -> dict[str, Any]:
@@ -136,19 +147,16 @@ class RecordWriter:
         return found
 
     @staticmethod
-    def _merged_feedback(conn: sa.Connection, app_id: int, keys: list[str]) -> dict[str, dict]:
-        """Flattened `feedback.*` values per join key, latest event winning per field."""
+    def _stored_events(conn: sa.Connection, app_id: int, keys: set[str]) -> list[_Event]:
         events = schema.feedback_events.c
-        merged: dict[str, dict] = {}
-        for chunk in _chunks(list(set(keys))):
+        found = []
+        for chunk in _chunks(list(keys)):
             rows = conn.execute(
-                sa.select(events.join_key, events.feedback)
+                sa.select(events.timestamp_us, events.event_id, events.join_key, events.feedback)
                 .where(events.application_id == app_id, events.join_key.in_(chunk))
-                .order_by(events.timestamp_us, events.event_id)
             )
-            for key, feedback in rows:
-                merged.setdefault(key, {}).update(flatten("feedback", json.loads(feedback), {}))
-        return merged
+            found.extend(_Event(ts, eid, key, json.loads(values)) for ts, eid, key, values in rows)
+        return found
 
     @staticmethod
     def _place(fields: dict[str, Field], values: dict[str, Any]) -> tuple[dict, dict]:

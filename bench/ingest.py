@@ -1,0 +1,114 @@
+"""Sustained ingest into SQLite: gantry_gradio end to end vs raw sqlite3.executemany.
+
+Ours: log_records() from the caller, then flush() until the worker stored all
+rows (spool append, JSON round trip, flattening, typed insert, feedback merge).
+Raw: the same rows, already as tuples, into an equivalent table with one
+sqlite3 executemany per 1,000 rows, WAL mode as ours. Same run, same disk.
+
+    python bench/ingest.py [--records 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from gantry_gradio import Client
+
+BATCH = 1000
+
+
+def make_rows(count: int) -> list[dict]:
+    rng = random.Random(7)
+    start = pd.Timestamp("2022-04-01", tz="UTC")
+    return [
+        {
+            "timestamp": start + pd.Timedelta(seconds=i * 2.6),
+            "text": f"She go to school number {i} every days.",
+            "inference": f"She goes to school number {i} every day.",
+            "account_age_days": rng.randint(0, 400),
+            "accepted": rng.random() < 0.85,
+            "username": f"user{rng.randint(0, 500)}",
+        }
+        for i in range(count)
+    ]
+
+
+def ingest_gantry(rows: list[dict], work: Path) -> float:
+    client = Client(
+        f"sqlite:///{work / 'gantry.db'}", blobs=work / "blobs", spool_dir=work / "spool"
+    )
+    t0 = time.perf_counter()
+    for at in range(0, len(rows), BATCH):
+        chunk = rows[at : at + BATCH]
+        client.log_records(
+            "ingest-app",
+            inputs=[{"text": r["text"], "account_age_days": r["account_age_days"]} for r in chunk],
+            outputs=[{"inference": r["inference"]} for r in chunk],
+            feedbacks=[{"correction_accepted": r["accepted"]} for r in chunk],
+            tags=[{"env": "prod", "username": r["username"]} for r in chunk],
+            timestamps=[r["timestamp"] for r in chunk],
+        )
+    assert client.flush(3600)
+    elapsed = time.perf_counter() - t0
+    assert len(client.query("ingest-app", limit=None)) == len(rows)
+    client.close()
+    return elapsed
+
+
+def ingest_raw(rows: list[dict], work: Path) -> float:
+    db = sqlite3.connect(work / "raw.db")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(
+        "CREATE TABLE records (join_key TEXT PRIMARY KEY, timestamp_us INTEGER NOT NULL, "
+        "text TEXT, account_age_days REAL, inference TEXT, correction_accepted BOOLEAN, "
+        "env TEXT, username TEXT)"
+    )
+    db.execute("CREATE INDEX ix_ts ON records (timestamp_us)")
+    t0 = time.perf_counter()
+    for at in range(0, len(rows), BATCH):
+        db.executemany(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    f"k{at + i}",
+                    r["timestamp"].value // 1000,
+                    r["text"],
+                    r["account_age_days"],
+                    r["inference"],
+                    r["accepted"],
+                    "prod",
+                    r["username"],
+                )
+                for i, r in enumerate(rows[at : at + BATCH])
+            ],
+        )
+        db.commit()
+    elapsed = time.perf_counter() - t0
+    db.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    args = parser.parse_args()
+    rows = make_rows(args.records)
+    work = Path(tempfile.mkdtemp(prefix="gantry-ingest-"))
+    raw = ingest_raw(rows, work)
+    ours = ingest_gantry(rows, work)
+    print(f"{args.records} records (prediction + feedback each)")
+    print(f"raw sqlite3.executemany   {args.records / raw:10.0f} records/s")
+    print(f"gantry_gradio end to end  {args.records / ours:10.0f} records/s")
+    print(f"ratio (gantry / raw): {raw / ours:.3f}  (goal >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
