@@ -152,8 +152,9 @@ class RecordWriter:
         found = []
         for chunk in _chunks(list(keys)):
             rows = conn.execute(
-                sa.select(events.timestamp_us, events.event_id, events.join_key, events.feedback)
-                .where(events.application_id == app_id, events.join_key.in_(chunk))
+                sa.select(
+                    events.timestamp_us, events.event_id, events.join_key, events.feedback
+                ).where(events.application_id == app_id, events.join_key.in_(chunk))
             )
             found.extend(_Event(ts, eid, key, json.loads(values)) for ts, eid, key, values in rows)
         return found
