@@ -64,7 +64,7 @@ def _open_locked(path: Path, flags: int) -> int | None:
 
 class Spool:
     def __init__(self, directory: str | Path, *, segment_bytes: int = 64 * 2**20) -> None:
-        self.directory = Path(directory)
+        self.directory = Path(directory).absolute()
         self.blob_directory = self.directory / "blobs"
         try:
             self.blob_directory.mkdir(parents=True, exist_ok=True, mode=0o700)
