@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 MICROS = 1_000_000
+HOUR_US = 3600 * MICROS
 #: Gantry refused events from the future; allow a little clock skew between hosts.
 FUTURE_TOLERANCE_US = 5 * 60 * MICROS
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)

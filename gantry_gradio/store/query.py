@@ -93,24 +93,28 @@ class RecordReader:
 
     def percent_true(self, selection: Selection, field: str, bucket: str) -> pd.DataFrame:
         """Per time bucket: predictions, how many have the field, how many are
-        true, and the share of true among those that have it."""
+        true, and the share of true among those that have it. SQL groups by the
+        indexed hour; hours are summed into days or weeks here (at most a few
+        thousand rows)."""
         column, kind = selection.column(field)
         if kind != "boolean":
             raise FilterError(f"percent_true needs a boolean field; {field!r} holds {kind}")
-        start = _bucket_start(selection.table, bucket)
+        hour = selection.table.c.hour_us
         stmt = (
             sa.select(
-                start.label("start"),
-                sa.func.count().label("predictions"),
-                sa.func.count(column).label("count"),
-                sa.func.sum(sa.case((column.is_(True), 1), else_=0)).label("true"),
+                hour,
+                sa.func.count(),
+                sa.func.count(column),
+                sa.func.sum(sa.case((column.is_(True), 1), else_=0)),
             )
             .where(*selection.where)
-            .group_by(start)
-            .order_by(start)
+            .group_by(hour)
+            .order_by(hour)
         )
-        frame = self._frame(stmt, ["start", "predictions", "count", "true"])
-        frame["true"] = frame["true"].fillna(0).astype("int64")
+        hourly = self._frame(stmt, ["hour", "predictions", "count", "true"])
+        hourly["start"] = _bucket_start(hourly["hour"].astype("int64"), bucket)
+        frame = hourly.groupby("start", as_index=False)[["predictions", "count", "true"]].sum()
+        frame = frame.astype({"predictions": "int64", "count": "int64", "true": "int64"})
         frame["percent_true"] = frame["true"] / frame["count"].where(frame["count"] > 0)
         frame["start"] = _to_times(frame["start"])
         return frame
@@ -118,18 +122,19 @@ class RecordReader:
     def value_counts(self, selection: Selection, field: str, bucket: str | None) -> pd.DataFrame:
         """Counts per value of a categorical field (e.g. `feedback.flag`), optionally per bucket."""
         column, _kind = selection.column(field)
-        keys = [column.label("value")]
-        if bucket is not None:
-            keys.insert(0, _bucket_start(selection.table, bucket).label("start"))
+        keys = [column] if bucket is None else [selection.table.c.hour_us, column]
         stmt = (
-            sa.select(*keys, sa.func.count().label("count"))
+            sa.select(*keys, sa.func.count())
             .where(*selection.where, column.is_not(None))
             .group_by(*keys)
             .order_by(*keys)
         )
-        frame = self._frame(stmt, [k.name for k in keys] + ["count"])
-        if bucket is not None:
-            frame["start"] = _to_times(frame["start"])
+        if bucket is None:
+            return self._frame(stmt, ["value", "count"])
+        frame = self._frame(stmt, ["hour", "value", "count"])
+        frame["start"] = _bucket_start(frame["hour"].astype("int64"), bucket)
+        frame = frame.groupby(["start", "value"], as_index=False)["count"].sum()
+        frame["start"] = _to_times(frame["start"])
         return frame
 
     def histogram(
@@ -183,13 +188,13 @@ class RecordReader:
             return pd.DataFrame(conn.execute(stmt).fetchall(), columns=columns)
 
 
-def _bucket_start(table: sa.Table, bucket: str) -> sa.ColumnElement:
+def _bucket_start(hours_us: pd.Series, bucket: str) -> pd.Series:
+    """The start of the hour/day/week bucket each hour falls in (UTC)."""
     if bucket not in BUCKETS:
         raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}, not {bucket!r}")
     width = BUCKETS[bucket]
     origin = _WEEK_ORIGIN if bucket == "week" else 0
-    # Integer division of non-negative integers is floor division on both engines.
-    return (table.c.timestamp_us - origin) // width * width + origin
+    return (hours_us - origin) // width * width + origin
 
 
 def _to_times(values: pd.Series) -> pd.Series:

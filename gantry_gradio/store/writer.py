@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .._timestamps import HOUR_US
 from . import schema
 from .catalog import Catalog
 from .flatten import flatten, kind_of, to_column
@@ -179,6 +180,7 @@ class RecordWriter:
         row.update(
             join_key=entry["join_key"],
             timestamp_us=entry["timestamp"],
+            hour_us=entry["timestamp"] - entry["timestamp"] % HOUR_US,
             version=entry.get("version"),
             logged_at_us=entry["logged_at"],
             extra=json.dumps(extra, ensure_ascii=False) if extra else None,
