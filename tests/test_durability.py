@@ -207,7 +207,11 @@ def test_full_disk_is_a_clear_error_and_leaves_no_half_entry(tmp_path):
     blobs, spool = tmp_path / "b", tmp_path / "s"
     out = subprocess.run(
         [sys.executable, "-c", FULL_DISK_LOGGER, store, str(blobs), str(spool)],
-        capture_output=True, text=True, timeout=120, cwd=HERE.parent, check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=HERE.parent,
+        check=True,
     ).stdout
     logged, message = out.split(" ", 1)
     assert "cannot append to the spool" in message and "free disk space" in message

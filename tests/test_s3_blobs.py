@@ -1,6 +1,8 @@
 """Blobs on an S3 API server (moto, server mode) over HTTP with boto3."""
 
 import io
+import threading
+import time
 from urllib.parse import parse_qs, urlparse
 
 import boto3
@@ -14,9 +16,9 @@ APP = "flag-demo"
 
 
 @pytest.fixture
-def s3_client(s3_server, s3_bucket, tmp_path):
+def s3_client(s3_server, s3_bucket, store_url, tmp_path):
     c = Client(
-        f"sqlite:///{tmp_path / 'records.db'}",
+        store_url,
         blobs=f"s3://{s3_bucket}/monitoring",
         spool_dir=tmp_path / "spool",
         s3_endpoint_url=s3_server.endpoint_url,
@@ -96,17 +98,27 @@ def test_missing_bucket_is_reported_and_delivery_resumes_once_created(s3_server,
         c.close()
 
 
-def test_s3_outage_delays_but_loses_nothing(s3_client, s3_server):
-    s3_server.stop()
+def test_s3_outage_mid_stream_delays_but_loses_nothing(s3_client, s3_server):
+    keys: list[str] = []
+
+    def produce():
+        for i in range(150):
+            keys.append(s3_client.log_record(APP, inputs={"raw": f"blob {i}".encode()}))
+            time.sleep(0.01)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
     try:
-        keys = [s3_client.log_record(APP, inputs={"raw": f"blob {i}".encode()}) for i in range(40)]
-        assert not s3_client.flush(2), "nothing can be delivered while S3 is down"
-        assert s3_client.stats()["pending"] == 40
+        time.sleep(0.4)
+        s3_server.stop()
+        time.sleep(1.5)
+        assert s3_client.stats()["pending"] > 0, "records wait while S3 is down"
     finally:
         s3_server.start()
+        producer.join()
     assert s3_client.flush(60)
     df = s3_client.query(APP).set_index("join_key")
-    assert sorted(df.index) == sorted(keys)
+    assert sorted(df.index) == sorted(keys) and len(keys) == 150
     assert {s3_client.read_blob(df.loc[k, "inputs.raw"]) for k in keys} == {
-        f"blob {i}".encode() for i in range(40)
+        f"blob {i}".encode() for i in range(150)
     }
