@@ -154,7 +154,7 @@ class Spool:
                     return Batch(segment, segment.offset)
                 return Batch(segment, size, torn_tail=data)
             chunk_size *= 2
-        lines = data[: last_newline + 1].splitlines()[:max_entries]
+        lines = data[:last_newline].split(b"\n")[:max_entries]
         end = segment.offset + sum(len(line) + 1 for line in lines)
         return Batch(segment, end, lines)
 

@@ -223,3 +223,20 @@ def test_full_disk_is_a_clear_error_and_leaves_no_half_entry(tmp_path):
         assert client.stats()["rejected"] == 0, "the failed append left no partial line"
     finally:
         client.close()
+
+
+def test_segments_rotate_and_delivered_ones_are_removed(tmp_path):
+    client = Client(f"sqlite:///{tmp_path / 'r.db'}", blobs=tmp_path / "b", spool_dir=tmp_path / "s")
+    try:
+        client.spool.segment_bytes = 4_000  # a few dozen entries per segment
+        keys = [client.log_record(APP, inputs={"i": i, "text": "x" * 100}) for i in range(400)]
+        assert client.flush(60)
+        assert sorted(client.query(APP)["join_key"]) == sorted(keys)
+        # Retired segments are removed once read to the end; only the active one stays.
+        for _ in range(50):
+            if len(list(client.spool.directory.glob("*.log"))) == 1:
+                break
+            time.sleep(0.1)
+        assert len(list(client.spool.directory.glob("*.log"))) == 1
+    finally:
+        client.close()

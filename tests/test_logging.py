@@ -232,3 +232,17 @@ def test_environment_becomes_env_tag(store_url, tmp_path):
         assert sorted(c.query(APP)["tags.env"]) == ["prod", "staging"]
     finally:
         c.close()
+
+
+def test_fields_past_the_column_cap_are_kept(client, monkeypatch):
+    from gantry_gradio.store import catalog
+
+    monkeypatch.setattr(catalog, "MAX_FIELDS_PER_APPLICATION", 3)
+    values = {f"f{i}": i for i in range(5)}
+    key = client.log_record(APP, inputs=values)
+    assert client.flush(30)
+    row = client.query(APP).set_index("join_key").loc[key]
+    assert {f"inputs.f{i}": row[f"inputs.f{i}"] for i in range(5)} == {
+        f"inputs.f{i}": i for i in range(5)
+    }
+    assert client.stats()["rejected"] == 0
