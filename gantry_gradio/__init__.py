@@ -7,11 +7,13 @@
     gantry.query("gec-demo-app")        # pandas, one row per prediction
 
 The module-level functions use one default client, made by `init()` (or on first
-use with the defaults). Everything not listed in `__all__` is internal."""
+use with the defaults); each has the signature and meaning of the `Client`
+method of the same name. Everything not listed in `__all__` is internal."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,10 +96,11 @@ def init(
 
 
 def get_client() -> Client:
-    """The default client, made with the defaults if `init()` was not called."""
+    """The default client, made with the defaults if `init()` was not called
+    (or the last one was closed)."""
     global _default
     with _default_lock:
-        if _default is None:
+        if _default is None or _default.closed:
             _default = Client()
         return _default
 
@@ -117,8 +120,19 @@ def log_record(
     )
 
 
-def log_records(application: str, version: str | int | None = None, **columns: Any) -> list[str]:
-    return get_client().log_records(application, version, **columns)
+def log_records(
+    application: str,
+    version: str | int | None = None,
+    inputs: Sequence[dict] | None = None,
+    outputs: Sequence[dict] | None = None,
+    feedbacks: Sequence[dict] | None = None,
+    join_keys: Sequence[str] | None = None,
+    tags: dict | Sequence[dict] | None = None,
+    timestamps: Sequence[Any] | None = None,
+) -> list[str]:
+    return get_client().log_records(
+        application, version, inputs, outputs, feedbacks, join_keys, tags, timestamps
+    )
 
 
 def flush(timeout: float | None = None) -> bool:
@@ -129,22 +143,72 @@ def stats() -> dict[str, Any]:
     return get_client().stats()
 
 
-def query(application: str, start: Any = None, end: Any = None, **options: Any) -> pd.DataFrame:
-    return get_client().query(application, start, end, **options)
+def query(
+    application: str,
+    start: Any = None,
+    end: Any = None,
+    *,
+    filters: list | None = None,
+    view: str | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+) -> pd.DataFrame:
+    return get_client().query(
+        application, start, end, filters=filters, view=view, limit=limit, newest_first=newest_first
+    )
 
 
 def percent_true(
-    application: str, field: str = "feedback.accepted", **options: Any
+    application: str,
+    field: str = "feedback.accepted",
+    *,
+    bucket: str = "day",
+    start: Any = None,
+    end: Any = None,
+    filters: list | None = None,
+    view: str | None = None,
 ) -> pd.DataFrame:
-    return get_client().percent_true(application, field, **options)
+    return get_client().percent_true(
+        application, field, bucket=bucket, start=start, end=end, filters=filters, view=view
+    )
 
 
-def value_counts(application: str, field: str, **options: Any) -> pd.DataFrame:
-    return get_client().value_counts(application, field, **options)
+def value_counts(
+    application: str,
+    field: str,
+    *,
+    bucket: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    filters: list | None = None,
+    view: str | None = None,
+) -> pd.DataFrame:
+    return get_client().value_counts(
+        application, field, bucket=bucket, start=start, end=end, filters=filters, view=view
+    )
 
 
-def histogram(application: str, field: str, **options: Any) -> pd.DataFrame:
-    return get_client().histogram(application, field, **options)
+def histogram(
+    application: str,
+    field: str,
+    *,
+    bins: int = 20,
+    value_range: tuple[float, float] | None = None,
+    start: Any = None,
+    end: Any = None,
+    filters: list | None = None,
+    view: str | None = None,
+) -> pd.DataFrame:
+    return get_client().histogram(
+        application,
+        field,
+        bins=bins,
+        value_range=value_range,
+        start=start,
+        end=end,
+        filters=filters,
+        view=view,
+    )
 
 
 def list_applications() -> list[str]:

@@ -88,7 +88,7 @@ class Client:
             self.spool, RecordWriter(self.engine, self.catalog), self.blobs, batch_size=batch_size
         )
         self.worker.start()
-        self._closed = False
+        self.closed = False  # set by close(); a closed client logs nothing more
         atexit.register(self.close)
 
     # -- logging (caller's thread: validate, serialize, append, return) ------------
@@ -169,6 +169,8 @@ class Client:
         return keys
 
     def _entry(self, application, version, inputs, outputs, feedback, join_key, tags, timestamp):
+        if self.closed:
+            raise RuntimeError("this gantry_gradio client is closed; call gantry_gradio.init()")
         _check_application(application)
         for value, name in (
             (inputs, "inputs"),
@@ -255,9 +257,9 @@ class Client:
     def close(self, timeout: float = EXIT_FLUSH_SECONDS) -> None:
         """Deliver what can be delivered within `timeout`, then stop the worker;
         anything left waits in the spool for the next start."""
-        if self._closed:
+        if self.closed:
             return
-        self._closed = True
+        self.closed = True
         atexit.unregister(self.close)
         if self.worker.is_alive():
             self.flush(timeout)

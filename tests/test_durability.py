@@ -226,7 +226,9 @@ def test_full_disk_is_a_clear_error_and_leaves_no_half_entry(tmp_path):
 
 
 def test_segments_rotate_and_delivered_ones_are_removed(tmp_path):
-    client = Client(f"sqlite:///{tmp_path / 'r.db'}", blobs=tmp_path / "b", spool_dir=tmp_path / "s")
+    client = Client(
+        f"sqlite:///{tmp_path / 'r.db'}", blobs=tmp_path / "b", spool_dir=tmp_path / "s"
+    )
     try:
         client.spool.segment_bytes = 4_000  # a few dozen entries per segment
         keys = [client.log_record(APP, inputs={"i": i, "text": "x" * 100}) for i in range(400)]

@@ -1,0 +1,49 @@
+"""The module-level API over the default client, as the README's quickstart uses it."""
+
+import pytest
+
+import gantry_gradio as gantry
+
+
+def test_module_level_calls_use_the_client_made_by_init(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANTRY_STORE", f"sqlite:///{tmp_path / 'env.db'}")
+    monkeypatch.setenv("GANTRY_BLOBS", str(tmp_path / "env-blobs"))
+    monkeypatch.setenv("GANTRY_SPOOL", str(tmp_path / "env-spool"))
+    first = gantry.init(environment="test")
+    assert first.store_url.endswith("env.db"), "environment variables come second"
+    keys = gantry.log_records(
+        "mod-app", inputs=[{"n": 1}, {"n": 2}], feedbacks=[{"accepted": True}, {"accepted": False}]
+    )
+    gantry.log_record("mod-app", feedback={"flag": "offensive"}, join_key=keys[1])
+    assert gantry.flush(30)
+    assert gantry.list_applications() == ["mod-app"]
+    assert len(gantry.query("mod-app")) == 2
+    assert gantry.percent_true("mod-app")["percent_true"].tolist() == [0.5]
+    assert gantry.value_counts("mod-app", "feedback.flag")["value"].tolist() == ["offensive"]
+    assert gantry.histogram("mod-app", "inputs.n", bins=2)["count"].tolist() == [1, 1]
+    gantry.create_view("mod-app", "accepted", filters=["feedback.accepted == true"])
+    assert [v.name for v in gantry.list_views("mod-app")] == ["accepted"]
+    assert gantry.get_view("mod-app", "accepted").filters[0].value is True
+    assert len(gantry.query("mod-app", view="accepted")) == 1
+    gantry.delete_view("mod-app", "accepted")
+    assert gantry.stats()["delivered"] == 3
+
+    second = gantry.init(f"sqlite:///{tmp_path / 'kw.db'}", tmp_path / "kw-blobs")
+    assert second is gantry.get_client() and second is not first
+    assert second.store_url.endswith("kw.db"), "keyword arguments win over the environment"
+    assert not first.worker.is_alive(), "init() closes the previous client"
+    second.close()
+
+
+def test_a_closed_default_client_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANTRY_STORE", f"sqlite:///{tmp_path / 'r.db'}")
+    monkeypatch.setenv("GANTRY_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("GANTRY_BLOBS", str(tmp_path / "b"))
+    closed = gantry.init()
+    closed.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        closed.log_record("mod-app", inputs={"before": "reopen"})
+    gantry.log_record("mod-app", inputs={"after": "close"})
+    assert gantry.flush(30)
+    assert gantry.query("mod-app")["inputs.after"].tolist() == ["close"]
+    gantry.get_client().close()
