@@ -246,3 +246,27 @@ def test_fields_past_the_column_cap_are_kept(client, monkeypatch):
         f"inputs.f{i}": i for i in range(5)
     }
     assert client.stats()["rejected"] == 0
+
+
+@pytest.mark.parametrize(
+    "store, message",
+    [
+        ("not a url", "is not a SQLAlchemy URL"),
+        ("nosuchdb://user:hunter2@host/db", "needs a database driver"),
+        ("postgresql+nosuchdriver://user:hunter2@host/db", "needs a database driver"),
+    ],
+)
+def test_bad_store_urls_are_clear_and_hide_passwords(tmp_path, store, message):
+    from gantry_gradio import Client, StoreConfigError
+
+    with pytest.raises(StoreConfigError, match=message) as info:
+        Client(store, blobs=tmp_path / "b", spool_dir=tmp_path / "s")
+    assert "hunter2" not in str(info.value)
+
+
+def test_bad_blob_locations_are_clear(tmp_path):
+    from gantry_gradio import Client
+
+    for location, message in (("s3://", "names no bucket"), ("ftp://host/x", "neither a folder")):
+        with pytest.raises(ValueError, match=message):
+            Client(f"sqlite:///{tmp_path / 'r.db'}", blobs=location, spool_dir=tmp_path / "s")

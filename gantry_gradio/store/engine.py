@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ def create_store_engine(url: str) -> sa.Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise StoreConfigError(
-            f"store {url!r} is not a SQLAlchemy URL; use sqlite:///path/records.db or "
+            f"store {_redacted(url)!r} is not a SQLAlchemy URL; use sqlite:///path/records.db or "
             "postgresql+psycopg://user:password@host:5432/dbname"
         ) from None
     if parsed.get_backend_name() == "sqlite":
@@ -34,9 +35,15 @@ def create_store_engine(url: str) -> sa.Engine:
         return sa.create_engine(parsed, pool_pre_ping=True, pool_recycle=1800)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise StoreConfigError(
-            f"store {url!r} needs a database driver that is not installed ({exc}); "
+            f"store {parsed.render_as_string(hide_password=True)!r} needs a database driver "
+            f"that is not installed ({exc}); "
             "for PostgreSQL: pip install 'psycopg[binary]' and use postgresql+psycopg://"
         ) from None
+
+
+def _redacted(url: str) -> str:
+    """Error messages end up in logs: never print a password that may be in the URL."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
