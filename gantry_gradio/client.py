@@ -79,7 +79,8 @@ class Client:
         # One spool per (store, blobs) pair, so entries logged for one store are
         # never delivered to another after a configuration change.
         spool_root = Path(spool_dir or os.environ.get("GANTRY_SPOOL") or DEFAULT_DATA_DIR / "spool")
-        destination = hashlib.sha1(f"{self.store_url}|{blob_location}".encode()).hexdigest()[:12]
+        destination = self.blobs.uri_for("")  # absolute, whatever form `blobs` took
+        destination = hashlib.sha1(f"{self.store_url}|{destination}".encode()).hexdigest()[:12]
         self.spool = Spool(spool_root / destination)
         self.catalog = Catalog(self.engine)
         self.views = ViewStore(self.engine, self.catalog)
