@@ -12,6 +12,7 @@ method of the same name. Everything not listed in `__all__` is internal."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +36,8 @@ from .store import (
 
 __all__ = [
     "BlobStoreError",
+    "FeedbackControls",
+    "GantryFlaggingCallback",
     "Client",
     "File",
     "Filter",
@@ -46,6 +49,7 @@ __all__ = [
     "View",
     "ViewError",
     "create_view",
+    "feedback_controls",
     "delete_view",
     "flush",
     "get_client",
@@ -56,11 +60,30 @@ __all__ = [
     "list_views",
     "log_record",
     "log_records",
+    "monitor",
+    "monitor_likes",
     "percent_true",
     "query",
     "stats",
     "value_counts",
 ]
+
+#: The Gradio integration, imported on first use so the core never imports gradio.
+_GRADIO_API = {
+    "monitor": "monitor",
+    "GantryFlaggingCallback": "flagging",
+    "feedback_controls": "feedback",
+    "monitor_likes": "feedback",
+    "FeedbackControls": "feedback",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _GRADIO_API:
+        module = importlib.import_module(f".integration.{_GRADIO_API[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'gantry_gradio' has no attribute {name!r}")
+
 
 _default: Client | None = None
 _default_lock = threading.Lock()

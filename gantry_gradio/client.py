@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,8 @@ MAX_APPLICATION_NAME = 200
 #: A single record above this (after large texts moved to blobs) is refused.
 MAX_ENTRY_BYTES = 16 * 2**20
 EXIT_FLUSH_SECONDS = 10.0
+
+log = logging.getLogger("gantry_gradio")
 
 
 def _check_application(application: Any) -> str:
@@ -90,6 +93,7 @@ class Client:
         )
         self.worker.start()
         self.closed = False  # set by close(); a closed client logs nothing more
+        self.monitoring_errors = 0  # failures the Gradio integration absorbed
         atexit.register(self.close)
 
     # -- logging (caller's thread: validate, serialize, append, return) ------------
@@ -253,7 +257,16 @@ class Client:
             "duplicates": s.duplicates,
             "last_error": s.last_error,
             "rejected_file": str(self.worker.rejected_path),
+            "monitoring_errors": self.monitoring_errors,
         }
+
+    def absorb_failure(self, what: str, exc: BaseException) -> None:
+        """Count and log a monitoring failure that must not reach the user's app
+        (the Gradio wrapper and callbacks call this instead of raising)."""
+        self.monitoring_errors += 1
+        log.warning(
+            "gantry_gradio: %s failed (%s: %s); the app goes on", what, type(exc).__name__, exc
+        )
 
     def close(self, timeout: float = EXIT_FLUSH_SECONDS) -> None:
         """Deliver what can be delivered within `timeout`, then stop the worker;
