@@ -31,3 +31,37 @@ def flag_index(client: GradioClient, option_number: int) -> int:
         if dependency.get("api_name") == name:
             return index
     raise LookupError(f"no flag endpoint {name}")
+
+
+def trigger_event(url: str, session_hash: str, fn_index: int, event_data: dict) -> None:
+    """Send an event the way the browser does (gradio_client cannot attach
+    event data such as a like), in the given session, and wait for it."""
+    import httpx
+
+    joined = httpx.post(
+        f"{url}gradio_api/queue/join",
+        json={
+            "data": [],
+            "event_data": event_data,
+            "fn_index": fn_index,
+            "session_hash": session_hash,
+            "trigger_id": None,
+        },
+        timeout=30,
+    )
+    joined.raise_for_status()
+    with httpx.stream(
+        "GET", f"{url}gradio_api/queue/data?session_hash={session_hash}", timeout=30
+    ) as stream:
+        for line in stream.iter_lines():
+            if "process_completed" in line:
+                assert '"success":true' in line.replace(" ", ""), line
+                return
+    raise AssertionError("the event never completed")
+
+
+def event_index(client: GradioClient, event: str) -> int:
+    for index, dependency in enumerate(client.config["dependencies"]):
+        if any(trigger[1] == event for trigger in dependency.get("targets", [])):
+            return index
+    raise LookupError(f"no {event} event")

@@ -13,9 +13,9 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from gantry_gradio import Client, GantryFlaggingCallback, feedback_controls, monitor
+from gantry_gradio import Client, GantryFlaggingCallback, feedback_controls, monitor, monitor_likes
 from gantry_gradio.integration.feedback import NOTHING_TO_RATE, RECORDED
-from tests.gradio_apps import connect, flag_index, launched
+from tests.gradio_apps import connect, event_index, flag_index, launched, trigger_event
 
 OPTIONS = ["incorrect", "offensive", "other"]
 
@@ -257,3 +257,44 @@ def test_monitoring_failures_never_reach_the_app(client, tmp_path):
     closed.close()
     assert monitor("closed", correct, client=closed)("we go home") == "we goes home"
     assert closed.stats()["monitoring_errors"] == 1
+
+
+def test_chatbot_likes_become_acceptance_of_the_right_reply(client):
+    app = "chat-app"
+
+    @monitor(app, output_names=["reply"], client=client)
+    def respond(message: str, history: list) -> str:
+        return f"echo: {message}"
+
+    with gr.Blocks() as demo:
+        chatbot = gr.Chatbot()
+        box = gr.Textbox()
+
+        def chat(message, history):
+            reply = respond(message, history)
+            return history + [
+                {"role": "user", "content": message},
+                {"role": "assistant", "content": reply},
+            ]
+
+        box.submit(chat, [box, chatbot], chatbot, api_name="chat")
+        monitor_likes(chatbot, app, client=client)
+
+    with launched(demo) as url:
+        gradio_client = connect(url)
+        history = gradio_client.predict("one", [], api_name="/chat")
+        gradio_client.predict("two", history, api_name="/chat")
+        like = event_index(gradio_client, "like")
+        session = gradio_client.session_hash
+        # Browsers send the liked message's content parts; like the older reply.
+        trigger_event(
+            url,
+            session,
+            like,
+            {"index": 1, "liked": True, "value": [{"type": "text", "text": "echo: one"}]},
+        )
+        trigger_event(url, session, like, {"index": 3, "liked": False, "value": "echo: two"})
+    assert client.flush(30)
+    df = client.query(app).set_index("inputs.message")
+    assert bool(df.loc["one", "feedback.accepted"]) is True
+    assert bool(df.loc["two", "feedback.accepted"]) is False

@@ -91,12 +91,15 @@ def feedback_controls(
 
 
 def _message_text(value: Any) -> str | None:
-    """LikeData.value is a message's content: text, a dict with 'content' or
-    'value', or a list of parts; the text is what the wrapper saw returned."""
+    """LikeData.value is a message's content: text, a dict with 'content',
+    'value' or 'text', or a list of parts; the text is what the wrapper saw returned."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        return _message_text(value.get("content", value.get("value")))
+        for key in ("content", "value", "text"):
+            if key in value:
+                return _message_text(value[key])
+        return None
     if isinstance(value, list):
         parts = [_message_text(part) for part in value]
         return "".join(p for p in parts if p) or None
@@ -128,4 +131,4 @@ def monitor_likes(chatbot: gr.Chatbot, application: str, *, client: Client | Non
         except Exception as exc:
             _client(client).absorb_failure(f"recording a like for {application!r}", exc)
 
-    chatbot.like(on_like, None, None)
+    chatbot.like(on_like, None, None, api_visibility="undocumented")
