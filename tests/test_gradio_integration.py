@@ -298,3 +298,24 @@ def test_chatbot_likes_become_acceptance_of_the_right_reply(client):
     df = client.query(app).set_index("inputs.message")
     assert bool(df.loc["one", "feedback.accepted"]) is True
     assert bool(df.loc["two", "feedback.accepted"]) is False
+
+
+def test_only_files_inside_gradios_upload_folder_are_uploaded(tmp_path, monkeypatch):
+    from gantry_gradio import File
+    from gantry_gradio.integration.context import as_upload
+
+    uploads = tmp_path / "gradio-uploads"
+    (uploads / "abc").mkdir(parents=True)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(uploads))
+    inside = uploads / "abc" / "photo.png"
+    inside.write_bytes(b"png")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not upload")
+    (uploads / "abc" / "link.txt").symlink_to(secret)
+
+    assert isinstance(as_upload(str(inside)), File)
+    assert isinstance(as_upload({"path": str(inside), "url": None}), File)
+    for hostile in ("/etc/passwd", str(secret), f"{uploads}/../secret.txt",
+                    str(uploads / "abc" / "link.txt"), {"path": "/etc/passwd"}):
+        assert as_upload(hostile) == hostile, f"{hostile!r} must stay a plain value"
+    assert as_upload("just some text") == "just some text"

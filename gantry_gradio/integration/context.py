@@ -7,6 +7,8 @@ flagging callback can see the session and username of the call they are in."""
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +33,36 @@ def session_and_user() -> tuple[str | None, str | None]:
     return getattr(request, "session_hash", None), getattr(request, "username", None)
 
 
+def _upload_roots() -> tuple[str, ...]:
+    return _roots_of(os.environ.get("GRADIO_TEMP_DIR"))
+
+
+@functools.lru_cache(maxsize=8)
+def _roots_of(_configured: str | None) -> tuple[str, ...]:
+    """Gradio's upload folder, as configured and as resolved (it may sit behind
+    a symlink, e.g. /tmp on macOS); cached per GRADIO_TEMP_DIR, since resolving
+    it costs file-system calls on every logged value otherwise."""
+    folder = get_upload_folder()
+    return tuple({folder.rstrip("/") + "/", str(Path(folder).resolve()) + "/"})
+
+
 def as_upload(value: Any) -> Any:
     """Turn Gradio's references to uploaded files into `File`s to store.
 
     Only files inside Gradio's own upload folder qualify: a client can put any
-    path into a payload, and `/etc/passwd` must never reach the blob store."""
+    path into a payload, and `/etc/passwd` must never reach the blob store. The
+    prefix test comes first so ordinary text costs no file-system call."""
     path = value.get("path") if isinstance(value, dict) else value
-    if not isinstance(path, str) or not path:
+    if not isinstance(path, str):
+        return value
+    roots = _upload_roots()
+    if not path.startswith(roots):
         return value
     try:
         resolved = Path(path).resolve()
     except (OSError, ValueError):
         return value
-    upload_root = Path(get_upload_folder()).resolve()
-    if resolved.is_relative_to(upload_root) and resolved.is_file():
+    if str(resolved).startswith(roots) and resolved.is_file():
         return File(resolved)
     return value
 

@@ -1,0 +1,39 @@
+"""Style 2: gr.Blocks with the log wrapper and ready Accept / Reject / Flag controls.
+
+    python examples/gradio_blocks.py           # then open http://127.0.0.1:7860
+
+Submit a sentence, then Accept or Reject the correction (or flag it): the
+feedback joins the prediction this browser session made. A second tab or user
+is a separate session and never rates your prediction.
+"""
+
+import argparse
+
+import gradio as gr
+
+import gantry_gradio as gantry
+
+APP = "example-blocks"
+
+
+@gantry.monitor(APP, version="rules-v1", output_names=["inference"])
+def correct(text: str) -> str:
+    """A stand-in model; the demo app (demo_app/) uses a real seq2seq corrector."""
+    return text.replace(" go ", " goes ").replace(" i ", " I ")
+
+
+with gr.Blocks(title="gantry_gradio example") as demo:
+    gr.Markdown("## Grammar corrector (monitored by gantry_gradio)")
+    text = gr.Textbox(label="Your sentence", value="She go to school and i follow.")
+    submit = gr.Button("Submit", variant="primary")
+    inference = gr.Textbox(label="Correction")
+    submit.click(correct, text, inference, api_name="predict")
+    gantry.feedback_controls(APP)
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
+    args = parser.parse_args()
+    gantry.init()
+    demo.launch(server_name=args.host, server_port=args.port)
