@@ -12,8 +12,14 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def test_quickstart_runs_on_the_embedded_defaults(tmp_path):
-    out = subprocess.run([sys.executable, str(EXAMPLES / "quickstart.py")], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "quickstart.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     assert "Acceptance rate per day" in out and "'rejected': 0" in out
     assert (tmp_path / "gantry_data" / "records.db").exists()
 

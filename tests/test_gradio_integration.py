@@ -315,7 +315,53 @@ def test_only_files_inside_gradios_upload_folder_are_uploaded(tmp_path, monkeypa
 
     assert isinstance(as_upload(str(inside)), File)
     assert isinstance(as_upload({"path": str(inside), "url": None}), File)
-    for hostile in ("/etc/passwd", str(secret), f"{uploads}/../secret.txt",
-                    str(uploads / "abc" / "link.txt"), {"path": "/etc/passwd"}):
+    for hostile in (
+        "/etc/passwd",
+        str(secret),
+        f"{uploads}/../secret.txt",
+        str(uploads / "abc" / "link.txt"),
+        {"path": "/etc/passwd"},
+    ):
         assert as_upload(hostile) == hostile, f"{hostile!r} must stay a plain value"
     assert as_upload("just some text") == "just some text"
+
+
+def test_s3_failure_never_reaches_the_user(s3_server, tmp_path):
+    """Blob uploads wait in the spool while the bucket is missing; the app answers."""
+    client = Client(
+        f"sqlite:///{tmp_path / 'r.db'}",
+        blobs="s3://no-such-bucket-yet",
+        spool_dir=tmp_path / "spool",
+        s3_endpoint_url=s3_server.endpoint_url,
+    )
+    try:
+
+        @monitor("s3-down", output_names=["size"], client=client)
+        def size(image: np.ndarray) -> str:
+            return f"{image.shape[1]}x{image.shape[0]}"
+
+        demo = gr.Interface(size, gr.Image(type="numpy"), "text", flagging_mode="never")
+        with launched(demo) as url:
+            assert (
+                connect(url).predict(handle_file(_png(tmp_path, (1, 2, 3))), api_name="/size")
+                == "6x4"
+            )
+        assert not client.flush(2)
+        assert client.stats()["pending"] == 1 and "does not exist" in client.stats()["last_error"]
+    finally:
+        client.close(timeout=1)
+
+
+def test_a_like_with_nothing_to_join_is_counted_not_raised(client):
+    with gr.Blocks() as demo:
+        chatbot = gr.Chatbot(value=[{"role": "assistant", "content": "hi"}])
+        monitor_likes(chatbot, "no-predictions", client=client)
+    with launched(demo) as url:
+        gradio_client = connect(url)
+        trigger_event(
+            url,
+            gradio_client.session_hash,
+            event_index(gradio_client, "like"),
+            {"index": 0, "liked": True, "value": "hi"},
+        )
+    assert client.stats()["monitoring_errors"] == 1
