@@ -11,17 +11,23 @@ from tests.servers import free_port
 
 
 @contextlib.contextmanager
-def launched(demo: gr.Blocks):
+def launched(demo: gr.Blocks, **launch_options):
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **launch_options,
+    )
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
 
 
-def connect(url: str) -> GradioClient:
-    return GradioClient(url, verbose=False)
+def connect(url: str, **options) -> GradioClient:
+    return GradioClient(url, verbose=False, **options)
 
 
 def flag_index(client: GradioClient, option_number: int) -> int:

@@ -365,3 +365,54 @@ def test_a_like_with_nothing_to_join_is_counted_not_raised(client):
             {"index": 0, "liked": True, "value": "hi"},
         )
     assert client.stats()["monitoring_errors"] == 1
+
+
+def test_callback_wired_by_hand_in_blocks_with_login(s3_server, s3_bucket, tmp_path):
+    client = Client(
+        f"sqlite:///{tmp_path / 'r.db'}",
+        blobs=f"s3://{s3_bucket}",
+        spool_dir=tmp_path / "spool",
+        s3_endpoint_url=s3_server.endpoint_url,
+    )
+    app = "blocks-flag"
+    callback = GantryFlaggingCallback(app, client=client)
+    try:
+        with gr.Blocks() as demo:
+            image = gr.Image(type="filepath", label="photo")
+            caption = gr.Textbox(label="caption")
+            gr.Button("Caption").click(
+                monitor(
+                    app,
+                    lambda photo: "a red square",
+                    output_names=["caption"],
+                    input_names=["photo"],
+                    client=client,
+                ),
+                image,
+                caption,
+                api_name="caption",
+            )
+            callback.setup([image, caption], None, output_components=[caption])
+            gr.Button("Flag").click(
+                lambda *values: callback.flag(list(values), "incorrect") and None,
+                [image, caption],
+                None,
+                preprocess=False,
+                api_name="flag_example",
+            )
+        with launched(demo, auth=[("alice", "secret")]) as url:
+            user = connect(url, auth=("alice", "secret"))
+            picture = _png(tmp_path, (250, 0, 0))
+            text = user.predict(handle_file(picture), api_name="/caption")
+            user.predict(handle_file(picture), text, api_name="/flag_example")
+        assert client.flush(60)
+        df = client.query(app)
+        assert len(df) == 1, "the flag joined the wrapper's prediction"
+        row = df.iloc[0]
+        assert row["tags.username"] == "alice"
+        assert row["feedback.flag"] == "incorrect" and row["feedback.flagged_by"] == "alice"
+        assert row["inputs.photo"].startswith(f"s3://{s3_bucket}/")
+        with open(picture, "rb") as original:
+            assert client.read_blob(row["inputs.photo"]) == original.read()
+    finally:
+        client.close()
