@@ -416,3 +416,19 @@ def test_callback_wired_by_hand_in_blocks_with_login(s3_server, s3_bucket, tmp_p
             assert client.read_blob(row["inputs.photo"]) == original.read()
     finally:
         client.close()
+
+
+def test_injected_request_is_never_logged_as_an_input(client):
+    app = "injected"
+
+    @monitor(app, client=client)
+    def greet(name: str, request: "gr.Request | None" = None) -> str:
+        return f"hi {name} from {request.session_hash[:4] if request else '?'}"
+
+    demo = gr.Interface(greet, "text", "text", flagging_mode="never")
+    with launched(demo) as url:
+        assert connect(url).predict("bo", api_name="/greet").startswith("hi bo from ")
+    assert client.flush(30)
+    row = client.query(app).iloc[0]
+    assert "inputs.request" not in row.index and row["inputs.name"] == "bo"
+    assert "tags.logging_error" not in row.index

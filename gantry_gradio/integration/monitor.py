@@ -14,11 +14,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import gradio as gr
+
 from ..client import Client
 from .context import session_and_user, uploads_in
 from .sessions import recent_predictions
 
 _INJECTED_TYPES = ("Request", "EventData", "Progress", "OAuthProfile", "OAuthToken")
+#: Values Gradio injects, recognised by type too (annotations can hide them).
+_CONTEXT_VALUES = (gr.Request, gr.EventData, gr.Progress)
 
 
 def _is_injected(parameter: inspect.Parameter) -> bool:
@@ -62,8 +66,13 @@ class _Recorder:
 
     def inputs(self, args: tuple, kwargs: dict) -> dict[str, Any]:
         bound = self.signature.bind_partial(*args, **kwargs).arguments
-        values = [bound[name] for name in self.model_parameters if name in bound]
-        names = self.input_names or [name for name in self.model_parameters if name in bound]
+        present = [
+            name
+            for name in self.model_parameters
+            if name in bound and not isinstance(bound[name], _CONTEXT_VALUES)
+        ]
+        values = [bound[name] for name in present]
+        names = self.input_names or present
         if len(names) != len(values):
             names = [f"input_{i}" for i in range(len(values))]
         return {name: uploads_in(value) for name, value in zip(names, values, strict=True)}
