@@ -24,6 +24,7 @@ from ._values import File
 from .blobs import BlobStoreError
 from .client import Client
 from .join_key import JoinKey
+from .projections import Projection, ProjectionError, register_projection
 from .spool import SpoolError
 from .store import (
     Filter,
@@ -43,11 +44,15 @@ __all__ = [
     "Filter",
     "FilterError",
     "JoinKey",
+    "Projection",
+    "ProjectionError",
     "SpoolError",
     "StoreConfigError",
     "UnknownApplicationError",
     "View",
     "ViewError",
+    "compare_to_baseline",
+    "compute_projections",
     "create_view",
     "feedback_controls",
     "delete_view",
@@ -64,6 +69,8 @@ __all__ = [
     "monitor_likes",
     "percent_true",
     "query",
+    "register_baseline",
+    "register_projection",
     "stats",
     "value_counts",
 ]
@@ -96,6 +103,7 @@ def init(
     environment: str | None = None,
     spool_dir: str | Path | None = None,
     s3_endpoint_url: str | None = None,
+    projections: Sequence[str | dict | Projection] | None = None,
 ) -> Client:
     """Configure the default client (closing a previous one after it flushed).
 
@@ -103,6 +111,8 @@ def init(
     blobs: a folder or s3://bucket/prefix (boto3 reads AWS_* settings; for an
         S3-compatible server pass s3_endpoint_url or set AWS_ENDPOINT_URL)
     environment: stored as tags.env on every prediction unless the call sets it
+    projections: computed in the background for every stored record, e.g.
+        ["entropy", "edit", "profanity", {"name": "detoxify", "checkpoint": ...}]
     """
     global _default
     with _default_lock:
@@ -114,6 +124,7 @@ def init(
             environment=environment,
             spool_dir=spool_dir,
             s3_endpoint_url=s3_endpoint_url,
+            projections=projections,
         )
         return _default
 
@@ -262,3 +273,53 @@ def list_views(application: str) -> list[View]:
 
 def delete_view(application: str, name: str) -> None:
     get_client().delete_view(application, name)
+
+
+def compute_projections(
+    application: str,
+    start: Any = None,
+    end: Any = None,
+    *,
+    projections: Sequence[str | dict | Projection] | None = None,
+    recompute: bool = False,
+    progress: bool = True,
+) -> int:
+    return get_client().compute_projections(
+        application, start, end, projections=projections, recompute=recompute, progress=progress
+    )
+
+
+def register_baseline(
+    application: str,
+    data: Any,
+    *,
+    name: str = "default",
+    columns: dict[str, str] | None = None,
+    projections: Sequence[str | dict | Projection] | None = None,
+) -> dict[str, int]:
+    return get_client().register_baseline(
+        application, data, name=name, columns=columns, projections=projections
+    )
+
+
+def compare_to_baseline(
+    application: str,
+    path: str,
+    *,
+    baseline: str = "default",
+    bins: int = 20,
+    start: Any = None,
+    end: Any = None,
+    filters: list | None = None,
+    view: str | None = None,
+) -> Any:
+    return get_client().compare_to_baseline(
+        application,
+        path,
+        baseline=baseline,
+        bins=bins,
+        start=start,
+        end=end,
+        filters=filters,
+        view=view,
+    )

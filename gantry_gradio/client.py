@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -22,6 +22,8 @@ from ._timestamps import now_us, to_epoch_us
 from .blobs import BlobStore, open_blob_store
 from .delivery import DeliveryWorker
 from .join_key import JoinKey, check_join_key
+from .projections import Projection, resolve
+from .projections.projector import Projector
 from .spool import Spool
 from .store import (
     Catalog,
@@ -31,6 +33,9 @@ from .store import (
     ViewStore,
     create_store_engine,
 )
+
+if TYPE_CHECKING:
+    from .projections.baseline import BaselineComparison
 
 DEFAULT_DATA_DIR = Path("gantry_data")
 MAX_APPLICATION_NAME = 200
@@ -69,6 +74,7 @@ class Client:
         spool_dir: str | Path | None = None,
         s3_endpoint_url: str | None = None,
         batch_size: int = 1000,
+        projections: Sequence[str | dict | Projection] | None = None,
     ) -> None:
         self.store_url = (
             store
@@ -92,6 +98,10 @@ class Client:
             self.spool, RecordWriter(self.engine, self.catalog), self.blobs, batch_size=batch_size
         )
         self.worker.start()
+        self.projections = [resolve(spec) for spec in projections or ()]
+        self.projector = Projector(self.engine, self.catalog, self.projections)
+        if self.projections:
+            self.projector.start()
         self.closed = False  # set by close(); a closed client logs nothing more
         self.monitoring_errors = 0  # failures the Gradio integration absorbed
         atexit.register(self.close)
@@ -277,6 +287,7 @@ class Client:
         atexit.unregister(self.close)
         if self.worker.is_alive():
             self.flush(timeout)
+        self.projector.stop(timeout=timeout)
         self.worker.stop(timeout=timeout)
         if not self.worker.is_alive():
             self.spool.close()
@@ -368,6 +379,75 @@ class Client:
 
     def delete_view(self, application: str, name: str) -> None:
         self.views.delete(application, name)
+
+    # -- projections and baselines -------------------------------------------------
+
+    def _projector_for(self, projections: Sequence | None) -> Projector:
+        if projections is None:
+            return self.projector
+        return Projector(self.engine, self.catalog, [resolve(spec) for spec in projections])
+
+    def compute_projections(
+        self,
+        application: str,
+        start: Any = None,
+        end: Any = None,
+        *,
+        projections: Sequence[str | dict | Projection] | None = None,
+        recompute: bool = False,
+        progress: bool = True,
+    ) -> int:
+        """Project the stored records of [start, end) now (the configured
+        projections unless `projections` is given); resumable, see Projector.compute."""
+        projector = self._projector_for(projections)
+        return projector.compute(application, start, end, recompute=recompute, progress=progress)
+
+    def register_baseline(
+        self,
+        application: str,
+        data: Any,
+        *,
+        name: str = "default",
+        columns: dict[str, str] | None = None,
+        projections: Sequence[str | dict | Projection] | None = None,
+    ) -> dict[str, int]:
+        """Store projection values of a reference set (DataFrame or CSV path)."""
+        from .projections.baseline import register_baseline
+
+        chosen = self._projector_for(projections).projections
+        if not chosen:
+            raise ValueError("no projections configured: pass projections=[...] here or to init()")
+        return register_baseline(
+            self.engine, self.catalog, application, data, chosen, name=name, columns=columns
+        )
+
+    def compare_to_baseline(
+        self,
+        application: str,
+        path: str,
+        *,
+        baseline: str = "default",
+        bins: int = 20,
+        start: Any = None,
+        end: Any = None,
+        filters: list | None = None,
+        view: str | None = None,
+    ) -> BaselineComparison:
+        """Production vs baseline for one projection value, e.g.
+        "projections.detoxify.obscene": histograms on shared bins, PSI, JS, KS."""
+        from .projections.baseline import compare
+
+        return compare(
+            self.reader,
+            application,
+            path,
+            baseline=baseline,
+            bins=bins,
+            start=start,
+            end=end,
+            filters=filters,
+            view=view,
+        )
 
     def read_blob(self, uri: str) -> bytes:
         return self.blobs.read(uri)

@@ -422,7 +422,7 @@ def test_injected_request_is_never_logged_as_an_input(client):
     app = "injected"
 
     @monitor(app, client=client)
-    def greet(name: str, request: "gr.Request | None" = None) -> str:
+    def greet(name: str, request: gr.Request | None = None) -> str:
         return f"hi {name} from {request.session_hash[:4] if request else '?'}"
 
     demo = gr.Interface(greet, "text", "text", flagging_mode="never")

@@ -54,6 +54,16 @@ views = sa.Table(
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
 )
 
+baseline_values = sa.Table(
+    "gantry_baseline_values",
+    metadata,
+    sa.Column("application_id", sa.Integer, nullable=False),
+    sa.Column("baseline", sa.String(200), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),  # e.g. projections.detoxify.toxicity
+    sa.Column("value", sa.Float(precision=53), nullable=False),
+    sa.Index("ix_gantry_baseline", "application_id", "baseline", "path"),
+)
+
 #: SQL types of the four kinds of flattened value.
 KIND_TYPES: dict[str, sa.types.TypeEngine] = {
     "boolean": sa.Boolean(create_constraint=False),
