@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .registry import Projection, register_factory
 
 log = logging.getLogger("gantry_gradio")
@@ -31,10 +33,11 @@ class DetoxifyScorer:
     """Loads Detoxify once, lazily, in the projector's thread.
 
     Offline use: pass `checkpoint` (a Detoxify .ckpt) and `config_path` (a
-    folder with the HuggingFace config and tokenizer files). Detoxify resolves
-    the checkpoint's architecture name on the hub even then; when the hub cannot
-    be reached, the checkpoint is re-saved beside itself with the local folder as
-    its architecture, and loaded again through Detoxify, so no download is needed.
+    folder with the HuggingFace config and tokenizer files). Detoxify would still
+    look the checkpoint's architecture name up on the hub (and retry for ~20 s
+    without network), so the checkpoint is re-saved once beside itself, naming
+    the local folder as its architecture, and that copy is loaded through
+    `Detoxify(checkpoint=..., huggingface_config_path=...)`: no download at all.
     When no weights can be had, the projection says so once and stays off while
     the other projections go on."""
 
@@ -58,20 +61,10 @@ class DetoxifyScorer:
 
         if self.checkpoint is None:
             return Detoxify(self.model_type, device=self.device)
-        try:
-            return Detoxify(
-                checkpoint=self.checkpoint,
-                device=self.device,
-                huggingface_config_path=self.config_path,
-            )
-        except OSError:
-            if self.config_path is None:
-                raise
-            return Detoxify(
-                checkpoint=self._offline_checkpoint(),
-                device=self.device,
-                huggingface_config_path=self.config_path,
-            )
+        checkpoint = self.checkpoint if self.config_path is None else self._offline_checkpoint()
+        return Detoxify(
+            checkpoint=checkpoint, device=self.device, huggingface_config_path=self.config_path
+        )
 
     def _offline_checkpoint(self) -> str:
         import torch
@@ -116,7 +109,8 @@ class DetoxifyScorer:
                 sum(len(ids) > limit for ids in lengths),
                 limit,
             )
-        scores = model.predict(texts)
+        # Detoxify squeezes a batch of one to plain floats: make every score a list.
+        scores = {label: np.atleast_1d(values) for label, values in model.predict(texts).items()}
         for position, index in enumerate(keep):
             results[index] = {
                 label: float(scores[label][position])

@@ -36,13 +36,16 @@ class Catalog:
         self._tables: dict[int, sa.Table] = {}
 
     def ensure_tables(self) -> None:
-        if self._tables_ready:
-            return
-        try:
-            schema.metadata.create_all(self.engine)
-        except (IntegrityError, OperationalError, ProgrammingError):
-            schema.metadata.create_all(self.engine)  # another process created them first
-        self._tables_ready = True
+        """Threads of this process take turns; another process racing us shows
+        as "already exists", after which a second pass finds everything there."""
+        with self._lock:
+            if self._tables_ready:
+                return
+            try:
+                schema.metadata.create_all(self.engine)
+            except (IntegrityError, OperationalError, ProgrammingError):
+                schema.metadata.create_all(self.engine)
+            self._tables_ready = True
 
     # -- applications --------------------------------------------------------------
 
