@@ -237,7 +237,7 @@ def test_command_line_computes_projections(tmp_path):
         seed.log_records(
             APP,
             inputs=[{"text": "a b"}, {"text": "c"}],
-            outputs=[{"inference": "a b"}, {"inference": "c c"}],
+            outputs=[{"inference": "a b"}, {"inference": "c"}],
         )
         assert seed.flush(30)
     finally:
