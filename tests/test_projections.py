@@ -192,7 +192,7 @@ def test_background_projector_and_a_failing_custom_projection(store_url, tmp_pat
         client.close()
 
 
-def test_baseline_comparison_through_the_client(client):
+def test_baseline_comparison_through_the_client(client, tmp_path):
     rng = np.random.default_rng(1)
     words = ["alpha", "beta", "gamma", "delta", "eps"]
     for i in range(60):
@@ -207,6 +207,10 @@ def test_baseline_comparison_through_the_client(client):
         APP, reference, projections=["entropy"], columns={"outputs.inference": "answer"}
     )
     assert stored["projections.entropy.words"] == 60
+    csv = tmp_path / "reference.csv"
+    reference.rename(columns={"answer": "outputs.inference"}).to_csv(csv, index=False)
+    from_csv = client.register_baseline(APP, csv, name="from-csv", projections=["entropy"])
+    assert from_csv == stored, "a CSV whose columns are the fields works the same"
     result = client.compare_to_baseline(APP, "projections.entropy.words", bins=5)
     assert result.production_count == 60 and result.baseline_count == 60
     assert result.ks > 0.5 and result.ks_pvalue < 0.01, "production outputs are shorter"
