@@ -186,9 +186,17 @@ def query(
     view: str | None = None,
     limit: int | None = None,
     newest_first: bool = False,
+    offset: int = 0,
 ) -> pd.DataFrame:
     return get_client().query(
-        application, start, end, filters=filters, view=view, limit=limit, newest_first=newest_first
+        application,
+        start,
+        end,
+        filters=filters,
+        view=view,
+        limit=limit,
+        newest_first=newest_first,
+        offset=offset,
     )
 
 

@@ -305,10 +305,12 @@ class Client:
         view: str | None = None,
         limit: int | None = None,
         newest_first: bool = False,
+        offset: int = 0,
     ) -> pd.DataFrame:
-        """One row per prediction in [start, end), dotted columns, feedback merged."""
+        """One row per prediction in [start, end), dotted columns, feedback merged;
+        `limit` and `offset` page through them."""
         selection = self.reader.select(application, start, end, filters, view)
-        return self.reader.rows(selection, limit=limit, newest_first=newest_first)
+        return self.reader.rows(selection, limit=limit, newest_first=newest_first, offset=offset)
 
     def percent_true(
         self,

@@ -78,12 +78,16 @@ class RecordReader:
 
     # -- rows ----------------------------------------------------------------------
 
-    def rows(self, selection: Selection, *, limit: int | None, newest_first: bool) -> pd.DataFrame:
+    def rows(
+        self, selection: Selection, *, limit: int | None, newest_first: bool, offset: int = 0
+    ) -> pd.DataFrame:
         table = selection.table
         order = table.c.timestamp_us.desc() if newest_first else table.c.timestamp_us
         stmt = sa.select(table).where(*selection.where).order_by(order, table.c.join_key)
         if limit is not None:
             stmt = stmt.limit(limit)
+        if offset:
+            stmt = stmt.offset(offset)
         with self.engine.connect() as conn:
             result = conn.execute(stmt)
             frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -118,6 +122,45 @@ class RecordReader:
         frame["percent_true"] = frame["true"] / frame["count"].where(frame["count"] > 0)
         frame["start"] = _to_times(frame["start"])
         return frame
+
+    def summary(self, selection: Selection, fields: list[str]) -> dict[str, Any]:
+        """Rows, and per field how many have it (and how many are true, for a
+        boolean field), in one scan: the headline numbers of a dashboard."""
+        columns = [sa.func.count().label("predictions")]
+        known = [f for f in fields if f in selection.fields]
+        for index, field in enumerate(known):
+            column, kind = selection.column(field)
+            columns.append(sa.func.count(column).label(f"n{index}"))
+            if kind == "boolean":
+                columns.append(
+                    sa.func.sum(sa.case((column.is_(True), 1), else_=0)).label(f"t{index}")
+                )
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(*columns).where(*selection.where)).one()._mapping
+        result: dict[str, Any] = {"predictions": int(row["predictions"])}
+        for index, field in enumerate(known):
+            result[field] = {"count": int(row[f"n{index}"] or 0)}
+            if f"t{index}" in row:
+                result[field]["true"] = int(row[f"t{index}"] or 0)
+        return result
+
+    def mean_over_time(self, selection: Selection, field: str, bucket: str) -> pd.DataFrame:
+        """Mean of a numeric field per bucket (from per-hour sums and counts)."""
+        column, kind = selection.column(field)
+        if kind != "number":
+            raise FilterError(f"mean_over_time needs a numeric field; {field!r} holds {kind}")
+        hour = selection.table.c.hour_us
+        stmt = (
+            sa.select(hour, sa.func.count(column), sa.func.sum(column))
+            .where(*selection.where, column.is_not(None))
+            .group_by(hour)
+        )
+        hourly = self._frame(stmt, ["hour", "count", "sum"])
+        hourly["start"] = _bucket_start(hourly["hour"].astype("int64"), bucket)
+        frame = hourly.groupby("start", as_index=False)[["count", "sum"]].sum()
+        frame["mean"] = frame["sum"] / frame["count"]
+        frame["start"] = _to_times(frame["start"])
+        return frame[["start", "count", "mean"]]
 
     def value_counts(self, selection: Selection, field: str, bucket: str | None) -> pd.DataFrame:
         """Counts per value of a categorical field (e.g. `feedback.flag`), optionally per bucket."""

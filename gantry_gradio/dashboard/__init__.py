@@ -1,0 +1,1 @@
+"""The monitoring dashboard: panel data (SQL aggregations) and the Gradio tab."""

@@ -1,0 +1,150 @@
+"""The numbers behind each panel of the monitoring tab, computed in the store.
+
+Kept apart from the Gradio layout so they can be tested on known data and
+reused by other front ends. Every function takes the same `Scope`: one
+application, a time window, optional saved view and filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+
+from .._timestamps import now_us, to_epoch_us, to_timestamp
+from ..client import Client
+
+PRESETS = {"last 24 h": 24, "last 7 d": 24 * 7, "last 30 d": 24 * 30, "all": None}
+_HOUR_US = 3600 * 1_000_000
+
+
+@dataclass(frozen=True)
+class Scope:
+    application: str
+    start: Any = None
+    end: Any = None
+    view: str | None = None
+    filters: list = field(default_factory=list)
+    bucket: str = "day"
+
+    def query_args(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "view": self.view, "filters": self.filters}
+
+    @classmethod
+    def from_preset(cls, application: str, preset: str, **options: Any) -> Scope:
+        hours = PRESETS[preset]
+        start = None if hours is None else to_timestamp(now_us() - hours * _HOUR_US)
+        return cls(application, start=start, **options)
+
+    def previous(self) -> Scope | None:
+        """The window of the same length just before this one (None for open windows)."""
+        if self.start is None:
+            return None
+        start = to_epoch_us(self.start, allow_future=True)
+        end = to_epoch_us(self.end, allow_future=True) if self.end is not None else now_us()
+        return replace(self, start=to_timestamp(2 * start - end), end=to_timestamp(start))
+
+
+def headline(client: Client, scope: Scope, accepted_field: str, flag_field: str) -> dict[str, Any]:
+    """Predictions, feedback count, acceptance rate and flags, with the same for
+    the previous period when the window has a start."""
+
+    def numbers(s: Scope) -> dict[str, Any]:
+        selection = client.reader.select(s.application, **s.query_args())
+        summary = client.reader.summary(selection, [accepted_field, flag_field])
+        accepted = summary.get(accepted_field, {"count": 0, "true": 0})
+        return {
+            "predictions": summary["predictions"],
+            "feedback": accepted["count"],
+            "acceptance": accepted.get("true", 0) / accepted["count"]
+            if accepted["count"]
+            else None,
+            "flags": summary.get(flag_field, {"count": 0})["count"],
+        }
+
+    current = numbers(scope)
+    previous_scope = scope.previous()
+    current["previous"] = numbers(previous_scope) if previous_scope else None
+    return current
+
+
+def acceptance_over_time(client: Client, scope: Scope, accepted_field: str) -> pd.DataFrame:
+    if accepted_field not in _fields(client, scope):
+        return pd.DataFrame(columns=["start", "predictions", "count", "true", "percent_true"])
+    return client.percent_true(
+        scope.application, accepted_field, bucket=scope.bucket, **scope.query_args()
+    )
+
+
+def flags_over_time(client: Client, scope: Scope, flag_field: str) -> pd.DataFrame:
+    if flag_field not in _fields(client, scope):
+        return pd.DataFrame(columns=["start", "value", "count"])
+    return client.value_counts(
+        scope.application, flag_field, bucket=scope.bucket, **scope.query_args()
+    )
+
+
+def split_distribution(
+    client: Client, scope: Scope, field_name: str, accepted_field: str, bins: int = 20
+) -> pd.DataFrame:
+    """Histogram of a numeric field for accepted and for rejected predictions,
+    on the same bins (e.g. account age: are rejections from young accounts?)."""
+    selection = client.reader.select(scope.application, **scope.query_args())
+    whole = client.reader.histogram(selection, field_name, bins, None)
+    if whole.empty:
+        return pd.DataFrame(columns=["bin_start", "bin_end", "accepted", "count"])
+    value_range = (whole["bin_start"].iloc[0], whole["bin_end"].iloc[-1])
+    parts = []
+    for accepted in (True, False):
+        split = replace(scope, filters=[*scope.filters, (accepted_field, "==", accepted)])
+        frame = client.histogram(
+            scope.application, field_name, bins=bins, value_range=value_range, **split.query_args()
+        )
+        parts.append(frame.assign(accepted=accepted))
+    return pd.concat(parts, ignore_index=True)
+
+
+def projection_over_time(client: Client, scope: Scope, field_name: str) -> pd.DataFrame:
+    selection = client.reader.select(scope.application, **scope.query_args())
+    return client.reader.mean_over_time(selection, field_name, scope.bucket)
+
+
+def baseline_comparison(client: Client, scope: Scope, field_name: str):
+    """None when the application has no baseline values for this field."""
+    try:
+        return client.compare_to_baseline(scope.application, field_name, **scope.query_args())
+    except LookupError:
+        return None
+
+
+def rows_page(client: Client, scope: Scope, page: int, page_size: int = 50) -> pd.DataFrame:
+    """Newest first; blob URIs become short-lived links (presigned on S3)."""
+    frame = client.query(
+        scope.application,
+        newest_first=True,
+        limit=page_size,
+        offset=max(page, 0) * page_size,
+        **scope.query_args(),
+    )
+    for column in frame.columns:
+        if frame[column].dtype == object or str(frame[column].dtype) in ("str", "string"):
+            frame[column] = frame[column].map(lambda v: _link(client, v))
+    return frame
+
+
+def numeric_fields(client: Client, application: str, prefix: str = "") -> list[str]:
+    fields = client.catalog.fields(client.catalog.application_id(application), refresh=True)
+    return sorted(p for p, f in fields.items() if f.kind == "number" and p.startswith(prefix))
+
+
+def _fields(client: Client, scope: Scope) -> dict:
+    return client.catalog.fields(client.catalog.application_id(scope.application), refresh=True)
+
+
+def _link(client: Client, value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(("s3://", "file://")):
+        try:
+            return client.blob_url(value, expires_in=900)
+        except Exception:  # a URI of another store: show it as it is
+            return value
+    return value
