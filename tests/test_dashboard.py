@@ -1,0 +1,153 @@
+"""The monitoring tab: panel numbers on known data, the launched UI, access."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+import pytest
+from gradio_client.exceptions import AppError
+
+from gantry_gradio.dashboard import panels
+from gantry_gradio.dashboard.panels import Scope
+from gantry_gradio.dashboard.tab import monitoring_tab
+from tests.gradio_apps import connect, launched
+
+APP = "gec"
+START = pd.Timestamp("2022-04-04", tz="UTC")
+ACCEPTED, FLAG = "feedback.accepted", "feedback.flag"
+
+
+@pytest.fixture
+def seeded(client):
+    """14 days x 10 predictions: item i of day d is rejected when i < d % 4;
+    items 0 and 1 of even days are flagged; account age is 10 * i."""
+    rows = []
+    for day in range(14):
+        for i in range(10):
+            feedback = {"accepted": not (i < day % 4)}
+            if day % 2 == 0 and i < 2:
+                feedback["flag"] = ["incorrect", "offensive"][i]
+            rows.append(
+                (
+                    f"d{day} i{i}",
+                    f"D{day} I{i} done",
+                    feedback,
+                    {"account_age_days": 10 * i},
+                    START + pd.Timedelta(days=day, hours=i),
+                )
+            )
+    text, out, fb, tags, ts = zip(*rows, strict=True)
+    client.log_records(
+        APP,
+        inputs=[{"text": t} for t in text],
+        outputs=[{"inference": o} for o in out],
+        feedbacks=list(fb),
+        tags=list(tags),
+        timestamps=list(ts),
+    )
+    assert client.flush(60)
+    client.compute_projections(APP, projections=["entropy"], progress=False)
+    return client
+
+
+def rejected(days) -> int:
+    return sum(d % 4 for d in days)
+
+
+def test_headline_with_previous_period(seeded):
+    scope = Scope(APP, start=START + pd.Timedelta(days=7), end=START + pd.Timedelta(days=14))
+    numbers = panels.headline(seeded, scope, ACCEPTED, FLAG)
+    assert numbers["predictions"] == 70 and numbers["feedback"] == 70
+    assert numbers["acceptance"] == pytest.approx((70 - rejected(range(7, 14))) / 70)
+    assert numbers["flags"] == 2 * 3  # days 8, 10, 12
+    previous = numbers["previous"]
+    assert previous["predictions"] == 70 and previous["flags"] == 2 * 4  # days 0, 2, 4, 6
+    assert previous["acceptance"] == pytest.approx((70 - rejected(range(7))) / 70)
+    assert panels.headline(seeded, Scope(APP), ACCEPTED, FLAG)["previous"] is None
+
+
+def test_time_series_panels(seeded):
+    scope = Scope(APP, bucket="week", filters=["tags.account_age_days < 20"])
+    weekly = panels.acceptance_over_time(seeded, scope, ACCEPTED)
+    assert list(weekly["predictions"]) == [14, 14]
+    flags = panels.flags_over_time(seeded, Scope(APP, bucket="day"), FLAG)
+    assert flags["count"].sum() == 14 and set(flags["value"]) == {"incorrect", "offensive"}
+    means = panels.projection_over_time(seeded, Scope(APP), "projections.entropy.chars")
+    frame = seeded.query(APP)
+    expected = frame.groupby(frame["timestamp"].dt.floor("D"))["projections.entropy.chars"].mean()
+    assert list(means["mean"]) == pytest.approx(list(expected))
+
+
+def test_split_distribution_adds_up(seeded):
+    frame = panels.split_distribution(seeded, Scope(APP), "tags.account_age_days", ACCEPTED, bins=5)
+    accepted = frame[frame["accepted"]]["count"].sum()
+    assert accepted == 140 - rejected(range(14))
+    assert frame["count"].sum() == 140
+    young = frame[(frame["bin_start"] == 0) & ~frame["accepted"]]["count"].item()
+    assert young == sum(1 for d in range(14) for i in (0, 1) if i < d % 4)
+
+
+def test_rows_are_paged_newest_first_with_links(seeded, tmp_path):
+    seeded.log_record(APP, inputs={"raw": b"secret"}, timestamp=START + pd.Timedelta(days=20))
+    assert seeded.flush(30)
+    first = panels.rows_page(seeded, Scope(APP), page=0, page_size=5)
+    second = panels.rows_page(seeded, Scope(APP), page=1, page_size=5)
+    assert len(first) == 5 and len(second) == 5
+    assert first["timestamp"].is_monotonic_decreasing
+    assert first["timestamp"].iloc[-1] > second["timestamp"].iloc[0]
+    link = first["inputs.raw"].iloc[0]
+    assert not link.startswith("file://") and open(link, "rb").read() == b"secret"
+
+
+def _tab_app(client, **options):
+    with gr.Blocks() as demo:
+        with gr.Tab("Monitoring"):
+            monitoring_tab(APP, client=client, **options)
+    return demo
+
+
+REFRESH_ARGS = (APP, "all", "day", "", "", "", "", None, None, 0)
+
+
+def test_launched_tab_serves_the_panels_and_saves_views(seeded):
+    with launched(_tab_app(seeded)) as url:
+        gradio_client = connect(url)
+        out = gradio_client.predict(*REFRESH_ARGS, api_name="/monitoring_refresh")
+        headline = out[3]
+        assert "**Predictions:** 140" in headline and "**Flags:** 14" in headline
+        acceptance = out[4]["data"]
+        assert [row[1] for row in acceptance] == [10] * 14
+        rows = out[12]
+        assert len(rows["data"]) == 50 and "inputs.text" in rows["headers"]
+        message = gradio_client.predict(
+            APP,
+            "all",
+            "day",
+            "",
+            "",
+            "",
+            "tags.account_age_days <= 10",
+            "young",
+            api_name="/monitoring_save_view",
+        )
+        assert "Saved view" in message
+    view = seeded.get_view(APP, "young")
+    assert view.filters[0].field == "tags.account_age_days"
+    assert len(seeded.query(APP, view="young")) == 28
+
+
+def test_monitoring_data_is_refused_without_access(seeded):
+    with launched(
+        _tab_app(seeded, allowed_users=["alice"]), auth=[("alice", "pw-a"), ("bob", "pw-b")]
+    ) as url:
+        alice = connect(url, auth=("alice", "pw-a"))
+        assert "Predictions" in alice.predict(*REFRESH_ARGS, api_name="/monitoring_refresh")[3]
+        bob = connect(url, auth=("bob", "pw-b"))
+        with pytest.raises(AppError, match="not allowed"):
+            bob.predict(*REFRESH_ARGS, api_name="/monitoring_refresh")
+        with pytest.raises(AppError, match="not allowed"):
+            bob.predict(APP, "all", "day", "", "", "", "", "x", api_name="/monitoring_save_view")
+    with launched(_tab_app(seeded)) as url:
+        proxied = connect(url, headers={"X-Forwarded-For": "203.0.113.9"})
+        with pytest.raises(AppError, match="only on localhost"):
+            proxied.predict(*REFRESH_ARGS, api_name="/monitoring_refresh")
