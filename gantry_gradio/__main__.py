@@ -1,4 +1,4 @@
-"""Command line: `python -m gantry_gradio projections --app APP ...`."""
+"""Command line: `python -m gantry_gradio projections|dashboard ...` (also `gantry-gradio`)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,25 @@ def main(argv: list[str] | None = None) -> int:
     project.add_argument(
         "--recompute", action="store_true", help="project again records that have values already"
     )
+    board = commands.add_parser("dashboard", help="serve the monitoring UI for a store")
+    board.add_argument("--store", help="SQLAlchemy URL (default: GANTRY_STORE or ./gantry_data)")
+    board.add_argument("--blobs", help="blob folder or s3://bucket/prefix")
+    board.add_argument("--app", help="show only this application")
+    board.add_argument("--host", default="127.0.0.1")
+    board.add_argument("--port", type=int, default=7861)
+    board.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME:PASSWORD",
+        help="a login allowed to see the data (repeatable); required when "
+        "--host is not a loopback address",
+    )
+    board.add_argument("--accepted-field", default="feedback.accepted")
+    board.add_argument("--flag-field", default="feedback.flag")
     args = parser.parse_args(argv)
+    if args.command == "dashboard":
+        return dashboard(args)
 
     client = Client(args.store, args.blobs)
     try:
@@ -41,6 +59,43 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         client.close()
     print(f"computed {done} record-projections for {args.app}")
+    return 0
+
+
+def dashboard(args: argparse.Namespace) -> int:
+    import ipaddress
+
+    import gradio as gr
+
+    from .dashboard.tab import monitoring_tab
+
+    users = [tuple(u.split(":", 1)) for u in args.user if ":" in u]
+    if len(users) != len(args.user):
+        print("--user takes NAME:PASSWORD", file=sys.stderr)
+        return 2
+    try:
+        local = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        local = args.host == "localhost"
+    if not local and not users:
+        print(
+            f"refusing to serve monitoring data on {args.host} without logins: it shows "
+            "every user's inputs. Add --user NAME:PASSWORD (or bind to 127.0.0.1).",
+            file=sys.stderr,
+        )
+        return 2
+    client = Client(args.store, args.blobs)
+    with gr.Blocks(title="gantry_gradio monitoring") as demo:
+        tab = monitoring_tab(
+            args.app,
+            client=client,
+            accepted_field=args.accepted_field,
+            flag_field=args.flag_field,
+            allowed_users=[name for name, _ in users] or None,
+        )
+        tab.load_with(demo)
+    demo.launch(server_name=args.host, server_port=args.port, auth=users or None)
+    client.close()
     return 0
 
 

@@ -57,6 +57,13 @@ class MonitoringTab:
     refresh: gr.Button
     headline: gr.Markdown
     rows: gr.Dataframe
+    _load: Any
+    _inputs: list
+    _outputs: list
+
+    def load_with(self, demo: gr.Blocks) -> None:
+        """Fill the panels when the page opens (call inside `with demo:`)."""
+        demo.load(self._load, self._inputs, self._outputs, api_name=False)
 
 
 def _client(client: Client | None) -> Client:
@@ -166,8 +173,8 @@ def monitoring_tab(
     ):
         check_access(request, allowed_users)
         c = _client(client)
-        app = app or application
         apps = c.list_applications()
+        app = app or application or (apps[0] if apps else None)
         if not app or app not in apps:
             empty = pd.DataFrame()
             return (
@@ -195,7 +202,7 @@ def monitoring_tab(
             panels.split_distribution(c, scope, tag, accepted_field) if tag else pd.DataFrame()
         )
         if not distribution_frame.empty:
-            distribution_frame["bin"] = distribution_frame["bin_start"].round(2).astype(str)
+            distribution_frame["bin"] = distribution_frame["bin_start"].round(4)
             distribution_frame["accepted"] = distribution_frame["accepted"].map(
                 {True: "accepted", False: "not accepted"}
             )
@@ -214,7 +221,7 @@ def monitoring_tab(
                     [
                         pd.DataFrame(
                             {
-                                "bin": hist["bin_start"].round(3).astype(str),
+                                "bin": hist["bin_start"].round(4),
                                 "share": hist[col] / max(hist[col].sum(), 1),
                                 "source": col,
                             }
@@ -281,4 +288,4 @@ def monitoring_tab(
     )
     if auto_refresh_seconds:
         gr.Timer(auto_refresh_seconds).tick(load, inputs, outputs, api_name=False)
-    return MonitoringTab(refresh, headline, rows)
+    return MonitoringTab(refresh, headline, rows, load, inputs, outputs)
