@@ -151,3 +151,23 @@ def test_monitoring_data_is_refused_without_access(seeded):
         proxied = connect(url, headers={"X-Forwarded-For": "203.0.113.9"})
         with pytest.raises(AppError, match="only on localhost"):
             proxied.predict(*REFRESH_ARGS, api_name="/monitoring_refresh")
+
+
+def test_launched_tab_compares_a_projection_with_its_baseline(seeded):
+    reference = pd.DataFrame(
+        {"outputs.inference": [f"a much longer reference {i}" for i in range(40)]}
+    )
+    seeded.register_baseline(APP, reference, projections=["entropy"])
+    chars = "projections.entropy.chars"
+    expected = panels.baseline_comparison(seeded, Scope(APP), chars)
+    with launched(_tab_app(seeded)) as url:
+        out = connect(url).predict(*REFRESH_ARGS[:8], chars, 0, api_name="/monitoring_refresh")
+    assert out[8]["value"] == chars
+    assert f"PSI {expected.psi:.3f}" in out[10] and f"KS {expected.ks:.3f}" in out[10]
+    assert expected.ks == 1.0, "production outputs are all shorter than the reference"
+    shares = pd.DataFrame(out[11]["data"], columns=out[11]["columns"])
+    assert shares.groupby("source")["share"].sum().to_dict() == pytest.approx(
+        {"production": 1.0, "baseline": 1.0}
+    )
+    projected = pd.DataFrame(out[9]["data"], columns=out[9]["columns"])
+    assert len(projected) == 14

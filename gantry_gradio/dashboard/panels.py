@@ -132,6 +132,62 @@ def rows_page(client: Client, scope: Scope, page: int, page_size: int = 50) -> p
     return frame
 
 
+@dataclass
+class Snapshot:
+    """Everything the tab shows for one scope, from one round of queries."""
+
+    headline: dict[str, Any]
+    acceptance: pd.DataFrame
+    flags: pd.DataFrame
+    tags: list[str]
+    tag: str | None
+    distribution: pd.DataFrame
+    projections: list[str]
+    projection: str | None
+    projection_over_time: pd.DataFrame
+    baseline: Any
+    views: list[str]
+    rows: pd.DataFrame
+
+
+def snapshot(
+    client: Client,
+    scope: Scope,
+    *,
+    accepted_field: str,
+    flag_field: str,
+    tag: str | None = None,
+    projection: str | None = None,
+    page: int = 0,
+    page_size: int = 50,
+) -> Snapshot:
+    """All panels' numbers. An unknown tag or projection falls back to the first
+    numeric one, so a stale choice in the UI still shows something."""
+    numeric = numeric_fields(client, scope.application)
+    projections = [f for f in numeric if f.startswith("projections.")]
+    tags = [f for f in numeric if not f.startswith("projections.")]
+    tag = tag if tag in tags else (tags[0] if tags else None)
+    projection = projection if projection in projections else next(iter(projections), None)
+    return Snapshot(
+        headline=headline(client, scope, accepted_field, flag_field),
+        acceptance=acceptance_over_time(client, scope, accepted_field),
+        flags=flags_over_time(client, scope, flag_field),
+        tags=tags,
+        tag=tag,
+        distribution=(
+            split_distribution(client, scope, tag, accepted_field) if tag else pd.DataFrame()
+        ),
+        projections=projections,
+        projection=projection,
+        projection_over_time=(
+            projection_over_time(client, scope, projection) if projection else pd.DataFrame()
+        ),
+        baseline=baseline_comparison(client, scope, projection) if projection else None,
+        views=[v.name for v in client.list_views(scope.application)],
+        rows=rows_page(client, scope, page, page_size),
+    )
+
+
 def numeric_fields(client: Client, application: str, prefix: str = "") -> list[str]:
     fields = client.catalog.fields(client.catalog.application_id(application), refresh=True)
     return sorted(p for p, f in fields.items() if f.kind == "number" and p.startswith(prefix))

@@ -66,6 +66,35 @@ class MonitoringTab:
         demo.load(self._load, self._inputs, self._outputs, api_name=False)
 
 
+def _distribution_bars(frame: pd.DataFrame) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    labels = {True: "accepted", False: "not accepted"}
+    return frame.assign(bin=frame["bin_start"].round(4), accepted=frame["accepted"].map(labels))
+
+
+def _baseline_parts(comparison: Any) -> tuple[str, pd.DataFrame]:
+    """The distance numbers as text, and both histograms as shares for one chart."""
+    if comparison is None:
+        return "", pd.DataFrame()
+    text = (
+        f"**vs baseline:** PSI {comparison.psi:.3f} · JS {comparison.js:.3f} · "
+        f"KS {comparison.ks:.3f} (p={comparison.ks_pvalue:.3g})"
+    )
+    hist = comparison.histogram
+    shares = [
+        pd.DataFrame(
+            {
+                "bin": hist["bin_start"].round(4),
+                "share": hist[source] / max(hist[source].sum(), 1),
+                "source": source,
+            }
+        )
+        for source in ("production", "baseline")
+    ]
+    return text, pd.concat(shares, ignore_index=True)
+
+
 def _client(client: Client | None) -> Client:
     from .. import get_client
 
@@ -193,57 +222,31 @@ def monitoring_tab(
                 empty,
             )
         scope = scope_of(app, preset_name, bucket_name, view_name_, start_, end_, filters_)
-        numeric = panels.numeric_fields(c, app)
-        projections = [f for f in numeric if f.startswith("projections.")]
-        tags = [f for f in numeric if not f.startswith("projections.")]
-        tag = tag if tag in tags else (tags[0] if tags else None)
-        proj = proj if proj in projections else (projections[0] if projections else None)
-        distribution_frame = (
-            panels.split_distribution(c, scope, tag, accepted_field) if tag else pd.DataFrame()
+        shown = panels.snapshot(
+            c,
+            scope,
+            accepted_field=accepted_field,
+            flag_field=flag_field,
+            tag=tag,
+            projection=proj,
+            page=int(page_number or 0),
+            page_size=page_size,
         )
-        if not distribution_frame.empty:
-            distribution_frame["bin"] = distribution_frame["bin_start"].round(4)
-            distribution_frame["accepted"] = distribution_frame["accepted"].map(
-                {True: "accepted", False: "not accepted"}
-            )
-        projection_frame, baseline_md, baseline_frame = pd.DataFrame(), "", pd.DataFrame()
-        if proj:
-            projection_frame = panels.projection_over_time(c, scope, proj)
-            comparison = panels.baseline_comparison(c, scope, proj)
-            if comparison is not None:
-                baseline_md = (
-                    f"**vs baseline:** PSI {comparison.psi:.3f} · JS "
-                    f"{comparison.js:.3f} · KS {comparison.ks:.3f} "
-                    f"(p={comparison.ks_pvalue:.3g})"
-                )
-                hist = comparison.histogram
-                baseline_frame = pd.concat(
-                    [
-                        pd.DataFrame(
-                            {
-                                "bin": hist["bin_start"].round(4),
-                                "share": hist[col] / max(hist[col].sum(), 1),
-                                "source": col,
-                            }
-                        )
-                        for col in ("production", "baseline")
-                    ]
-                )
-        views = [v.name for v in c.list_views(app)]
+        baseline_md, baseline_frame = _baseline_parts(shown.baseline)
         return (
             gr.update(choices=apps, value=app),
-            gr.update(choices=[""] + views),
+            gr.update(choices=[""] + shown.views),
             "",
-            _headline_markdown(panels.headline(c, scope, accepted_field, flag_field)),
-            panels.acceptance_over_time(c, scope, accepted_field),
-            panels.flags_over_time(c, scope, flag_field),
-            gr.update(choices=tags, value=tag),
-            distribution_frame,
-            gr.update(choices=projections, value=proj),
-            projection_frame,
+            _headline_markdown(shown.headline),
+            shown.acceptance,
+            shown.flags,
+            gr.update(choices=shown.tags, value=shown.tag),
+            _distribution_bars(shown.distribution),
+            gr.update(choices=shown.projections, value=shown.projection),
+            shown.projection_over_time,
             baseline_md,
             baseline_frame,
-            panels.rows_page(c, scope, int(page_number or 0), page_size),
+            shown.rows,
         )
 
     inputs = [app_choice, preset, bucket, view, start, end, filters, tag_field, projection, page]
