@@ -29,6 +29,14 @@ APP = "agg-app"
 DAY_US = 86_400_000_000
 
 
+def feedback(rng: random.Random, age: int) -> dict:
+    """Young accounts reject most corrections; one prediction in 50 is flagged."""
+    values = {"correction_accepted": rng.random() < (0.3 if age <= 7 else 0.9)}
+    if rng.random() < 0.02:
+        values["flag"] = rng.choice(["incorrect", "offensive", "other"])
+    return values
+
+
 def seed(client: Client, count: int) -> None:
     """Through the real writer (the worker's path), without the spool's JSON hop."""
     rng = random.Random(3)
@@ -56,7 +64,7 @@ def seed(client: Client, count: int) -> None:
                             "account_age_days": age,
                         },
                     },
-                    "feedback": {"correction_accepted": rng.random() < (0.3 if age <= 7 else 0.9)},
+                    "feedback": feedback(rng, age),
                 }
             )
         writer.write(entries)

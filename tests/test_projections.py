@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import ks_2samp
 
 from gantry_gradio import Client, ProjectionError, register_projection
 from gantry_gradio.projections.baseline import compare_values
@@ -65,6 +66,9 @@ def test_distances_have_the_known_extremes():
     assert apart.histogram["production"].sum() == apart.histogram["baseline"].sum() == 2000
     shifted = compare_values("x", sample, sample + 0.5)
     assert 0 < shifted.js < apart.js and 0 < shifted.psi < apart.psi
+    exact = ks_2samp(sample, sample + 0.5)
+    assert shifted.ks == pytest.approx(exact.statistic, abs=0.02), "within one fine bin"
+    assert shifted.ks_pvalue < 1e-10 and exact.pvalue < 1e-10
 
 
 @pytest.fixture(scope="session")
@@ -212,6 +216,14 @@ def test_baseline_comparison_through_the_client(client, tmp_path):
     from_csv = client.register_baseline(APP, csv, name="from-csv", projections=["entropy"])
     assert from_csv == stored, "a CSV whose columns are the fields works the same"
     result = client.compare_to_baseline(APP, "projections.entropy.words", bins=5)
+    in_memory = compare_values(
+        "projections.entropy.words",
+        client.query(APP)["projections.entropy.words"].to_numpy(dtype=float),
+        reference["answer"].str.split().str.len().to_numpy(dtype=float),
+        bins=5,
+    )
+    assert result.histogram.equals(in_memory.histogram), "SQL counts = numpy counts"
+    assert (result.psi, result.ks) == pytest.approx((in_memory.psi, in_memory.ks))
     assert result.production_count == 60 and result.baseline_count == 60
     assert result.ks > 0.5 and result.ks_pvalue < 0.01, "production outputs are shorter"
     assert result.histogram[["production", "baseline"]].sum().tolist() == [60, 60]

@@ -6,6 +6,7 @@ application, a time window, optional saved view and filters."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..client import Client
 
 PRESETS = {"last 24 h": 24, "last 7 d": 24 * 7, "last 30 d": 24 * 30, "all": None}
 _HOUR_US = 3600 * 1_000_000
+_PANEL_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -90,18 +92,12 @@ def split_distribution(
     """Histogram of a numeric field for accepted and for rejected predictions,
     on the same bins (e.g. account age: are rejections from young accounts?)."""
     selection = client.reader.select(scope.application, **scope.query_args())
-    whole = client.reader.histogram(selection, field_name, bins, None)
-    if whole.empty:
+    split = client.reader.histogram(selection, field_name, bins, None, split_by=accepted_field)
+    if split.empty:
         return pd.DataFrame(columns=["bin_start", "bin_end", "accepted", "count"])
-    value_range = (whole["bin_start"].iloc[0], whole["bin_end"].iloc[-1])
-    parts = []
-    for accepted in (True, False):
-        split = replace(scope, filters=[*scope.filters, (accepted_field, "==", accepted)])
-        frame = client.histogram(
-            scope.application, field_name, bins=bins, value_range=value_range, **split.query_args()
-        )
-        parts.append(frame.assign(accepted=accepted))
-    return pd.concat(parts, ignore_index=True)
+    split = split.rename(columns={accepted_field: "accepted"})
+    split["accepted"] = split["accepted"].astype(bool)
+    return split[["bin_start", "bin_end", "accepted", "count"]]
 
 
 def projection_over_time(client: Client, scope: Scope, field_name: str) -> pd.DataFrame:
@@ -168,23 +164,37 @@ def snapshot(
     tags = [f for f in numeric if not f.startswith("projections.")]
     tag = tag if tag in tags else (tags[0] if tags else None)
     projection = projection if projection in projections else next(iter(projections), None)
+    tasks = {
+        "headline": (headline, accepted_field, flag_field),
+        "acceptance": (acceptance_over_time, accepted_field),
+        "flags": (flags_over_time, flag_field),
+        "distribution": (split_distribution, tag, accepted_field) if tag else None,
+        "projection_over_time": (projection_over_time, projection) if projection else None,
+        "baseline": (baseline_comparison, projection) if projection else None,
+        "rows": (rows_page, page, page_size),
+    }
+    # Each panel is one or two scans; the database does the work (SQLite and
+    # psycopg release the GIL), so running them side by side uses every core.
+    with ThreadPoolExecutor(max_workers=_PANEL_THREADS) as pool:
+        futures = {
+            name: pool.submit(task[0], client, scope, *task[1:])
+            for name, task in tasks.items()
+            if task is not None
+        }
+        done = {name: future.result() for name, future in futures.items()}
     return Snapshot(
-        headline=headline(client, scope, accepted_field, flag_field),
-        acceptance=acceptance_over_time(client, scope, accepted_field),
-        flags=flags_over_time(client, scope, flag_field),
+        headline=done["headline"],
+        acceptance=done["acceptance"],
+        flags=done["flags"],
         tags=tags,
         tag=tag,
-        distribution=(
-            split_distribution(client, scope, tag, accepted_field) if tag else pd.DataFrame()
-        ),
+        distribution=done.get("distribution", pd.DataFrame()),
         projections=projections,
         projection=projection,
-        projection_over_time=(
-            projection_over_time(client, scope, projection) if projection else pd.DataFrame()
-        ),
-        baseline=baseline_comparison(client, scope, projection) if projection else None,
+        projection_over_time=done.get("projection_over_time", pd.DataFrame()),
+        baseline=done.get("baseline"),
         views=[v.name for v in client.list_views(scope.application)],
-        rows=rows_page(client, scope, page, page_size),
+        rows=done["rows"],
     )
 
 

@@ -181,9 +181,16 @@ class RecordReader:
         return frame
 
     def histogram(
-        self, selection: Selection, field: str, bins: int, value_range: tuple[float, float] | None
+        self,
+        selection: Selection,
+        field: str,
+        bins: int,
+        value_range: tuple[float, float] | None,
+        split_by: str | None = None,
     ) -> pd.DataFrame:
-        """Equal-width bins over [low, high]; the top edge belongs to the last bin."""
+        """Equal-width bins over [low, high]; the top edge belongs to the last bin.
+        With `split_by`, one histogram per value of that field (rows without it
+        left out), counted in the same scan."""
         if not isinstance(bins, int) or bins < 1:
             raise ValueError("bins must be a positive integer")
         column, kind = selection.column(field)
@@ -205,19 +212,36 @@ class RecordReader:
         index = sa.case(
             (column >= high, bins - 1), else_=self._floor((column - low) / width)
         ).label("bin")
-        stmt = (
-            sa.select(index, sa.func.count())
-            .where(*selection.where, column >= low, column <= high)
-            .group_by(index)
-        )
-        counts = dict(self._frame(stmt, ["bin", "count"]).itertuples(index=False))
-        return pd.DataFrame(
+        edges = pd.DataFrame(
             {
+                "bin": range(bins),
                 "bin_start": [low + i * width for i in range(bins)],
                 "bin_end": [low + (i + 1) * width for i in range(bins)],
-                "count": [int(counts.get(i, 0)) for i in range(bins)],
             }
         )
+        where = [*selection.where, column >= low, column <= high]
+        if split_by is None:
+            stmt = sa.select(index, sa.func.count()).where(*where).group_by(index)
+            counts = self._frame(stmt, ["bin", "count"])
+            return self._on_edges(edges, counts).drop(columns="bin")
+        by, _ = selection.column(split_by)
+        stmt = (
+            sa.select(by, index, sa.func.count())
+            .where(*where, by.is_not(None))
+            .group_by(by, index)
+        )
+        counts = self._frame(stmt, [split_by, "bin", "count"])
+        parts = [
+            self._on_edges(edges, group.drop(columns=split_by)).assign(**{split_by: value})
+            for value, group in counts.groupby(split_by)
+        ]
+        return pd.concat(parts, ignore_index=True).drop(columns="bin") if parts else edges.iloc[:0]
+
+    @staticmethod
+    def _on_edges(edges: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+        """Every bin, with 0 where the store returned no row."""
+        merged = edges.merge(counts, on="bin", how="left")
+        return merged.assign(count=merged["count"].fillna(0).astype("int64"))
 
     def _floor(self, expression: sa.ColumnElement) -> sa.ColumnElement:
         # Values here are >= 0, where SQLite's CAST truncates to the floor;
