@@ -4,7 +4,8 @@
 
 Submit a sentence, then Accept or Reject the correction (or flag it): the
 feedback joins the prediction this browser session made. A second tab or user
-is a separate session and never rates your prediction.
+is a separate session and never rates your prediction. The Monitoring tab shows
+what was logged (served only to this machine unless you add logins).
 """
 
 import argparse
@@ -23,12 +24,17 @@ def correct(text: str) -> str:
 
 
 with gr.Blocks(title="gantry_gradio example") as demo:
-    gr.Markdown("## Grammar corrector (monitored by gantry_gradio)")
-    text = gr.Textbox(label="Your sentence", value="She go to school and i follow.")
-    submit = gr.Button("Submit", variant="primary")
-    inference = gr.Textbox(label="Correction")
-    submit.click(correct, text, inference, api_name="predict")
-    gantry.feedback_controls(APP)
+    with gr.Tab("Corrector"):
+        gr.Markdown("## Grammar corrector (monitored by gantry_gradio)")
+        text = gr.Textbox(label="Your sentence", value="She go to school and i follow.")
+        submit = gr.Button("Submit", variant="primary")
+        inference = gr.Textbox(label="Correction")
+        submit.click(correct, text, inference, api_name="predict")
+        gantry.feedback_controls(APP)
+    with gr.Tab("Monitoring"):
+        # Served only to requests from this machine; see README "Monitoring tab".
+        monitoring = gantry.monitoring_tab(APP)
+    monitoring.load_with(demo)
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

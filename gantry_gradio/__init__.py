@@ -67,6 +67,8 @@ __all__ = [
     "log_records",
     "monitor",
     "monitor_likes",
+    "monitoring_tab",
+    "MonitoringTab",
     "percent_true",
     "query",
     "register_baseline",
@@ -77,17 +79,19 @@ __all__ = [
 
 #: The Gradio integration, imported on first use so the core never imports gradio.
 _GRADIO_API = {
-    "monitor": "monitor",
-    "GantryFlaggingCallback": "flagging",
-    "feedback_controls": "feedback",
-    "monitor_likes": "feedback",
-    "FeedbackControls": "feedback",
+    "monitor": "integration.monitor",
+    "GantryFlaggingCallback": "integration.flagging",
+    "feedback_controls": "integration.feedback",
+    "monitor_likes": "integration.feedback",
+    "FeedbackControls": "integration.feedback",
+    "monitoring_tab": "dashboard.tab",
+    "MonitoringTab": "dashboard.tab",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _GRADIO_API:
-        module = importlib.import_module(f".integration.{_GRADIO_API[name]}", __name__)
+        module = importlib.import_module(f".{_GRADIO_API[name]}", __name__)
         return getattr(module, name)
     raise AttributeError(f"module 'gantry_gradio' has no attribute {name!r}")
 

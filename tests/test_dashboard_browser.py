@@ -5,7 +5,6 @@ not installed (.ci/run installs it)."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import gradio as gr
 import pandas as pd
@@ -13,9 +12,9 @@ import pytest
 
 from gantry_gradio import Client
 from gantry_gradio.dashboard.tab import monitoring_tab
+from tests.browser import CHROMIUM, launch_chromium, open_monitoring
 from tests.gradio_apps import launched
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="apt-get install chromium")
 
 APP = "gec-demo-app"
@@ -67,27 +66,9 @@ def test_browser_login_tab_view_chart_and_rows(tmp_path):
         tab.load_with(demo)
     try:
         with launched(demo, auth=[("admin", "s3cret")]) as url, sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                headless=True,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                ],
-            )
+            browser = launch_chromium(p)
             page = browser.new_page(viewport={"width": 1400, "height": 2200})
-            page.goto(url)
-            page.get_by_label("username").fill("admin")
-            page.get_by_label("password").fill("s3cret")
-            page.get_by_role("button", name="Login").click()
-            page.get_by_role("tab", name="Monitoring").click()
-            view = page.get_by_label("Saved view")
-            view.click()
-            page.get_by_role("option", name="this-week").click()
+            open_monitoring(page, url, "admin", "s3cret", tab="Monitoring", view="this-week")
             page.wait_for_function(
                 "() => document.body.innerText.includes('Predictions:** 84') || "
                 "document.body.innerText.includes('Predictions: 84')",

@@ -42,6 +42,21 @@ def test_example_apps_log_predictions_feedback_and_flags(tmp_path, monkeypatch):
             app = connect(url)
             assert app.predict("they go out", api_name="/predict") == "they goes out"
             app.predict(api_name="/reject")
+            assert client.flush(30)
+            refreshed = app.predict(
+                blocks.APP,
+                "all",
+                "day",
+                "",
+                "",
+                "",
+                "",
+                None,
+                None,
+                0,
+                api_name="/monitoring_refresh",
+            )
+            assert "**Predictions:** 1" in refreshed[3] and "0.0%" in refreshed[3]
         interface = _load("gradio_interface")
         with launched(interface.demo) as url:
             app = connect(url)

@@ -266,8 +266,10 @@ def monitoring_tab(
         rows,
     ]
     refresh.click(load, inputs, outputs, api_name="monitoring_refresh")
+    # `.input` fires on the user's own changes only: the refresh itself sets
+    # these controls, and `.change` would refresh again in a loop.
     for control in (preset, bucket, view, tag_field, projection, page, app_choice):
-        control.change(load, inputs, outputs, api_name=False)
+        control.input(load, inputs, outputs, api_name=False)
 
     def save_view(
         app, preset_name, bucket_name, view_name_, start_, end_, filters_, name, request: gr.Request
