@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import sqlalchemy as sa
 
 from . import _values
 from ._timestamps import now_us, to_epoch_us
@@ -29,6 +30,7 @@ from .store import (
     Catalog,
     RecordReader,
     RecordWriter,
+    UnknownApplicationError,
     View,
     ViewStore,
     create_store_engine,
@@ -357,6 +359,23 @@ class Client:
         """Equal-width histogram of a numeric field."""
         selection = self.reader.select(application, start, end, filters, view)
         return self.reader.histogram(selection, field, bins, value_range)
+
+    def stored_join_keys(self, application: str, join_keys: Sequence[str]) -> set[str]:
+        """Which of these keys are stored already: lets a backfill
+        skip what an earlier run loaded (an unknown application has none)."""
+        try:
+            app_id = self.catalog.application_id(application)
+        except UnknownApplicationError:
+            return set()
+        table = self.catalog.table(app_id)
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for at in range(0, len(join_keys), 500):
+                chunk = list(join_keys[at : at + 500])
+                found.update(
+                    conn.scalars(sa.select(table.c.join_key).where(table.c.join_key.in_(chunk)))
+                )
+        return found
 
     def list_applications(self) -> list[str]:
         return self.catalog.application_names()
