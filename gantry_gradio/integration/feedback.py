@@ -53,18 +53,20 @@ def feedback_controls(
     application: str,
     *,
     flagging_options: Sequence[str] = ("incorrect", "offensive", "other"),
+    accepted_field: str = "accepted",
     client: Client | None = None,
 ) -> FeedbackControls:
     """Add Accept / Reject buttons (and a flag reason picker with a Flag button)
     to the current `gr.Blocks`. They log `{"accepted": true|false}` and
     `{"flag": reason}` against the prediction this session saw last, logged by
-    `monitor(application, ...)`. API names: /accept, /reject, /flag."""
+    `monitor(application, ...)` (`accepted_field` renames "accepted", e.g. to the
+    original Gantry demo's "correction_accepted"). API names: /accept, /reject, /flag."""
 
     def accept(request: gr.Request) -> str:
-        return _log_feedback(application, client, request.session_hash, {"accepted": True})
+        return _log_feedback(application, client, request.session_hash, {accepted_field: True})
 
     def reject(request: gr.Request) -> str:
-        return _log_feedback(application, client, request.session_hash, {"accepted": False})
+        return _log_feedback(application, client, request.session_hash, {accepted_field: False})
 
     def flag(reason: str | None, request: gr.Request) -> str:
         if not reason:

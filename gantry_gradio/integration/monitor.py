@@ -45,6 +45,7 @@ class _Recorder:
         input_names: Sequence[str] | None,
         output_names: Sequence[str] | None,
         tags: dict | None,
+        tag_inputs: Sequence[str],
         client: Client | None,
     ) -> None:
         self.application = application
@@ -56,6 +57,7 @@ class _Recorder:
         self.input_names = list(input_names) if input_names else None
         self.output_names = list(output_names) if output_names else None
         self.tags = dict(tags or {})
+        self.tag_inputs = list(tag_inputs)
         self._client = client
 
     @property
@@ -108,6 +110,10 @@ class _Recorder:
             if error is not None:
                 tags["error"] = f"{type(error).__name__}: {error}"[:2000]
             inputs = self.inputs(args, kwargs)
+            for name in self.tag_inputs:
+                value = inputs.pop(name, None)
+                if value not in (None, ""):
+                    tags[name] = value
             outputs = None if error is not None else self.outputs(result)
             join_key = self._log(client, inputs, outputs, tags)
             if session:
@@ -144,12 +150,15 @@ def monitor(
     input_names: Sequence[str] | None = None,
     output_names: Sequence[str] | None = None,
     tags: dict | None = None,
+    tag_inputs: Sequence[str] = (),
     client: Client | None = None,
 ) -> Callable:
     """Wrap `fn` so each call is logged to `application`: inputs (by parameter
     name, or `input_names`), outputs (`output_names` for a tuple result),
     latency, errors (logged as a failed prediction, then re-raised), and the
-    Gradio username and session. Use as `@monitor("app")` or `monitor("app", fn)`.
+    Gradio username and session. Parameters named in `tag_inputs` (say a
+    username field, an account age) are context, not model input: they are
+    logged as tags. Use as `@monitor("app")` or `monitor("app", fn)`.
     Generators are logged once, with their final output."""
     if fn is None:
         return functools.partial(
@@ -159,9 +168,12 @@ def monitor(
             input_names=input_names,
             output_names=output_names,
             tags=tags,
+            tag_inputs=tag_inputs,
             client=client,
         )
-    recorder = _Recorder(application, fn, version, input_names, output_names, tags, client)
+    recorder = _Recorder(
+        application, fn, version, input_names, output_names, tags, tag_inputs, client
+    )
 
     if inspect.isasyncgenfunction(fn):
 

@@ -226,9 +226,7 @@ class RecordReader:
             return self._on_edges(edges, counts).drop(columns="bin")
         by, _ = selection.column(split_by)
         stmt = (
-            sa.select(by, index, sa.func.count())
-            .where(*where, by.is_not(None))
-            .group_by(by, index)
+            sa.select(by, index, sa.func.count()).where(*where, by.is_not(None)).group_by(by, index)
         )
         counts = self._frame(stmt, [split_by, "bin", "count"])
         parts = [

@@ -1,0 +1,43 @@
+"""python -m demo_app [--model ID_OR_FOLDER] [--store URL] [--blobs DIR|s3://...]
+[--host 127.0.0.1] [--port 7860] [--user NAME:PASSWORD ...]"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import gantry_gradio as gantry
+
+from .app import build_demo
+from .model import DEFAULT_MODEL, load_corrector
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The gantry_gradio grammar-corrector demo")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help="hub id or local folder")
+    parser.add_argument("--store", help="SQLAlchemy URL (default: ./gantry_data/records.db)")
+    parser.add_argument("--blobs", help="folder or s3://bucket/prefix (default: ./gantry_data)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="NAME:PASSWORD",
+        help="require this login (repeatable); these users may see the Monitoring tab",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    users = [tuple(u.split(":", 1)) for u in args.user]
+    if any(len(u) != 2 for u in users):
+        parser.error("--user takes NAME:PASSWORD")
+    client = gantry.init(args.store, args.blobs)
+    corrector = load_corrector(args.model)
+    demo = build_demo(corrector, client=client, monitoring_users=[n for n, _ in users] or None)
+    demo.launch(server_name=args.host, server_port=args.port, auth=users or None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The demo app: the corrector's loading path on a tiny local model, the
+fallback when the hub is unreachable, and the launched app driven by
+gradio_client with predictions, feedback and flags landing in the store."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from demo_app import model as model_module
+from demo_app.app import build_demo
+from demo_app.diff import word_diff
+from demo_app.model import Corrector, load_corrector
+from tests.gradio_apps import connect, launched
+from tests.tiny_seq2seq import build
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("tiny-t5"))
+
+
+def test_a_local_folder_loads_and_corrects_in_batches(tiny_model):
+    corrector = Corrector(str(tiny_model), num_beams=2, max_length=16)
+    texts = ["She go to school every days.", "They was happy.", ""]
+    batched = corrector.correct(texts)
+    assert len(batched) == 3 and all(isinstance(t, str) for t in batched)
+    assert batched[:2] == [corrector.correct([t])[0] for t in texts[:2]]
+    assert corrector.correct([]) == []
+
+
+def test_unreachable_hub_model_falls_back_to_the_bundled_one(
+    tiny_model, monkeypatch, caplog, tmp_path
+):
+    monkeypatch.setattr(model_module, "BUNDLED_MODEL", tiny_model)
+    with caplog.at_level(logging.WARNING, logger="demo_app.model"):
+        corrector = load_corrector("no-such-user/no-such-model", num_beams=1)
+    assert corrector.source == str(tiny_model)
+    assert "using the bundled corrector" in caplog.text
+    monkeypatch.setattr(model_module, "BUNDLED_MODEL", tmp_path / "missing")
+    with pytest.raises(RuntimeError, match="cannot load the corrector"):
+        load_corrector("no-such-user/no-such-model")
+
+
+def test_word_diff_marks_what_changed():
+    assert word_diff("She go to school", "She goes to the school") == [
+        ("She", None),
+        ("go", "-"),
+        ("goes", "+"),
+        ("to", None),
+        ("the", "+"),
+        ("school", None),
+    ]
+    assert word_diff("", "") == []
+
+
+def test_launched_demo_logs_predictions_feedback_and_flags(tiny_model, client):
+    corrector = Corrector(str(tiny_model), num_beams=1, max_length=16)
+    with launched(build_demo(corrector, client=client)) as url:
+        app = connect(url)
+        first = app.predict("She go to school every days.", "alice", 3, api_name="/correct")
+        assert first == corrector.correct(["She go to school every days."])[0]
+        app.predict(api_name="/reject")
+        app.predict("offensive", api_name="/flag")
+        other = connect(url)
+        other.predict("They was happy.", "bob", 400, api_name="/correct")
+        other.predict(api_name="/accept")
+        assert client.flush(30)
+        refreshed = app.predict(
+            "gec-demo-app",
+            "all",
+            "day",
+            "",
+            "",
+            "",
+            "",
+            None,
+            None,
+            0,
+            api_name="/monitoring_refresh",
+        )
+        assert "**Predictions:** 2" in refreshed[3] and "50.0%" in refreshed[3]
+    rows = client.query("gec-demo-app").set_index("tags.username")
+    assert rows.loc["alice", "inputs.text"] == "She go to school every days."
+    assert rows.loc["alice", "tags.account_age_days"] == 3
+    assert rows.loc["alice", "tags.env"] == "prod"
+    assert not bool(rows.loc["alice", "feedback.correction_accepted"])
+    assert rows.loc["alice", "feedback.flag"] == "offensive"
+    assert bool(rows.loc["bob", "feedback.correction_accepted"])
+    assert "inputs.username" not in rows.columns
