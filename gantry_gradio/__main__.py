@@ -63,21 +63,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def dashboard(args: argparse.Namespace) -> int:
-    import ipaddress
-
     import gradio as gr
 
-    from .dashboard.tab import monitoring_tab
+    from .dashboard.tab import is_loopback, monitoring_tab
 
     users = [tuple(u.split(":", 1)) for u in args.user if ":" in u]
     if len(users) != len(args.user):
         print("--user takes NAME:PASSWORD", file=sys.stderr)
         return 2
-    try:
-        local = ipaddress.ip_address(args.host).is_loopback
-    except ValueError:
-        local = args.host == "localhost"
-    if not local and not users:
+    if not is_loopback(args.host) and not users:
         print(
             f"refusing to serve monitoring data on {args.host} without logins: it shows "
             "every user's inputs. Add --user NAME:PASSWORD (or bind to 127.0.0.1).",

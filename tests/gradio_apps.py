@@ -71,3 +71,21 @@ def event_index(client: GradioClient, event: str) -> int:
         if any(trigger[1] == event for trigger in dependency.get("targets", [])):
             return index
     raise LookupError(f"no {event} event")
+
+
+def monitoring_refresh(client: GradioClient, application: str, **controls) -> tuple:
+    """Call a monitoring tab's /monitoring_refresh with its controls' defaults
+    (all time, daily buckets, no view, filters, tag, projection; page 0)."""
+    values = {
+        "preset": "all",
+        "bucket": "day",
+        "view": "",
+        "start": "",
+        "end": "",
+        "filters": "",
+        "tag": None,
+        "projection": None,
+        "page": 0,
+        **controls,
+    }
+    return client.predict(application, *values.values(), api_name="/monitoring_refresh")

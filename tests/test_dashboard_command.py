@@ -13,10 +13,8 @@ import pytest
 from gradio_client.exceptions import AuthenticationError
 
 from gantry_gradio import Client
-from tests.gradio_apps import connect
+from tests.gradio_apps import connect, monitoring_refresh
 from tests.servers import free_port
-
-REFRESH = ["", "all", "day", "", "", "", "", "", "", 0]
 
 
 def _command(store: str, *options: str) -> list[str]:
@@ -71,10 +69,10 @@ def test_serves_all_applications_behind_a_login(store):
             connect(url)
         assert httpx.get(f"{url}gradio_api/info", timeout=10).status_code == 401
         admin = connect(url, auth=("admin", "s3cret"))
-        first = admin.predict(*REFRESH, api_name="/monitoring_refresh")
+        first = monitoring_refresh(admin, "")
         assert sorted(c[0] for c in first[0]["choices"]) == ["first-app", "second-app"]
         assert "**Predictions:** 3" in first[3] and "66.7%" in first[3]
-        second = admin.predict("second-app", *REFRESH[1:], api_name="/monitoring_refresh")
+        second = monitoring_refresh(admin, "second-app")
         assert "**Predictions:** 1" in second[3] and "0.0%" in second[3]
     finally:
         server.terminate()

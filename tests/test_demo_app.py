@@ -12,7 +12,7 @@ from demo_app import model as model_module
 from demo_app.app import build_demo
 from demo_app.diff import word_diff
 from demo_app.model import Corrector, load_corrector
-from tests.gradio_apps import connect, launched
+from tests.gradio_apps import connect, launched, monitoring_refresh
 from tests.tiny_seq2seq import build
 
 
@@ -67,19 +67,7 @@ def test_launched_demo_logs_predictions_feedback_and_flags(tiny_model, client):
         other.predict("They was happy.", "bob", 400, api_name="/correct")
         other.predict(api_name="/accept")
         assert client.flush(30)
-        refreshed = app.predict(
-            "gec-demo-app",
-            "all",
-            "day",
-            "",
-            "",
-            "",
-            "",
-            None,
-            None,
-            0,
-            api_name="/monitoring_refresh",
-        )
+        refreshed = monitoring_refresh(app, "gec-demo-app")
         assert "**Predictions:** 2" in refreshed[3] and "50.0%" in refreshed[3]
     rows = client.query("gec-demo-app").set_index("tags.username")
     assert rows.loc["alice", "inputs.text"] == "She go to school every days."

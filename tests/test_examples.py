@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import gantry_gradio as gantry
-from tests.gradio_apps import connect, flag_index, launched
+from tests.gradio_apps import connect, flag_index, launched, monitoring_refresh
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -43,19 +43,7 @@ def test_example_apps_log_predictions_feedback_and_flags(tmp_path, monkeypatch):
             assert app.predict("they go out", api_name="/predict") == "they goes out"
             app.predict(api_name="/reject")
             assert client.flush(30)
-            refreshed = app.predict(
-                blocks.APP,
-                "all",
-                "day",
-                "",
-                "",
-                "",
-                "",
-                None,
-                None,
-                0,
-                api_name="/monitoring_refresh",
-            )
+            refreshed = monitoring_refresh(app, blocks.APP)
             assert "**Predictions:** 1" in refreshed[3] and "0.0%" in refreshed[3]
         interface = _load("gradio_interface")
         with launched(interface.demo) as url:

@@ -26,6 +26,14 @@ class AccessDenied(gr.Error):
     pass
 
 
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or the name localhost."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def check_access(request: gr.Request | None, allowed_users: Sequence[str] | None) -> None:
     """Raise AccessDenied unless this request may see monitoring data."""
     if request is None:
@@ -39,11 +47,7 @@ def check_access(request: gr.Request | None, allowed_users: Sequence[str] | None
         return
     headers = {k.lower(): v for k, v in dict(request.headers or {}).items()}
     host = headers.get("host", "").rsplit(":", 1)[0]
-    client_host = getattr(request.client, "host", "") or ""
-    try:
-        loopback = ipaddress.ip_address(client_host).is_loopback
-    except ValueError:
-        loopback = client_host == "localhost"
+    loopback = is_loopback(getattr(request.client, "host", "") or "")
     proxied = any(h in headers for h in ("x-forwarded-for", "x-forwarded-host", "forwarded"))
     if not (loopback and host in _LOCAL_HOSTS and not proxied):
         raise AccessDenied(
