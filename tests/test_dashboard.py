@@ -64,6 +64,9 @@ def test_headline_with_previous_period(seeded):
     assert previous["predictions"] == 70 and previous["flags"] == 2 * 4  # days 0, 2, 4, 6
     assert previous["acceptance"] == pytest.approx((70 - rejected(range(7))) / 70)
     assert panels.headline(seeded, Scope(APP), ACCEPTED, FLAG)["previous"] is None
+    seeded.create_view(APP, "week-2", START + pd.Timedelta(days=7), START + pd.Timedelta(days=14))
+    by_view = panels.headline(seeded, Scope(APP, view="week-2"), ACCEPTED, FLAG)
+    assert by_view == numbers, "a view's window has the same previous period"
 
 
 def test_time_series_panels(seeded):

@@ -65,9 +65,22 @@ def headline(client: Client, scope: Scope, accepted_field: str, flag_field: str)
         }
 
     current = numbers(scope)
-    previous_scope = scope.previous()
+    previous_scope = _with_view_window(client, scope).previous()
     current["previous"] = numbers(previous_scope) if previous_scope else None
     return current
+
+
+def _with_view_window(client: Client, scope: Scope) -> Scope:
+    """The scope with its saved view's window written out where the scope gives
+    none, so a view's period has a previous period too."""
+    if scope.view is None or (scope.start is not None and scope.end is not None):
+        return scope
+    saved = client.get_view(scope.application, scope.view)
+    return replace(
+        scope,
+        start=saved.start_time if scope.start is None else scope.start,
+        end=saved.end_time if scope.end is None else scope.end,
+    )
 
 
 def acceptance_over_time(client: Client, scope: Scope, accepted_field: str) -> pd.DataFrame:
