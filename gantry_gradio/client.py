@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from . import _values
 from ._timestamps import now_us, to_epoch_us
 from .blobs import BlobStore, open_blob_store
+from .datasets import Dataset, DatasetError, DatasetRegistry
 from .delivery import DeliveryWorker
 from .join_key import JoinKey, check_join_key
 from .projections import Projection, resolve
@@ -96,6 +97,7 @@ class Client:
         self.catalog = Catalog(self.engine)
         self.views = ViewStore(self.engine, self.catalog)
         self.reader = RecordReader(self.engine, self.catalog, self.views)
+        self.dataset_registry = DatasetRegistry(self.engine, self.catalog)
         self.worker = DeliveryWorker(
             self.spool, RecordWriter(self.engine, self.catalog), self.blobs, batch_size=batch_size
         )
@@ -469,6 +471,21 @@ class Client:
             filters=filters,
             view=view,
         )
+
+    # -- datasets ------------------------------------------------------------------
+
+    def create_dataset(self, name: str, *, exist_ok: bool = False) -> Dataset:
+        """A new, empty dataset; its versions' files go to this client's blob store."""
+        self.dataset_registry.create(name, exist_ok=exist_ok)
+        return Dataset(name, self.dataset_registry, self.blobs)
+
+    def get_dataset(self, name: str) -> Dataset:
+        if not self.dataset_registry.exists(name):
+            raise DatasetError(f"no dataset {name!r}; create_dataset({name!r}) makes one")
+        return Dataset(name, self.dataset_registry, self.blobs)
+
+    def list_datasets(self) -> list[str]:
+        return self.dataset_registry.names()
 
     def read_blob(self, uri: str) -> bytes:
         return self.blobs.read(uri)

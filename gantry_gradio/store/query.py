@@ -79,11 +79,22 @@ class RecordReader:
     # -- rows ----------------------------------------------------------------------
 
     def rows(
-        self, selection: Selection, *, limit: int | None, newest_first: bool, offset: int = 0
+        self,
+        selection: Selection,
+        *,
+        limit: int | None,
+        newest_first: bool,
+        offset: int = 0,
+        order_by: str | None = None,
+        ascending: bool = True,
     ) -> pd.DataFrame:
+        """In time order, or by `order_by` first (ties in time order)."""
         table = selection.table
-        order = table.c.timestamp_us.desc() if newest_first else table.c.timestamp_us
-        stmt = sa.select(table).where(*selection.where).order_by(order, table.c.join_key)
+        order = [table.c.timestamp_us.desc() if newest_first else table.c.timestamp_us]
+        if order_by is not None:
+            column, _ = selection.column(order_by)
+            order.insert(0, column.asc() if ascending else column.desc())
+        stmt = sa.select(table).where(*selection.where).order_by(*order, table.c.join_key)
         if limit is not None:
             stmt = stmt.limit(limit)
         if offset:
@@ -92,6 +103,22 @@ class RecordReader:
             result = conn.execute(stmt)
             frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
         return _to_frame(frame, selection.fields)
+
+    def keys(self, selection: Selection, field: str | None = None) -> pd.DataFrame:
+        """join_key (and `field`'s stored value as `value`) of every selected
+        record in time order: what a sampler needs, without loading whole rows."""
+        table = selection.table
+        columns = [table.c.join_key]
+        if field is not None:
+            columns.append(selection.column(field)[0].label("value"))
+        stmt = (
+            sa.select(*columns)
+            .where(*selection.where)
+            .order_by(table.c.timestamp_us, table.c.join_key)
+        )
+        with self.engine.connect() as conn:
+            result = conn.execute(stmt)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
     # -- aggregations --------------------------------------------------------------
 

@@ -64,6 +64,55 @@ baseline_values = sa.Table(
     sa.Index("ix_gantry_baseline", "application_id", "baseline", "path"),
 )
 
+#: Datasets: the files live in the blob store; these rows say which files make
+#: each version. A version's files are immutable, so a new version (a curator's
+#: next interval, a rollback) lists older files again instead of copying them.
+datasets = sa.Table(
+    "gantry_datasets",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+)
+
+dataset_versions = sa.Table(
+    "gantry_dataset_versions",
+    metadata,
+    # Order of commit: the latest version is the highest seq, so concurrent
+    # pushes each get their own row and none replaces another.
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("version_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("dataset", sa.String(100), nullable=False, index=True),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("row_count", sa.Integer),
+    sa.Column("files", sa.Text, nullable=False),  # JSON: [{"name", "uri", "bytes"}]
+)
+
+automations = sa.Table(
+    "gantry_automations",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("definition", sa.Text, nullable=False),  # JSON: trigger + curator
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+)
+
+#: One row per (automation, interval): the primary key is what makes a second
+#: scheduler, or a re-run, unable to curate an interval twice.
+automation_runs = sa.Table(
+    "gantry_automation_runs",
+    metadata,
+    sa.Column("automation", sa.String(100), primary_key=True),
+    sa.Column("interval_start_us", sa.BigInteger, primary_key=True),
+    sa.Column("interval_end_us", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # running / done / failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("version_id", sa.String(32)),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+)
+
 #: SQL types of the four kinds of flattened value.
 KIND_TYPES: dict[str, sa.types.TypeEngine] = {
     "boolean": sa.Boolean(create_constraint=False),
