@@ -23,6 +23,15 @@ import pandas as pd
 from ._values import File
 from .blobs import BlobStoreError
 from .client import Client
+from .curators import (
+    Automation,
+    BoundedRangeCurator,
+    CuratorScheduler,
+    IntervalTrigger,
+    StratifiedCurator,
+    UniformCurator,
+)
+from .datasets import Dataset, DatasetError
 from .join_key import JoinKey
 from .projections import Projection, ProjectionError, register_projection
 from .spool import SpoolError
@@ -36,32 +45,43 @@ from .store import (
 )
 
 __all__ = [
+    "Automation",
     "BlobStoreError",
+    "BoundedRangeCurator",
+    "CuratorScheduler",
     "FeedbackControls",
     "GantryFlaggingCallback",
     "Client",
+    "Dataset",
+    "DatasetError",
     "File",
     "Filter",
     "FilterError",
+    "IntervalTrigger",
     "JoinKey",
     "Projection",
     "ProjectionError",
     "SpoolError",
+    "StratifiedCurator",
     "StoreConfigError",
+    "UniformCurator",
     "UnknownApplicationError",
     "View",
     "ViewError",
     "compare_to_baseline",
     "compute_projections",
+    "create_dataset",
     "create_view",
     "feedback_controls",
     "delete_view",
     "flush",
     "get_client",
+    "get_dataset",
     "get_view",
     "histogram",
     "init",
     "list_applications",
+    "list_datasets",
     "list_views",
     "log_record",
     "log_records",
@@ -73,6 +93,7 @@ __all__ = [
     "query",
     "register_baseline",
     "register_projection",
+    "start_curators",
     "stats",
     "value_counts",
 ]
@@ -335,3 +356,21 @@ def compare_to_baseline(
         filters=filters,
         view=view,
     )
+
+
+def create_dataset(name: str, *, exist_ok: bool = False) -> Dataset:
+    return get_client().create_dataset(name, exist_ok=exist_ok)
+
+
+def get_dataset(name: str) -> Dataset:
+    return get_client().get_dataset(name)
+
+
+def list_datasets() -> list[str]:
+    return get_client().list_datasets()
+
+
+def start_curators(poll_seconds: float = 60.0) -> CuratorScheduler:
+    """Run the store's automations on a background thread of this process
+    (e.g. beside a Gradio app); `.stop()` ends it."""
+    return CuratorScheduler(get_client(), poll_seconds=poll_seconds).start()

@@ -1,4 +1,5 @@
-"""Command line: `python -m gantry_gradio projections|dashboard ...` (also `gantry-gradio`)."""
+"""Command line: `python -m gantry_gradio projections|dashboard|curators ...`
+(also `gantry-gradio`)."""
 
 from __future__ import annotations
 
@@ -47,9 +48,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     board.add_argument("--accepted-field", default="feedback.accepted")
     board.add_argument("--flag-field", default="feedback.flag")
+    curate = commands.add_parser("curators", help="run or list the store's curators")
+    curate.add_argument("action", choices=("run", "list"))
+    curate.add_argument("--store", help="SQLAlchemy URL (default: GANTRY_STORE or ./gantry_data)")
+    curate.add_argument("--blobs", help="blob folder or s3://bucket/prefix (where datasets go)")
+    curate.add_argument("--once", action="store_true", help="one pass, then exit")
+    curate.add_argument("--poll-seconds", type=float, default=60.0)
     args = parser.parse_args(argv)
     if args.command == "dashboard":
         return dashboard(args)
+    if args.command == "curators":
+        return curators(args)
 
     client = Client(args.store, args.blobs)
     try:
@@ -60,6 +69,45 @@ def main(argv: list[str] | None = None) -> int:
         client.close()
     print(f"computed {done} record-projections for {args.app}")
     return 0
+
+
+def curators(args: argparse.Namespace) -> int:
+    """`list` prints each automation with its intervals' states; `run` curates
+    due intervals (with --once: one pass; exit 1 when an interval failed)."""
+    from .curators import CuratorScheduler, stored_automations
+
+    client = Client(args.store, args.blobs)
+    try:
+        if args.action == "list":
+            for automation in stored_automations(client):
+                runs = automation.runs(client)
+                states = runs["status"].value_counts().to_dict() if len(runs) else {}
+                print(
+                    f"{automation.name}: {type(automation.action).__name__} on "
+                    f"{automation.action.application}, every {automation.trigger.interval}; "
+                    f"intervals {states or 'none yet'}"
+                )
+                for failed in runs[runs["status"] == "failed"].itertuples():
+                    attempts = f"{failed.attempts} attempts"
+                    print(f"  failed {failed.interval_start} ({attempts}): {failed.error}")
+            return 0
+        scheduler = CuratorScheduler(client, poll_seconds=args.poll_seconds)
+        if args.once:
+            outcomes = scheduler.run_once()
+            for outcome in outcomes:
+                detail = outcome.error or f"{outcome.added} of {outcome.total} records"
+                print(
+                    f"{outcome.automation} {outcome.start.isoformat()}: {outcome.status}, {detail}"
+                )
+            return 1 if scheduler.failures else 0
+        print(f"running curators every {args.poll_seconds:.0f} s; Ctrl+C stops", flush=True)
+        try:
+            scheduler.run_forever()
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        client.close()
 
 
 def dashboard(args: argparse.Namespace) -> int:

@@ -1,0 +1,226 @@
+"""Curators: which production records of one interval go into a dataset.
+
+A curator only selects; when and over which windows it runs is its trigger's
+business (see automation.py). Every curator is a plain dataclass so its
+definition can be stored and re-created by `python -m gantry_gradio curators run`."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pandas as pd
+
+from .._timestamps import to_epoch_us, to_timestamp
+from ..datasets import check_name
+from ..store.filters import parse_filter
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from .automation import Automation
+
+#: join_key IN (...) lists stay well under every database's parameter limit.
+_KEYS_PER_QUERY = 500
+
+
+def to_interval_us(value: Any) -> int:
+    """A timedelta, pandas offset string ("1D", "6h", "1 day") or seconds."""
+    try:
+        delta = (
+            pd.Timedelta(value, unit="s")
+            if isinstance(value, (int, float))
+            else pd.Timedelta(value)
+        )
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"curation interval {value!r} is not a duration, e.g. '1D': {exc}"
+        ) from None
+    us = int(delta.total_seconds() * 1_000_000)
+    if us <= 0:
+        raise ValueError(f"curation interval must be positive, not {value!r}")
+    return us
+
+
+@dataclasses.dataclass
+class Curator(ABC):
+    """Selects at most `limit` records of [start, end) matching `filters`."""
+
+    name: str
+    application: str
+    start_on: Any
+    curation_interval: Any
+    limit: int
+    filters: list = dataclasses.field(default_factory=list, kw_only=True)
+
+    kind: ClassVar[str]
+    registry: ClassVar[dict[str, type[Curator]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Curator.registry[cls.kind] = cls
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "curator")
+        if not isinstance(self.limit, int) or isinstance(self.limit, bool) or self.limit < 1:
+            raise ValueError(f"limit must be a positive integer, not {self.limit!r}")
+        self.start_on = to_timestamp(to_epoch_us(self.start_on, what="start_on", allow_future=True))
+        self.curation_interval = pd.Timedelta(microseconds=to_interval_us(self.curation_interval))
+        self.filters = [parse_filter(f).to_dict() for f in self.filters or []]
+
+    @abstractmethod
+    def select(
+        self, client: Client, start: pd.Timestamp, end: pd.Timestamp
+    ) -> tuple[pd.DataFrame, int]:
+        """(the chosen records, how many records the interval had)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        fields = dataclasses.asdict(self)
+        fields["start_on"] = self.start_on.isoformat()
+        fields["curation_interval"] = self.curation_interval.isoformat()
+        return {"kind": self.kind, **fields}
+
+    @staticmethod
+    def from_dict(definition: dict[str, Any]) -> Curator:
+        fields = dict(definition)
+        return Curator.registry[fields.pop("kind")](**fields)
+
+    def automation(self) -> Automation:
+        """This curator on its own interval, as an Automation."""
+        from .automation import Automation, IntervalTrigger
+
+        return Automation(self.name, IntervalTrigger(self.start_on, self.curation_interval), self)
+
+    def create(self, client: Client | None = None, *, now: Any = None) -> Automation:
+        """Store this curator and backfill every interval already over;
+        `Automation.create` explains the rest."""
+        automation = self.automation()
+        automation.create(client, now=now)
+        return automation
+
+    def _keys(
+        self, client: Client, start: pd.Timestamp, end: pd.Timestamp, field: str | None = None
+    ) -> pd.DataFrame:
+        selection = client.reader.select(self.application, start, end, self.filters)
+        return client.reader.keys(selection, field)
+
+    def _rows_for(
+        self, client: Client, start: pd.Timestamp, end: pd.Timestamp, keys: list[str]
+    ) -> pd.DataFrame:
+        """Whole records for chosen keys, in time order."""
+        chunks = [
+            client.query(
+                self.application,
+                start,
+                end,
+                filters=[*self.filters, ("join_key", "in", keys[at : at + _KEYS_PER_QUERY])],
+            )
+            for at in range(0, len(keys), _KEYS_PER_QUERY)
+        ]
+        if not chunks:
+            return client.query(self.application, start, end, filters=self.filters, limit=0)
+        frame = pd.concat(chunks, ignore_index=True)
+        return frame.sort_values(["timestamp", "join_key"], ignore_index=True)
+
+
+@dataclasses.dataclass
+class BoundedRangeCurator(Curator):
+    """The `limit` records with the highest (or, `ascending`, lowest) value of
+    `sort_by`, e.g. the most toxic outputs of each day. Records without the
+    field are not candidates."""
+
+    sort_by: str = ""
+    ascending: bool = False
+    kind: ClassVar[str] = "bounded_range"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.sort_by:
+            raise ValueError(
+                "BoundedRangeCurator needs sort_by, e.g. 'projections.entropy(outputs.inference)'"
+            )
+
+    def select(
+        self, client: Client, start: pd.Timestamp, end: pd.Timestamp
+    ) -> tuple[pd.DataFrame, int]:
+        total = len(self._keys(client, start, end))
+        present = [*self.filters, (self.sort_by, "is not null")]
+        selection = client.reader.select(self.application, start, end, present)
+        chosen = client.reader.rows(
+            selection,
+            limit=self.limit,
+            newest_first=False,
+            order_by=self.sort_by,
+            ascending=self.ascending,
+        )
+        return chosen, total
+
+
+@dataclasses.dataclass
+class UniformCurator(Curator):
+    """A uniform random sample of `limit` records; `seed` makes it reproducible."""
+
+    seed: int = 0
+    kind: ClassVar[str] = "uniform"
+
+    def select(
+        self, client: Client, start: pd.Timestamp, end: pd.Timestamp
+    ) -> tuple[pd.DataFrame, int]:
+        keys = list(self._keys(client, start, end)["join_key"])
+        chosen = _interval_random(self.name, self.seed, start).sample(
+            keys, min(self.limit, len(keys))
+        )
+        return self._rows_for(client, start, end, chosen), len(keys)
+
+
+@dataclasses.dataclass
+class StratifiedCurator(Curator):
+    """A sample balanced over the values of `stratify_by` (e.g. the flag
+    category): each value gets an equal share of `limit`; a value with fewer
+    records gives its unused share to the others. Records without the field
+    form a stratum of their own."""
+
+    stratify_by: str = ""
+    seed: int = 0
+    kind: ClassVar[str] = "stratified"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.stratify_by:
+            raise ValueError("StratifiedCurator needs stratify_by, e.g. 'feedback.flag'")
+
+    def select(
+        self, client: Client, start: pd.Timestamp, end: pd.Timestamp
+    ) -> tuple[pd.DataFrame, int]:
+        found = self._keys(client, start, end, self.stratify_by)
+        strata: dict[Any, list[str]] = defaultdict(list)
+        for key, value in zip(found["join_key"], found["value"], strict=True):
+            strata[None if pd.isna(value) else value].append(key)
+        rng = _interval_random(self.name, self.seed, start)
+        chosen: list[str] = []
+        for value, share in balanced_shares(
+            {v: len(k) for v, k in strata.items()}, self.limit
+        ).items():
+            chosen.extend(rng.sample(strata[value], share))
+        return self._rows_for(client, start, end, chosen), len(found)
+
+
+def _interval_random(name: str, seed: int, start: pd.Timestamp) -> random.Random:
+    """Per curator, seed and interval, so re-running an interval picks the same records."""
+    return random.Random(f"{name}:{seed}:{start.isoformat()}")
+
+
+def balanced_shares(sizes: dict[Any, int], limit: int) -> dict[Any, int]:
+    """Water-filling: raise every stratum's share by one in turn (in a fixed
+    order) until `limit` is reached or all strata are used up."""
+    shares = dict.fromkeys(sizes, 0)
+    order = sorted(sizes, key=lambda v: (v is None, str(v)))
+    remaining = min(limit, sum(sizes.values()))
+    while remaining:
+        for value in order:
+            if remaining and shares[value] < sizes[value]:
+                shares[value] += 1
+                remaining -= 1
+    return shares

@@ -1,0 +1,62 @@
+"""Runs every automation stored in a record store as time passes: on a
+daemon thread inside the app's process (`gantry.start_curators()`), or in the
+foreground (`python -m gantry_gradio curators run`). Several schedulers on one
+store are safe: the run ledger hands each interval to one of them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from .automation import IntervalOutcome, stored_automations
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+log = logging.getLogger("gantry_gradio.curators")
+
+
+class CuratorScheduler:
+    def __init__(self, client: Client, *, poll_seconds: float = 60.0) -> None:
+        self.client = client
+        self.poll_seconds = poll_seconds
+        self.failures = 0  # intervals that failed (each is retried on the next pass)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self, now: Any = None) -> list[IntervalOutcome]:
+        """One pass over every stored automation. One automation's failure
+        (even a broken definition) does not keep the others from running."""
+        outcomes: list[IntervalOutcome] = []
+        for automation in stored_automations(self.client):
+            try:
+                outcomes.extend(automation.run_pending(self.client, now=now))
+            except Exception:  # noqa: BLE001 - reported, and the pass goes on
+                self.failures += 1
+                log.exception("automation %s could not run", automation.name)
+        self.failures += sum(o.status == "failed" for o in outcomes)
+        return outcomes
+
+    def start(self) -> CuratorScheduler:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self.run_forever, name="gantry-curators", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # noqa: BLE001 - e.g. the database is down; try again later
+                self.failures += 1
+                log.exception("curator pass failed; retrying in %.0f s", self.poll_seconds)
+            self._stop.wait(self.poll_seconds)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
