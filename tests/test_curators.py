@@ -194,6 +194,9 @@ def test_rerunning_never_duplicates_and_new_intervals_follow_the_clock(seeded):
 
     with pytest.raises(ValueError, match="another definition"):
         UniformCurator("rolling", APP, START, "1D", 3).create(c, now=NOW)
+    automation.delete(c)
+    assert CuratorScheduler(c).run_once(now="2022-04-09") == []  # no longer scheduled
+    assert len(c.get_dataset("rolling").list_versions()) == 4  # the data stays
 
 
 def test_the_trigger_waits_for_late_records():
@@ -207,6 +210,16 @@ def test_the_trigger_waits_for_late_records():
             (START + pd.Timedelta(hours=12)).value // 1000,
         ),
     ]
+
+
+def test_end_on_bounds_a_curator_over_finished_history(seeded):
+    """With the real clock years later, only the intervals up to end_on exist."""
+    c, _ = seeded
+    assert len(IntervalTrigger(START, "1D", end_on="2022-04-03").intervals("2026-01-01")) == 2
+    automation = UniformCurator("april", APP, START, "1D", 2, end_on="2022-04-04").create(c)
+    assert [v["row_count"] for v in versions_oldest_first(c, "april")] == [2, 4, 6]
+    assert automation.trigger.to_dict()["end_on"] == "2022-04-04T00:00:00+00:00"
+    assert automation.run_pending(c) == []
 
 
 def test_a_failed_interval_is_reported_and_retried(store_url, s3_server, tmp_path, caplog):

@@ -38,27 +38,37 @@ STALE_RUN_US = 15 * 60 * 1_000_000
 @dataclasses.dataclass(frozen=True)
 class IntervalTrigger:
     """Fires `delay` after the end of every interval
-    [start_on + k·interval, start_on + (k+1)·interval). The delay lets records
-    still on their way (in an app's spool) arrive before the interval is read."""
+    [start_on + k·interval, start_on + (k+1)·interval), up to `end_on` if given
+    (e.g. curating a finished month of history). The delay lets records still
+    on their way (in an app's spool) arrive before the interval is read."""
 
     start_on: Any
     interval: Any
     delay: Any = "5min"
+    end_on: Any = None
 
     def intervals(self, now: Any) -> list[tuple[int, int]]:
         """Every interval due by `now`, as (start_us, end_us)."""
         start = to_epoch_us(self.start_on, what="start_on", allow_future=True)
         width = to_interval_us(self.interval)
         ready_at = to_epoch_us(now, what="now", allow_future=True) - _duration_us(self.delay)
+        if self.end_on is not None:
+            ready_at = min(ready_at, to_epoch_us(self.end_on, what="end_on", allow_future=True))
         count = max(0, (ready_at - start) // width)
         return [(start + k * width, start + (k + 1) * width) for k in range(count)]
 
     def to_dict(self) -> dict[str, Any]:
         start = to_timestamp(to_epoch_us(self.start_on, what="start_on", allow_future=True))
+        end = (
+            None
+            if self.end_on is None
+            else to_timestamp(to_epoch_us(self.end_on, what="end_on", allow_future=True))
+        )
         return {
             "start_on": start.isoformat(),
             "interval": pd.Timedelta(microseconds=to_interval_us(self.interval)).isoformat(),
             "delay": pd.Timedelta(microseconds=_duration_us(self.delay)).isoformat(),
+            "end_on": None if end is None else end.isoformat(),
         }
 
 
@@ -123,7 +133,7 @@ class Automation:
             if stored != definition:
                 raise ValueError(
                     f"an automation named {self.name!r} exists with another definition; "
-                    "delete it first or pick another name"
+                    "pick another name, or delete() the old one first"
                 ) from None
         client.create_dataset(self.action.name, exist_ok=True)
         return self.run_pending(client, now=now)
@@ -146,6 +156,14 @@ class Automation:
             if outcome.status != "done":
                 break
         return outcomes
+
+    def delete(self, client: Client | None = None) -> None:
+        """Stop scheduling it and forget its runs; its dataset and versions stay."""
+        client = client or _default_client()
+        client.catalog.ensure_tables()
+        with client.engine.begin() as conn:
+            conn.execute(automations.delete().where(automations.c.name == self.name))
+            conn.execute(automation_runs.delete().where(automation_runs.c.automation == self.name))
 
     def runs(self, client: Client | None = None) -> pd.DataFrame:
         """Every interval's state: status, attempts, last error, version."""

@@ -54,6 +54,8 @@ class Curator(ABC):
     curation_interval: Any
     limit: int
     filters: list = dataclasses.field(default_factory=list, kw_only=True)
+    #: No intervals after this (e.g. the end of a month of history); None: run on forever.
+    end_on: Any = dataclasses.field(default=None, kw_only=True)
 
     kind: ClassVar[str]
     registry: ClassVar[dict[str, type[Curator]]] = {}
@@ -67,6 +69,8 @@ class Curator(ABC):
         if not isinstance(self.limit, int) or isinstance(self.limit, bool) or self.limit < 1:
             raise ValueError(f"limit must be a positive integer, not {self.limit!r}")
         self.start_on = to_timestamp(to_epoch_us(self.start_on, what="start_on", allow_future=True))
+        if self.end_on is not None:
+            self.end_on = to_timestamp(to_epoch_us(self.end_on, what="end_on", allow_future=True))
         self.curation_interval = pd.Timedelta(microseconds=to_interval_us(self.curation_interval))
         self.filters = [parse_filter(f).to_dict() for f in self.filters or []]
 
@@ -79,6 +83,7 @@ class Curator(ABC):
     def to_dict(self) -> dict[str, Any]:
         fields = dataclasses.asdict(self)
         fields["start_on"] = self.start_on.isoformat()
+        fields["end_on"] = None if self.end_on is None else self.end_on.isoformat()
         fields["curation_interval"] = self.curation_interval.isoformat()
         return {"kind": self.kind, **fields}
 
@@ -91,7 +96,8 @@ class Curator(ABC):
         """This curator on its own interval, as an Automation."""
         from .automation import Automation, IntervalTrigger
 
-        return Automation(self.name, IntervalTrigger(self.start_on, self.curation_interval), self)
+        trigger = IntervalTrigger(self.start_on, self.curation_interval, end_on=self.end_on)
+        return Automation(self.name, trigger, self)
 
     def create(self, client: Client | None = None, *, now: Any = None) -> Automation:
         """Store this curator and backfill every interval already over;

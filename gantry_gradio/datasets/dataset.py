@@ -93,8 +93,7 @@ class Dataset:
     # -- reading -------------------------------------------------------------------
 
     def latest_version(self) -> DatasetVersion | None:
-        versions = self._registry.versions(self.name)
-        return versions[0] if versions else None
+        return self._registry.latest(self.name)
 
     def list_versions(self) -> list[dict[str, Any]]:
         """Newest first."""

@@ -138,6 +138,12 @@ class DatasetRegistry:
             rows = conn.execute(stmt).fetchall()
         return [_to_version(row, latest=i == 0) for i, row in enumerate(rows)]
 
+    def latest(self, dataset: str) -> DatasetVersion | None:
+        try:
+            return self.version(dataset, None)
+        except DatasetError:
+            return None
+
     def version(self, dataset: str, version_id: str | None) -> DatasetVersion:
         """`None` means the latest."""
         newest = (
