@@ -12,7 +12,7 @@ import pytest
 
 import backfill
 from demo_app.history import SHIPPED, generate
-from gantry_gradio import Client
+from gantry_gradio import Client, StratifiedCurator
 from tests.servers import free_port
 
 APP = backfill.APP
@@ -67,6 +67,7 @@ def test_backfill_tells_the_story_and_runs_twice_without_duplicates(
 
         assert backfill.main(["--load-data", "--projections", "", *options]) == 0
         assert len(client.query(APP, limit=None)) == len(stored)
+        _readme_curator_example(client)
     finally:
         client.close()
 
@@ -91,3 +92,27 @@ def test_source_over_http_and_s3(s3_server, s3_bucket, shipped):
     assert over_s3.equals(shipped)
     with pytest.raises(SystemExit, match="https:// URL"):
         backfill.read_source("ftp://example.com/x.csv")
+
+
+def _readme_curator_example(client: Client) -> None:
+    """README's "new accounts" curator over the backfilled month."""
+    StratifiedCurator(
+        "new_accounts",
+        application=APP,
+        start_on="2022-04-01",
+        curation_interval="1D",
+        end_on="2022-05-01",
+        limit=20,
+        stratify_by=ACCEPTED,
+        filters=["tags.account_age_days <= 7"],
+    ).create(client)
+    dataset = client.get_dataset("new_accounts")
+    versions = dataset.list_versions()
+    assert len(versions) == 30 and versions[0]["row_count"] == 600
+    frame = dataset.get_pandas()
+    assert len(frame) == 600 and frame["join_key"].is_unique
+    assert (frame["tags.account_age_days"] <= 7).all()
+    april_23 = next(v for v in versions if "start time 2022-04-23" in v["message"])
+    assert april_23["message"].endswith("20 records added from interval of size 337.")
+    accepted = frame[ACCEPTED].map({True: "accepted", False: "rejected"}).fillna("none")
+    assert accepted.value_counts().min() > 150  # balanced, not ~91% accepted
