@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -118,6 +119,13 @@ def create_views(client: gantry.Client, application: str) -> None:
     print("views:", ", ".join(VIEWS))
 
 
+def default_projections() -> str:
+    """The offline ones always; detoxify only when its weights are on disk,
+    since its hub download fails on machines without internet."""
+    checkpoint = os.environ.get("GANTRY_DETOXIFY_CHECKPOINT")
+    return "entropy,edit,detoxify" if checkpoint and Path(checkpoint).is_file() else "entropy,edit"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--load-data", action="store_true", help="load the history")
@@ -129,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--s3-endpoint-url", help="for S3-compatible servers (MinIO, moto)")
     parser.add_argument(
         "--projections",
-        default="entropy,edit",
-        help="comma-separated projections to compute for the loaded records ('' for none)",
+        default=default_projections(),
+        help="comma-separated projections to compute for the loaded records ('' for none); "
+        "default: entropy,edit, plus detoxify when GANTRY_DETOXIFY_CHECKPOINT names its weights",
     )
     args = parser.parse_args(argv)
     if not (args.load_data or args.create_views):

@@ -14,6 +14,7 @@ import backfill
 from demo_app.history import SHIPPED, generate
 from gantry_gradio import Client, StratifiedCurator
 from tests.servers import free_port
+from tests.tiny_detoxify import build as build_detoxify
 
 APP = backfill.APP
 ACCEPTED = backfill.ACCEPTED
@@ -116,3 +117,26 @@ def _readme_curator_example(client: Client) -> None:
     assert april_23["message"].endswith("20 records added from interval of size 337.")
     accepted = frame[ACCEPTED].map({True: "accepted", False: "rejected"}).fillna("none")
     assert accepted.value_counts().min() > 150  # balanced, not ~91% accepted
+
+
+def test_detoxify_is_computed_by_default_when_its_weights_are_on_disk(
+    tmp_path, shipped, monkeypatch
+):
+    checkpoint, config = build_detoxify(tmp_path / "detoxify")
+    monkeypatch.setenv("GANTRY_DETOXIFY_CHECKPOINT", str(checkpoint))
+    monkeypatch.setenv("GANTRY_DETOXIFY_CONFIG", str(config))
+    monkeypatch.setenv("GANTRY_SPOOL", str(tmp_path / "spool"))
+    source = tmp_path / "sample.csv"
+    shipped.head(40).to_csv(source, index=False)
+    store = f"sqlite:///{tmp_path / 'records.db'}"
+    options = ["--store", store, "--blobs", str(tmp_path / "blobs"), "--source", str(source)]
+    assert backfill.main(["--load-data", *options]) == 0
+    client = Client(store, blobs=tmp_path / "blobs", spool_dir=tmp_path / "spool2")
+    try:
+        stored = client.query(APP)
+    finally:
+        client.close()
+    assert len(stored) == 40
+    toxicity = [c for c in stored.columns if c.startswith("projections.detoxify.toxic")]
+    assert toxicity and stored[toxicity].notna().all().all()
+    assert stored["projections.entropy.words"].notna().all()
