@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .._timestamps import to_epoch_us
+from .._values import clean_text
 from .schema import Field
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
@@ -99,7 +100,9 @@ def _check_value(f: Filter, kind: str, value: Any) -> Any:
     ok = isinstance(value, allowed) and not (kind == "number" and isinstance(value, bool))
     if not ok:
         raise FilterError(f"field {f.field!r} holds {kind} values; {value!r} cannot be compared")
-    return value
+    # Stored text went through the same conversion (NUL, lone surrogates ->
+    # U+FFFD); without it such a value would match nothing, or fail to encode.
+    return clean_text(value) if isinstance(value, str) else value
 
 
 def to_sql(f: Filter, column: sa.ColumnElement, kind: str) -> sa.ColumnElement[bool]:

@@ -31,4 +31,5 @@ def to_column(value: Any, kind: str) -> Any:
 
 
 def from_column(value: Any, kind: str) -> Any:
-    return json.loads(value) if kind == "json" and value is not None else value
+    """A missing value can arrive as NaN once pandas holds the column."""
+    return json.loads(value) if kind == "json" and isinstance(value, str) else value
