@@ -168,3 +168,35 @@ def test_nan_and_infinity_are_stored_as_documented(shared_client):
     row = shared_client.query(APP, filters=[("join_key", "==", key)]).iloc[0]
     # README "What gets stored": NaN and infinities are stored as null
     assert all(pd.isna(row.get(f"inputs.{name}")) for name in ("nan", "inf", "ninf"))
+
+
+@pytest.fixture(scope="module")
+def echo_app(shared_client):
+    """A launched app whose monitored function echoes its text's length."""
+    import gradio as gr
+
+    from gantry_gradio import monitor
+    from tests.gradio_apps import connect, launched
+
+    def measure(text: str) -> str:
+        return str(len(text))
+
+    demo = gr.Interface(
+        monitor("hostile-app", measure, output_names=["length"], client=shared_client),
+        gr.Textbox(),
+        gr.Textbox(),
+        flagging_mode="never",
+    )
+    with launched(demo) as url:
+        yield connect(url)
+
+
+@settings(SETTINGS, max_examples=25)
+@given(text=any_text | st.sampled_from(["x" * 200_000, "\u202eevil\u202c", "🙂" * 1000]))
+def test_any_text_through_the_launched_app_is_answered_and_stored(shared_client, echo_app, text):
+    answer = echo_app.predict(text, api_name="/measure")
+    assert answer == str(len(text))
+    assert shared_client.flush(30)
+    stored = shared_client.query("hostile-app", filters=[("outputs.length", "==", answer)])
+    assert expected_text(text) in set(stored["inputs.text"])
+    assert shared_client.monitoring_errors == 0
