@@ -1,0 +1,75 @@
+"""Run every benchmark script, one after the other, and print one table of
+their headline figures (the lines that state a ratio or a goal), for README.
+
+    python bench/report.py            # the sizes the README quotes (~15 min)
+    python bench/report.py --quick    # a tenth of the work (~3 min); noisier
+
+Each script runs in its own process, so one's caches and threads do not
+colour the next; a script that fails is reported in the table, and the
+report exits 1."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+#: script -> arguments for --quick (full runs use each script's defaults)
+QUICK = {
+    "log_record_latency.py": ["--calls", "1000"],
+    "ingest.py": ["--records", "10000"],
+    "aggregate.py": ["--records", "100000", "--repeats", "3"],
+    "dashboard_refresh.py": ["--records", "100000", "--backend", "sqlite", "--repeats", "3"],
+    "gradio_wrapper_latency.py": ["--calls", "100"],
+    "projections.py": ["--texts", "128", "--seconds", "5"],
+}
+_HEADLINE = re.compile(r"ratio|goal|records/s|\blag\b|median|whole tab|speed-?up", re.IGNORECASE)
+
+
+def run(script: str, arguments: list[str]) -> tuple[int, float, list[str]]:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(HERE / script), *arguments],
+        capture_output=True,
+        text=True,
+        cwd=HERE.parent,
+    )
+    seconds = time.monotonic() - started
+    lines = [line.strip() for line in done.stdout.splitlines() if _HEADLINE.search(line)]
+    if done.returncode != 0:
+        lines.append(f"FAILED (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
+    return done.returncode, seconds, lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller runs")
+    parser.add_argument("--only", action="append", help="run just this script (repeatable)")
+    args = parser.parse_args()
+    failures = 0
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for script, quick in QUICK.items():
+            if args.only and script not in args.only:
+                continue
+            arguments = list(quick) if args.quick else []
+            if script in ("aggregate.py", "dashboard_refresh.py"):
+                arguments += ["--db", str(Path(scratch) / f"{script}.db")]
+            print(f"running {script} {' '.join(arguments)}", file=sys.stderr, flush=True)
+            code, seconds, lines = run(script, arguments)
+            failures += code != 0
+            rows.append((script, seconds, lines))
+    print(f"| benchmark | figures {'(--quick)' if args.quick else ''} | run time |")
+    print("|---|---|---|")
+    for script, seconds, lines in rows:
+        print(f"| `bench/{script}` | {'<br>'.join(lines) or '(no figures)'} | {seconds:.0f} s |")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
