@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(len(u) != 2 for u in users):
         parser.error("--user takes NAME:PASSWORD")
     client = gantry.init(args.store, args.blobs)
+    gantry.start_curators()  # curators stored in this store run inside the app
     corrector = load_corrector(args.model)
     demo = build_demo(corrector, client=client, monitoring_users=[n for n, _ in users] or None)
     demo.launch(server_name=args.host, server_port=args.port, auth=users or None)

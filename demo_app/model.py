@@ -55,11 +55,23 @@ class Corrector:
             truncation=True,
             max_length=self.max_length,
         ).to(self.device)
+        # A correction is about as long as its input. A generation that hits
+        # this bound without its end-of-sequence token has gone astray (small
+        # models start repeating themselves), so that input comes back
+        # unchanged: leaving a sentence alone is the safe failure for a corrector.
+        longest = batch["input_ids"].shape[1]
         with torch.inference_mode():
             generated = self.model.generate(
-                **batch, num_beams=self.num_beams, max_new_tokens=self.max_length
+                **batch,
+                num_beams=self.num_beams,
+                max_new_tokens=min(self.max_length, longest + longest // 2 + 8),
             )
-        return [t.strip() for t in self.tokenizer.batch_decode(generated, skip_special_tokens=True)]
+        finished = (generated[:, 1:] == self.tokenizer.eos_token_id).any(dim=1).tolist()
+        decoded = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
+        return [
+            out.strip() if done else text
+            for text, out, done in zip(texts, decoded, finished, strict=True)
+        ]
 
 
 def load_corrector(model: str | None = None, **options) -> Corrector:
