@@ -77,3 +77,36 @@ def test_launched_demo_logs_predictions_feedback_and_flags(tiny_model, client):
     assert rows.loc["alice", "feedback.flag"] == "offensive"
     assert bool(rows.loc["bob", "feedback.correction_accepted"])
     assert "inputs.username" not in rows.columns
+
+
+BUNDLED_FIXES = {
+    "he thinked about the problem all night.": "He thought about the problem all night.",
+    "She goed home early.": "She went home early.",
+    "He runned to catch the bus.": "He ran to catch the bus.",
+    "He buyed a new car last year.": "He bought a new car last year.",
+    "i think it will rain tomorrow.": "I think it will rain tomorrow.",
+    "He contented himself with one glass for beer per day.": (
+        "He contented himself with one glass of beer per day."
+    ),
+}
+BUNDLED_LEAVES_ALONE = [
+    "We arrived at the station in time.",
+    "The children are playing in the garden.",
+    "She brought her dog with her.",
+]
+
+
+def test_the_bundled_corrector_loads_offline_and_corrects_fixed_examples(monkeypatch, caplog):
+    """The shipped model, not a test double: the hub is unreachable, so the
+    loader falls back to it; it fixes these and leaves correct ones alone."""
+    monkeypatch.setattr(model_module, "_hub_reachable", lambda timeout=3.0: False)
+    with caplog.at_level(logging.WARNING, logger="demo_app.model"):
+        corrector = load_corrector("no-such-user/no-such-model")
+    assert corrector.source == str(model_module.BUNDLED_MODEL)
+    assert "using the bundled corrector" in caplog.text
+    weights = model_module.BUNDLED_MODEL / "model.safetensors"
+    assert weights.stat().st_size <= 60 * 10**6
+    sources = [*BUNDLED_FIXES, *BUNDLED_LEAVES_ALONE]
+    expected = [*BUNDLED_FIXES.values(), *BUNDLED_LEAVES_ALONE]
+    assert corrector.correct(sources) == expected
+    assert [corrector.correct([s])[0] for s in sources] == expected  # batched == single
