@@ -1,8 +1,8 @@
 """Run every benchmark script, one after the other, and print one table of
 their headline figures (the lines that state a ratio or a goal), for README.
 
-    python bench/report.py            # the sizes the README quotes (~15 min)
-    python bench/report.py --quick    # a tenth of the work (~3 min); noisier
+    python bench/report.py            # the sizes README quotes (1M-record stores: long)
+    python bench/report.py --quick    # a tenth of the work (~100 s here); noisier
 
 Each script runs in its own process, so one's caches and threads do not
 colour the next; a script that fails is reported in the table, and the
