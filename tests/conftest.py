@@ -18,6 +18,15 @@ def postgres():
     server.destroy()
 
 
+@pytest.fixture
+def own_postgres():
+    """A server of this test's own, so stopping it disturbs no other test."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.destroy()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request, tmp_path):
     """Every test that takes this runs on SQLite and on a real PostgreSQL server."""

@@ -19,11 +19,11 @@ from gantry_gradio import (
     BoundedRangeCurator,
     Client,
     CuratorScheduler,
+    DatasetError,
     IntervalTrigger,
     StratifiedCurator,
     UniformCurator,
 )
-from gantry_gradio.datasets import DatasetError
 
 APP = "curated-app"
 START = pd.Timestamp("2022-04-01", tz="UTC")

@@ -9,10 +9,7 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 from gantry_gradio import Client
-from tests.servers import PostgresServer
 
 APP = "crash-app"
 HERE = Path(__file__).parent
@@ -62,15 +59,6 @@ def test_sigkill_right_after_logging_loses_nothing(tmp_path, store_url):
     finally:
         recovered.close()
     assert _undelivered_lines(spool) == 0
-
-
-@pytest.fixture
-def own_postgres():
-    """A server of this test's own, so stopping it disturbs no other test."""
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.destroy()
 
 
 def test_sigkill_while_database_is_down_then_recover(tmp_path, own_postgres):

@@ -24,7 +24,7 @@ from .._timestamps import now_us, to_epoch_us, to_timestamp
 from ..datasets import Dataset, check_name
 from ..datasets.dataset import write_table
 from ..store.schema import automation_runs, automations
-from .curators import Curator, to_interval_us
+from .curators import Curator, duration_us
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -50,8 +50,10 @@ class IntervalTrigger:
     def intervals(self, now: Any) -> list[tuple[int, int]]:
         """Every interval due by `now`, as (start_us, end_us)."""
         start = to_epoch_us(self.start_on, what="start_on", allow_future=True)
-        width = to_interval_us(self.interval)
-        ready_at = to_epoch_us(now, what="now", allow_future=True) - _duration_us(self.delay)
+        width = duration_us(self.interval)
+        ready_at = to_epoch_us(now, what="now", allow_future=True) - duration_us(
+            self.delay, what="delay", allow_zero=True
+        )
         if self.end_on is not None:
             ready_at = min(ready_at, to_epoch_us(self.end_on, what="end_on", allow_future=True))
         count = max(0, (ready_at - start) // width)
@@ -66,17 +68,12 @@ class IntervalTrigger:
         )
         return {
             "start_on": start.isoformat(),
-            "interval": pd.Timedelta(microseconds=to_interval_us(self.interval)).isoformat(),
-            "delay": pd.Timedelta(microseconds=_duration_us(self.delay)).isoformat(),
+            "interval": pd.Timedelta(microseconds=duration_us(self.interval)).isoformat(),
+            "delay": pd.Timedelta(
+                microseconds=duration_us(self.delay, what="delay", allow_zero=True)
+            ).isoformat(),
             "end_on": None if end is None else end.isoformat(),
         }
-
-
-def _duration_us(value: Any) -> int:
-    us = int(pd.Timedelta(value).total_seconds() * 1_000_000)
-    if us < 0:
-        raise ValueError(f"delay must not be negative, not {value!r}")
-    return us
 
 
 @dataclasses.dataclass(frozen=True)

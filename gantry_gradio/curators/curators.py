@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 _KEYS_PER_QUERY = 500
 
 
-def to_interval_us(value: Any) -> int:
+def duration_us(value: Any, *, what: str = "curation interval", allow_zero: bool = False) -> int:
     """A timedelta, pandas offset string ("1D", "6h", "1 day") or seconds."""
     try:
         delta = (
@@ -35,12 +35,11 @@ def to_interval_us(value: Any) -> int:
             else pd.Timedelta(value)
         )
     except (ValueError, TypeError) as exc:
-        raise ValueError(
-            f"curation interval {value!r} is not a duration, e.g. '1D': {exc}"
-        ) from None
+        raise ValueError(f"{what} {value!r} is not a duration, e.g. '1D': {exc}") from None
     us = int(delta.total_seconds() * 1_000_000)
-    if us <= 0:
-        raise ValueError(f"curation interval must be positive, not {value!r}")
+    if us < 0 or (us == 0 and not allow_zero):
+        rule = "must not be negative" if allow_zero else "must be positive"
+        raise ValueError(f"{what} {rule}, not {value!r}")
     return us
 
 
@@ -71,7 +70,7 @@ class Curator(ABC):
         self.start_on = to_timestamp(to_epoch_us(self.start_on, what="start_on", allow_future=True))
         if self.end_on is not None:
             self.end_on = to_timestamp(to_epoch_us(self.end_on, what="end_on", allow_future=True))
-        self.curation_interval = pd.Timedelta(microseconds=to_interval_us(self.curation_interval))
+        self.curation_interval = pd.Timedelta(microseconds=duration_us(self.curation_interval))
         self.filters = [parse_filter(f).to_dict() for f in self.filters or []]
 
     @abstractmethod

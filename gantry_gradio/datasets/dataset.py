@@ -51,7 +51,7 @@ class Dataset:
             with tempfile.TemporaryDirectory() as folder:
                 path = Path(folder) / f"data.{file_format}"
                 write_table(data, path)
-                return self.add_files([("data." + file_format, path)], message, len(data))
+                return self.add_files([(path.name, path)], message, len(data))
         folder = Path(data)
         if not folder.is_dir():
             raise DatasetError(f"push takes a DataFrame or a folder; {str(folder)!r} is neither")

@@ -116,9 +116,7 @@ class RecordReader:
             .where(*selection.where)
             .order_by(table.c.timestamp_us, table.c.join_key)
         )
-        with self.engine.connect() as conn:
-            result = conn.execute(stmt)
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        return self._frame(stmt, ["join_key", "value"][: len(columns)])
 
     # -- aggregations --------------------------------------------------------------
 

@@ -12,10 +12,7 @@ import threading
 import time
 import uuid
 
-import pytest
-
 from gantry_gradio import Client
-from tests.servers import PostgresServer
 
 APP = "outage-app"
 OUTAGE_SECONDS = float(os.environ.get("GANTRY_OUTAGE_SECONDS", "3"))
@@ -97,14 +94,6 @@ def test_s3_down_mid_load_loses_nothing(s3_server, s3_bucket, tmp_path):
         assert_all_stored(client, producer, "S3")
     finally:
         client.close()
-
-
-@pytest.fixture
-def own_postgres():
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.destroy()
 
 
 def test_postgresql_down_mid_load_loses_nothing(own_postgres, tmp_path):
