@@ -32,6 +32,9 @@ scalars = (
     | st.floats(allow_nan=True, allow_infinity=True)
     | any_text
 )
+# What an HTTP client can send: UTF-8 has no lone surrogates (httpx refuses to
+# encode them), so those are covered through the API above, not through the app.
+http_text = st.text(st.characters(codec="utf-8"), max_size=40)
 json_like = st.recursive(
     scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(any_text, inner, max_size=4),
@@ -192,7 +195,7 @@ def echo_app(shared_client):
 
 
 @settings(SETTINGS, max_examples=25)
-@given(text=any_text | st.sampled_from(["x" * 200_000, "\u202eevil\u202c", "🙂" * 1000]))
+@given(text=http_text | st.sampled_from(["x" * 200_000, "\u202eevil\u202c", "🙂" * 1000]))
 def test_any_text_through_the_launched_app_is_answered_and_stored(shared_client, echo_app, text):
     answer = echo_app.predict(text, api_name="/measure")
     assert answer == str(len(text))
