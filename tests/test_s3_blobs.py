@@ -10,7 +10,7 @@ import pytest
 import requests
 from PIL import Image
 
-from gantry_gradio import Client
+from gantry_gradio import BlobStoreError, Client
 
 APP = "flag-demo"
 
@@ -122,3 +122,53 @@ def test_s3_outage_mid_stream_delays_but_loses_nothing(s3_client, s3_server):
     assert {s3_client.read_blob(df.loc[k, "inputs.raw"]) for k in keys} == {
         f"blob {i}".encode() for i in range(150)
     }
+
+
+def test_a_store_never_reads_or_signs_objects_beside_its_prefix(s3_client, s3_server, s3_bucket):
+    """The store lives at s3://bucket/monitoring: monitoring-finance/ shares the
+    letters but not the folder, and dot segments cannot climb out of it."""
+    s3 = boto3.client("s3", endpoint_url=s3_server.endpoint_url)
+    for key in ("monitoring-finance/salaries.csv", "monitoringx", "other/monitoring/a"):
+        s3.put_object(Bucket=s3_bucket, Key=key, Body=b"not yours")
+    s3_client.log_record(APP, inputs={"raw": b"ours"})
+    assert s3_client.flush(30)
+    ours = s3_client.query(APP)["inputs.raw"].iloc[0]
+    assert s3_client.read_blob(ours) == b"ours"
+    for uri in (
+        f"s3://{s3_bucket}/monitoring-finance/salaries.csv",
+        f"s3://{s3_bucket}/monitoringx",
+        f"s3://{s3_bucket}/monitoring",
+        f"s3://{s3_bucket}/monitoring/",
+        f"s3://{s3_bucket}/monitoring/../monitoring-finance/salaries.csv",
+        f"s3://{s3_bucket}/monitoring/./x",
+        f"s3://{s3_bucket}/other/monitoring/a",
+        f"s3://{s3_bucket}-finance/monitoring/x",
+        f"s3://{s3_bucket}monitoring/x",
+    ):
+        with pytest.raises(BlobStoreError, match="not in this blob store"):
+            s3_client.read_blob(uri)
+        with pytest.raises(BlobStoreError, match="not in this blob store"):
+            s3_client.blob_url(uri)
+
+
+def test_a_local_store_never_reads_files_beside_its_folder(tmp_path):
+    blobs = tmp_path / "blobs"
+    beside = tmp_path / "blobs-finance"
+    beside.mkdir()
+    (beside / "salaries.csv").write_text("not yours")
+    c = Client(f"sqlite:///{tmp_path / 'r.db'}", blobs=blobs, spool_dir=tmp_path / "spool")
+    try:
+        c.log_record(APP, inputs={"raw": b"ours"})
+        assert c.flush(30)
+        assert c.read_blob(c.query(APP)["inputs.raw"].iloc[0]) == b"ours"
+        for uri in (
+            (beside / "salaries.csv").as_uri(),
+            f"{blobs.as_uri()}/../blobs-finance/salaries.csv",
+            "/etc/passwd",
+        ):
+            with pytest.raises(BlobStoreError):
+                c.read_blob(uri)
+            with pytest.raises(BlobStoreError):
+                c.blob_url(uri)
+    finally:
+        c.close()

@@ -60,12 +60,18 @@ class S3BlobStore:
             raise BlobStoreError(f"upload to bucket {self.bucket!r} failed: {exc}") from exc
 
     def _split(self, uri: str) -> str:
+        """The object key of a URI of this store, refused unless it lies under the
+        prefix as a whole path segment: a store at `s3://b/monitoring` must not
+        read or sign `s3://b/monitoring-finance/...`. Empty, `.` and `..` segments
+        are refused too, since some S3 servers and every browser collapse them."""
         head = f"s3://{self.bucket}/"
-        if not uri.startswith(head) or not uri[len(head) :].startswith(self.prefix):
+        key = uri[len(head) :] if isinstance(uri, str) and uri.startswith(head) else ""
+        inside = key.startswith(f"{self.prefix}/") if self.prefix else bool(key)
+        if not inside or any(part in ("", ".", "..") for part in key.split("/")):
             raise BlobStoreError(
                 f"{uri!r} is not in this blob store (s3://{self.bucket}/{self.prefix})"
             )
-        return uri[len(head) :]
+        return key
 
     def read(self, uri: str) -> bytes:
         try:
