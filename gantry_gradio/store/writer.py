@@ -3,7 +3,14 @@
 Feedback is never an in-place edit that could be lost: every piece is stored as
 its own event, and the row's `feedback.*` columns are rebuilt from all events of
 its join key (latest timestamp wins per field), whether the prediction came
-before the feedback or after it."""
+before the feedback or after it.
+
+The rebuild reads stored events and rows, then writes: two processes doing
+that at once (one storing a prediction, the other its feedback) could each miss
+the other's uncommitted half and leave the row without its feedback. So each
+write transaction first takes the application's write lock (a no-op UPDATE of
+its catalog row: a row lock on PostgreSQL, the database write lock on SQLite);
+writers of one application take turns, readers are never blocked."""
 
 from __future__ import annotations
 
@@ -105,6 +112,7 @@ class RecordWriter:
         table = self.catalog.table(app_id)
 
         with self.engine.begin() as conn:
+            self._lock_application(conn, app_id)
             keys = set(predictions) | {e.join_key for e in events}
             existing = self._existing_extras(conn, table, keys)
             merged = _merge(self._stored_events(conn, app_id, keys) + events)
@@ -121,6 +129,15 @@ class RecordWriter:
                 result.stored += len(rows)
             for key in {e.join_key for e in events} & existing.keys():
                 self._update_feedback(conn, table, fields, key, merged[key], existing[key])
+
+    @staticmethod
+    def _lock_application(conn: sa.Connection, app_id: int) -> None:
+        """Held until commit; taken before any read, so what this transaction
+        reads is everything committed before it, and nothing commits meanwhile."""
+        apps = schema.applications
+        conn.execute(
+            apps.update().where(apps.c.id == app_id).values(created_at_us=apps.c.created_at_us)
+        )
 
     def _insert_events(self, conn: sa.Connection, app_id: int, events: list[_Event]) -> None:
         """Events whose id is stored already (a re-delivered batch) are skipped."""
