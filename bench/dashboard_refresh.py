@@ -30,6 +30,7 @@ from aggregate import APP, seed  # noqa: E402
 from gantry_gradio import Client, UnknownApplicationError  # noqa: E402
 from gantry_gradio.dashboard import panels  # noqa: E402
 from gantry_gradio.dashboard.tab import monitoring_tab  # noqa: E402
+from tests.gradio_apps import TEST_TOKEN as TOKEN  # noqa: E402
 from tests.gradio_apps import connect, launched  # noqa: E402
 from tests.servers import PostgresServer  # noqa: E402
 
@@ -108,10 +109,12 @@ def measure(client: Client, label: str, repeats: int) -> None:
         print(f"  {name:24s} whole tab {whole * 1000:7.0f} ms  ({breakdown} ms)")
 
     with gr.Blocks() as demo:
-        monitoring_tab(APP, client=client, accepted_field=ACCEPTED, flag_field=FLAG)
+        monitoring_tab(
+            APP, client=client, accepted_field=ACCEPTED, flag_field=FLAG, access_token=TOKEN
+        )
     with launched(demo) as url:
         gradio_client = connect(url)
-        arguments = (APP, "all", "day", VIEW, "", "", "", "tags.account_age_days", LENGTH, 0)
+        arguments = (APP, "all", "day", VIEW, "", "", "", "tags.account_age_days", LENGTH, 0, TOKEN)
         gradio_client.predict(*arguments, api_name="/monitoring_refresh")  # warm
         http = median_seconds(
             lambda: gradio_client.predict(*arguments, api_name="/monitoring_refresh"), repeats

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 import gantry_gradio as gantry
+from gantry_gradio.dashboard.access import TOKEN_ENV, access_url, new_token
 
 from .app import build_demo
 from .model import DEFAULT_MODEL, load_corrector
@@ -35,8 +37,20 @@ def main(argv: list[str] | None = None) -> int:
     client = gantry.init(args.store, args.blobs)
     gantry.start_curators()  # curators stored in this store run inside the app
     corrector = load_corrector(args.model)
-    demo = build_demo(corrector, client=client, monitoring_users=[n for n, _ in users] or None)
-    demo.launch(server_name=args.host, server_port=args.port, auth=users or None)
+    logins = [n for n, _ in users] or None
+    token = None if logins else os.environ.get(TOKEN_ENV) or new_token()
+    demo = build_demo(corrector, client=client, monitoring_users=logins, monitoring_token=token)
+    _, local_url, _ = demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        auth=users or None,
+        prevent_thread_lock=True,
+    )
+    if token:
+        print(f"Monitoring tab (needs its token): {access_url(local_url, token)}", flush=True)
+    else:
+        print(f"Monitoring tab: log in as {', '.join(logins)}", flush=True)
+    demo.block_thread()
     return 0
 
 

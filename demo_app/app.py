@@ -24,9 +24,12 @@ def build_demo(
     application: str = APP,
     client: gantry.Client | None = None,
     monitoring_users: Sequence[str] | None = None,
+    monitoring_token: str | None = None,
 ) -> gr.Blocks:
     """`monitoring_users`: Gradio logins allowed to see the Monitoring tab's
-    data (without them, only requests from this machine are served)."""
+    data; without them the tab asks for `monitoring_token` (see
+    `gantry.monitoring_tab`: else GANTRY_MONITORING_TOKEN, else one is made up
+    and printed)."""
 
     def correct(text: str, username: str, account_age_days: float | None) -> str:
         if not text or not text.strip():
@@ -67,6 +70,7 @@ def build_demo(
                 client=client,
                 accepted_field=f"feedback.{ACCEPTED}",
                 allowed_users=monitoring_users,
+                access_token=None if monitoring_users else monitoring_token,
             )
         monitoring.load_with(demo)
     return demo

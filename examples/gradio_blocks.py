@@ -5,7 +5,8 @@
 Submit a sentence, then Accept or Reject the correction (or flag it): the
 feedback joins the prediction this browser session made. A second tab or user
 is a separate session and never rates your prediction. The Monitoring tab shows
-what was logged (served only to this machine unless you add logins).
+what was logged to whoever has its access token: open the link printed at
+start (or set GANTRY_MONITORING_TOKEN; see README "Monitoring tab").
 """
 
 import argparse
@@ -32,7 +33,7 @@ with gr.Blocks(title="gantry_gradio example") as demo:
         submit.click(correct, text, inference, api_name="predict")
         gantry.feedback_controls(APP)
     with gr.Tab("Monitoring"):
-        # Served only to requests from this machine; see README "Monitoring tab".
+        # Needs the access token printed at start; see README "Monitoring tab".
         monitoring = gantry.monitoring_tab(APP)
     monitoring.load_with(demo)
 

@@ -46,6 +46,18 @@ def main(argv: list[str] | None = None) -> int:
         help="a login allowed to see the data (repeatable); required when "
         "--host is not a loopback address",
     )
+    board.add_argument(
+        "--token",
+        help="the access token viewers need when there is no --user (default: "
+        "GANTRY_MONITORING_TOKEN, else a new one, printed at start)",
+    )
+    board.add_argument(
+        "--access",
+        choices=("token", "loopback"),
+        default="token",
+        help="loopback: serve this machine without a token (a trusted single-user "
+        "machine only; any proxy or forwarder on it lets others in)",
+    )
     board.add_argument("--accepted-field", default="feedback.accepted")
     board.add_argument("--flag-field", default="feedback.flag")
     curate = commands.add_parser("curators", help="run or list the store's curators")
@@ -111,9 +123,13 @@ def curators(args: argparse.Namespace) -> int:
 
 
 def dashboard(args: argparse.Namespace) -> int:
+    """Serve the tab for a store (read-only files included). Beyond loopback it
+    needs logins; on loopback, the access token (printed as a link) unless
+    --access loopback."""
     import gradio as gr
 
-    from .dashboard.tab import is_loopback, monitoring_tab
+    from .dashboard.access import MonitoringAccess, access_url, is_loopback
+    from .dashboard.tab import monitoring_tab
 
     users = [tuple(u.split(":", 1)) for u in args.user if ":" in u]
     if len(users) != len(args.user):
@@ -126,6 +142,16 @@ def dashboard(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        access = MonitoringAccess.configure(
+            allowed_users=[name for name, _ in users] or None,
+            access=args.access,
+            access_token=args.token,
+        )
+    except ValueError as exc:
+        print(f"{exc} (--user, --access and --token are alternatives)", file=sys.stderr)
+        return 2
+    token = access.token or None
     client = Client(args.store, args.blobs)
     with gr.Blocks(title="gantry_gradio monitoring") as demo:
         tab = monitoring_tab(
@@ -134,10 +160,25 @@ def dashboard(args: argparse.Namespace) -> int:
             accepted_field=args.accepted_field,
             flag_field=args.flag_field,
             allowed_users=[name for name, _ in users] or None,
+            access=args.access,
+            access_token=token,
         )
         tab.load_with(demo)
-    demo.launch(server_name=args.host, server_port=args.port, auth=users or None)
-    client.close()
+    _, local_url, _ = demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        auth=users or None,
+        prevent_thread_lock=True,
+        quiet=True,
+    )
+    if token:
+        print(f"Monitoring dashboard: {access_url(local_url, token)}", flush=True)
+    else:
+        print(f"Monitoring dashboard: {local_url}", flush=True)
+    try:
+        demo.block_thread()
+    finally:
+        client.close()
     return 0
 
 

@@ -73,9 +73,17 @@ def event_index(client: GradioClient, event: str) -> int:
     raise LookupError(f"no {event} event")
 
 
-def monitoring_refresh(client: GradioClient, application: str, **controls) -> tuple:
+#: A monitoring tab's access token for tests: pass it as
+#: `monitoring_tab(..., access_token=TEST_TOKEN)` and to `monitoring_refresh`.
+TEST_TOKEN = "test-monitoring-token-0123456789"
+
+
+def monitoring_refresh(
+    client: GradioClient, application: str, *, token: str = "", **controls
+) -> tuple:
     """Call a monitoring tab's /monitoring_refresh with its controls' defaults
-    (all time, daily buckets, no view, filters, tag, projection; page 0)."""
+    (all time, daily buckets, no view, filters, tag, projection; page 0) and
+    `token` in its Access token field (empty for tabs that use logins)."""
     values = {
         "preset": "all",
         "bucket": "day",
@@ -88,4 +96,15 @@ def monitoring_refresh(client: GradioClient, application: str, **controls) -> tu
         "page": 0,
         **controls,
     }
-    return client.predict(application, *values.values(), api_name="/monitoring_refresh")
+    return client.predict(application, *values.values(), token, api_name="/monitoring_refresh")
+
+
+def monitoring_save_view(
+    client: GradioClient, application: str, name: str, *, token: str = "", **controls
+) -> str:
+    """Call /monitoring_save_view with the refresh controls' defaults."""
+    values = {"preset": "all", "bucket": "day", "view": "", "start": "", "end": "", "filters": ""}
+    values.update(controls)
+    return client.predict(
+        application, *values.values(), name, token, api_name="/monitoring_save_view"
+    )

@@ -10,7 +10,13 @@ from gradio_client.exceptions import AppError
 from gantry_gradio.dashboard import panels
 from gantry_gradio.dashboard.panels import Scope
 from gantry_gradio.dashboard.tab import monitoring_tab
-from tests.gradio_apps import connect, launched
+from tests.gradio_apps import (
+    TEST_TOKEN,
+    connect,
+    launched,
+    monitoring_refresh,
+    monitoring_save_view,
+)
 
 APP = "gec"
 START = pd.Timestamp("2022-04-04", tz="UTC")
@@ -103,35 +109,29 @@ def test_rows_are_paged_newest_first_with_links(seeded, tmp_path):
 
 
 def _tab_app(client, **options):
+    options.setdefault("access_token", None if "allowed_users" in options else TEST_TOKEN)
     with gr.Blocks() as demo:
         with gr.Tab("Monitoring"):
             monitoring_tab(APP, client=client, **options)
     return demo
 
 
-REFRESH_ARGS = (APP, "all", "day", "", "", "", "", None, None, 0)
-
-
 def test_launched_tab_serves_the_panels_and_saves_views(seeded):
     with launched(_tab_app(seeded)) as url:
         gradio_client = connect(url)
-        out = gradio_client.predict(*REFRESH_ARGS, api_name="/monitoring_refresh")
+        out = monitoring_refresh(gradio_client, APP, token=TEST_TOKEN)
         headline = out[3]
         assert "**Predictions:** 140" in headline and "**Flags:** 14" in headline
         acceptance = out[4]["data"]
         assert [row[1] for row in acceptance] == [10] * 14
         rows = out[12]
         assert len(rows["data"]) == 50 and "inputs.text" in rows["headers"]
-        message = gradio_client.predict(
+        message = monitoring_save_view(
+            gradio_client,
             APP,
-            "all",
-            "day",
-            "",
-            "",
-            "",
-            "tags.account_age_days <= 10",
             "young",
-            api_name="/monitoring_save_view",
+            token=TEST_TOKEN,
+            filters="tags.account_age_days <= 10",
         )
         assert "Saved view" in message
     view = seeded.get_view(APP, "young")
@@ -144,16 +144,16 @@ def test_monitoring_data_is_refused_without_access(seeded):
         _tab_app(seeded, allowed_users=["alice"]), auth=[("alice", "pw-a"), ("bob", "pw-b")]
     ) as url:
         alice = connect(url, auth=("alice", "pw-a"))
-        assert "Predictions" in alice.predict(*REFRESH_ARGS, api_name="/monitoring_refresh")[3]
+        assert "Predictions" in monitoring_refresh(alice, APP)[3]
         bob = connect(url, auth=("bob", "pw-b"))
         with pytest.raises(AppError, match="not allowed"):
-            bob.predict(*REFRESH_ARGS, api_name="/monitoring_refresh")
+            monitoring_refresh(bob, APP)
         with pytest.raises(AppError, match="not allowed"):
-            bob.predict(APP, "all", "day", "", "", "", "", "x", api_name="/monitoring_save_view")
-    with launched(_tab_app(seeded)) as url:
+            monitoring_save_view(bob, APP, "x")
+    with launched(_tab_app(seeded, access="loopback", access_token=None)) as url:
         proxied = connect(url, headers={"X-Forwarded-For": "203.0.113.9"})
         with pytest.raises(AppError, match="only on localhost"):
-            proxied.predict(*REFRESH_ARGS, api_name="/monitoring_refresh")
+            monitoring_refresh(proxied, APP)
 
 
 def test_launched_tab_compares_a_projection_with_its_baseline(seeded):
@@ -164,7 +164,7 @@ def test_launched_tab_compares_a_projection_with_its_baseline(seeded):
     chars = "projections.entropy.chars"
     expected = panels.baseline_comparison(seeded, Scope(APP), chars)
     with launched(_tab_app(seeded)) as url:
-        out = connect(url).predict(*REFRESH_ARGS[:8], chars, 0, api_name="/monitoring_refresh")
+        out = monitoring_refresh(connect(url), APP, token=TEST_TOKEN, projection=chars)
     assert out[8]["value"] == chars
     assert f"PSI {expected.psi:.3f}" in out[10] and f"KS {expected.ks:.3f}" in out[10]
     assert expected.ks == 1.0, "production outputs are all shorter than the reference"

@@ -12,7 +12,7 @@ from demo_app import model as model_module
 from demo_app.app import build_demo
 from demo_app.diff import word_diff
 from demo_app.model import Corrector, load_corrector
-from tests.gradio_apps import connect, launched, monitoring_refresh
+from tests.gradio_apps import TEST_TOKEN, connect, launched, monitoring_refresh
 from tests.tiny_seq2seq import build
 
 
@@ -57,7 +57,7 @@ def test_word_diff_marks_what_changed():
 
 def test_launched_demo_logs_predictions_feedback_and_flags(tiny_model, client):
     corrector = Corrector(str(tiny_model), num_beams=1, max_length=16)
-    with launched(build_demo(corrector, client=client)) as url:
+    with launched(build_demo(corrector, client=client, monitoring_token=TEST_TOKEN)) as url:
         app = connect(url)
         first = app.predict("She go to school every days.", "alice", 3, api_name="/correct")
         assert first == corrector.correct(["She go to school every days."])[0]
@@ -67,7 +67,7 @@ def test_launched_demo_logs_predictions_feedback_and_flags(tiny_model, client):
         other.predict("They was happy.", "bob", 400, api_name="/correct")
         other.predict(api_name="/accept")
         assert client.flush(30)
-        refreshed = monitoring_refresh(app, "gec-demo-app")
+        refreshed = monitoring_refresh(app, "gec-demo-app", token=TEST_TOKEN)
         assert "**Predictions:** 2" in refreshed[3] and "50.0%" in refreshed[3]
     rows = client.query("gec-demo-app").set_index("tags.username")
     assert rows.loc["alice", "inputs.text"] == "She go to school every days."

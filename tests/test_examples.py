@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import gantry_gradio as gantry
-from tests.gradio_apps import connect, flag_index, launched, monitoring_refresh
+from tests.gradio_apps import TEST_TOKEN, connect, flag_index, launched, monitoring_refresh
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -35,6 +35,7 @@ def test_example_apps_log_predictions_feedback_and_flags(tmp_path, monkeypatch):
     monkeypatch.setenv("GANTRY_STORE", f"sqlite:///{tmp_path / 'r.db'}")
     monkeypatch.setenv("GANTRY_BLOBS", str(tmp_path / "blobs"))
     monkeypatch.setenv("GANTRY_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("GANTRY_MONITORING_TOKEN", TEST_TOKEN)
     client = gantry.init()
     try:
         blocks = _load("gradio_blocks")
@@ -43,7 +44,7 @@ def test_example_apps_log_predictions_feedback_and_flags(tmp_path, monkeypatch):
             assert app.predict("they go out", api_name="/predict") == "they goes out"
             app.predict(api_name="/reject")
             assert client.flush(30)
-            refreshed = monitoring_refresh(app, blocks.APP)
+            refreshed = monitoring_refresh(app, blocks.APP, token=TEST_TOKEN)
             assert "**Predictions:** 1" in refreshed[3] and "0.0%" in refreshed[3]
         interface = _load("gradio_interface")
         with launched(interface.demo) as url:

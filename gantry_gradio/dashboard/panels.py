@@ -34,32 +34,37 @@ class Scope:
 
     @classmethod
     def from_preset(cls, application: str, preset: str, **options: Any) -> Scope:
+        if preset not in PRESETS:
+            raise ValueError(f"time range must be one of {', '.join(PRESETS)}, not {preset!r}")
         hours = PRESETS[preset]
         start = None if hours is None else to_timestamp(now_us() - hours * _HOUR_US)
         return cls(application, start=start, **options)
 
     def previous(self) -> Scope | None:
-        """The window of the same length just before this one (None for open windows)."""
+        """The window of the same length just before this one (None for open
+        windows). It starts no earlier than 1970: no record can be older, so the
+        clipped window holds exactly the records of the full one."""
         if self.start is None:
             return None
-        start = to_epoch_us(self.start, allow_future=True)
-        end = to_epoch_us(self.end, allow_future=True) if self.end is not None else now_us()
-        return replace(self, start=to_timestamp(2 * start - end), end=to_timestamp(start))
+        start = to_epoch_us(self.start, what="start", allow_future=True)
+        end = now_us() if self.end is None else to_epoch_us(self.end, what="end", allow_future=True)
+        return replace(self, start=to_timestamp(max(2 * start - end, 0)), end=to_timestamp(start))
 
 
 def headline(client: Client, scope: Scope, accepted_field: str, flag_field: str) -> dict[str, Any]:
     """Predictions, feedback count, acceptance rate and flags, with the same for
-    the previous period when the window has a start."""
+    the previous period when the window has a start. The acceptance rate needs
+    a boolean field; any other kind (or none yet) gives no rate, never 0%."""
 
     def numbers(s: Scope) -> dict[str, Any]:
         selection = client.reader.select(s.application, **s.query_args())
         summary = client.reader.summary(selection, [accepted_field, flag_field])
-        accepted = summary.get(accepted_field, {"count": 0, "true": 0})
+        accepted = summary.get(accepted_field, {"count": 0})
         return {
             "predictions": summary["predictions"],
             "feedback": accepted["count"],
-            "acceptance": accepted.get("true", 0) / accepted["count"]
-            if accepted["count"]
+            "acceptance": accepted["true"] / accepted["count"]
+            if accepted["count"] and "true" in accepted
             else None,
             "flags": summary.get(flag_field, {"count": 0})["count"],
         }
@@ -84,7 +89,7 @@ def _with_view_window(client: Client, scope: Scope) -> Scope:
 
 
 def acceptance_over_time(client: Client, scope: Scope, accepted_field: str) -> pd.DataFrame:
-    if accepted_field not in _fields(client, scope):
+    if _kind(client, scope, accepted_field) != "boolean":
         return pd.DataFrame(columns=["start", "predictions", "count", "true", "percent_true"])
     return client.percent_true(
         scope.application, accepted_field, bucket=scope.bucket, **scope.query_args()
@@ -92,7 +97,7 @@ def acceptance_over_time(client: Client, scope: Scope, accepted_field: str) -> p
 
 
 def flags_over_time(client: Client, scope: Scope, flag_field: str) -> pd.DataFrame:
-    if flag_field not in _fields(client, scope):
+    if _kind(client, scope, flag_field) is None:
         return pd.DataFrame(columns=["start", "value", "count"])
     return client.value_counts(
         scope.application, flag_field, bucket=scope.bucket, **scope.query_args()
@@ -103,11 +108,15 @@ def split_distribution(
     client: Client, scope: Scope, field_name: str, accepted_field: str, bins: int = 20
 ) -> pd.DataFrame:
     """Histogram of a numeric field for accepted and for rejected predictions,
-    on the same bins (e.g. account age: are rejections from young accounts?)."""
+    on the same bins (e.g. account age: are rejections from young accounts?).
+    Empty until the accepted field holds true/false values."""
+    empty = pd.DataFrame(columns=["bin_start", "bin_end", "accepted", "count"])
+    if _kind(client, scope, accepted_field) != "boolean":
+        return empty
     selection = client.reader.select(scope.application, **scope.query_args())
     split = client.reader.histogram(selection, field_name, bins, None, split_by=accepted_field)
     if split.empty:
-        return pd.DataFrame(columns=["bin_start", "bin_end", "accepted", "count"])
+        return empty
     split = split.rename(columns={accepted_field: "accepted"})
     split["accepted"] = split["accepted"].astype(bool)
     return split[["bin_start", "bin_end", "accepted", "count"]]
@@ -157,6 +166,7 @@ class Snapshot:
     baseline: Any
     views: list[str]
     rows: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
 
 
 def snapshot(
@@ -171,7 +181,9 @@ def snapshot(
     page_size: int = 50,
 ) -> Snapshot:
     """All panels' numbers. An unknown tag or projection falls back to the first
-    numeric one, so a stale choice in the UI still shows something."""
+    numeric one, so a stale choice in the UI still shows something; a panel
+    whose data is missing (a fresh app, feedback under another name) is empty
+    and `notes` says why, one line each."""
     numeric = numeric_fields(client, scope.application)
     projections = [f for f in numeric if f.startswith("projections.")]
     tags = [f for f in numeric if not f.startswith("projections.")]
@@ -208,7 +220,59 @@ def snapshot(
         baseline=done.get("baseline"),
         views=[v.name for v in client.list_views(scope.application)],
         rows=done["rows"],
+        notes=explain_gaps(
+            client,
+            scope,
+            accepted_field=accepted_field,
+            flag_field=flag_field,
+            tag=tag,
+            projection=projection,
+            predictions=done["headline"]["predictions"],
+            baseline=done.get("baseline"),
+        ),
     )
+
+
+def explain_gaps(
+    client: Client,
+    scope: Scope,
+    *,
+    accepted_field: str,
+    flag_field: str,
+    tag: str | None,
+    projection: str | None,
+    predictions: int,
+    baseline: Any,
+) -> list[str]:
+    """One line per panel left empty by missing or unusable data, saying what
+    would fill it: an empty chart alone reads as a bug."""
+    notes = []
+    if not predictions:
+        notes.append("No predictions in this window: widen the time range or loosen the filters.")
+    accepted_kind = _kind(client, scope, accepted_field)
+    if accepted_kind is None:
+        notes.append(
+            f"No feedback field `{accepted_field}` yet: acceptance appears once feedback "
+            "arrives (if your feedback uses another name, set accepted_field= or "
+            "--accepted-field)."
+        )
+    elif accepted_kind != "boolean":
+        notes.append(
+            f"`{accepted_field}` holds {accepted_kind} values, not true/false: acceptance "
+            "needs a boolean feedback field (set accepted_field= or --accepted-field)."
+        )
+    if _kind(client, scope, flag_field) is None:
+        notes.append(f"No flags yet (`{flag_field}`).")
+    if tag is None:
+        notes.append("No numeric tag or input yet to show a distribution of.")
+    if projection is None:
+        notes.append(
+            "No projections yet: compute some with `python -m gantry_gradio projections "
+            f"--app {scope.application} --projection entropy`."
+        )
+    elif baseline is None:
+        notes.append(f"No baseline registered for `{projection}` (Client.register_baseline).")
+    return notes
 
 
 def numeric_fields(client: Client, application: str, prefix: str = "") -> list[str]:
@@ -216,8 +280,11 @@ def numeric_fields(client: Client, application: str, prefix: str = "") -> list[s
     return sorted(p for p, f in fields.items() if f.kind == "number" and p.startswith(prefix))
 
 
-def _fields(client: Client, scope: Scope) -> dict:
-    return client.catalog.fields(client.catalog.application_id(scope.application), refresh=True)
+def _kind(client: Client, scope: Scope, field_name: str) -> str | None:
+    """The kind of values a field holds in this application, None when it has none yet."""
+    fields = client.catalog.fields(client.catalog.application_id(scope.application))
+    found = fields.get(field_name)
+    return found.kind if found is not None else None
 
 
 def _link(client: Client, value: Any) -> Any:

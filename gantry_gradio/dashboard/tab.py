@@ -1,14 +1,18 @@
 """`monitoring_tab`: the monitoring UI as a block for any `gr.Blocks`.
 
-It shows every user's inputs, so it is closed by default: without
-`allowed_users`, its data is served only to requests made on this machine
-(loopback, no proxy, no share link); with `allowed_users`, only to those Gradio
-logins. Every handler checks, so the HTTP API is as closed as the page."""
+It shows every user's inputs, so every handler (refresh, save view, the
+controls' own events, the page load, the timer) checks a credential first (see
+`access.py`): the HTTP API behind the page is as closed as the page. A tab built
+for one application is pinned to it: its handlers refuse any other name and
+never list the store's other applications. None of its events is a public API
+endpoint, so Gradio's run history (kept in the viewer's browser) never stores
+the rows it shows."""
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Sequence
+import functools
+import html
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,44 +20,18 @@ import gradio as gr
 import pandas as pd
 
 from ..client import Client
-from . import panels
+from ..store import UnknownApplicationError
+from . import panels, render
+from .access import AccessDenied, MonitoringAccess, is_loopback
 from .panels import PRESETS, Scope
 
-_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+__all__ = ["AccessDenied", "MonitoringTab", "is_loopback", "monitoring_tab"]
 
-
-class AccessDenied(gr.Error):
-    pass
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 or the name localhost."""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
-def check_access(request: gr.Request | None, allowed_users: Sequence[str] | None) -> None:
-    """Raise AccessDenied unless this request may see monitoring data."""
-    if request is None:
-        raise AccessDenied("Monitoring data is only served to Gradio requests.")
-    if allowed_users:
-        if request.username not in set(allowed_users):
-            raise AccessDenied(
-                "You are not allowed to see monitoring data; log in as a user "
-                "listed in allowed_users."
-            )
-        return
-    headers = {k.lower(): v for k, v in dict(request.headers or {}).items()}
-    host = headers.get("host", "").rsplit(":", 1)[0]
-    loopback = is_loopback(getattr(request.client, "host", "") or "")
-    proxied = any(h in headers for h in ("x-forwarded-for", "x-forwarded-host", "forwarded"))
-    if not (loopback and host in _LOCAL_HOSTS and not proxied):
-        raise AccessDenied(
-            "The monitoring tab is served only on localhost unless you set "
-            "allowed_users=[...] and launch with auth=..."
-        )
+#: The errors a viewer can cause (a filter typo, an unknown view or field, a
+#: bad date): the API raises them with a message that says what to fix.
+USER_ERRORS = (ValueError, LookupError)
+MAX_PAGE = 10**7
+_EMPTY = pd.DataFrame()
 
 
 @dataclass
@@ -61,42 +39,37 @@ class MonitoringTab:
     refresh: gr.Button
     headline: gr.Markdown
     rows: gr.Dataframe
+    access: MonitoringAccess
     _load: Any
     _inputs: list
     _outputs: list
 
+    @property
+    def access_token(self) -> str | None:
+        """The token a viewer needs (None when logins or access='loopback' decide)."""
+        return self.access.token
+
     def load_with(self, demo: gr.Blocks) -> None:
-        """Fill the panels when the page opens (call inside `with demo:`)."""
-        demo.load(self._load, self._inputs, self._outputs, api_name=False)
+        """Fill the panels when the page opens (call inside `with demo:`); a page
+        opened with `?monitoring_token=...` gets its token field filled."""
+        demo.load(self._load, self._inputs, self._outputs, api_name=False, api_visibility="private")
 
 
-def _distribution_bars(frame: pd.DataFrame) -> pd.DataFrame:
-    if frame.empty:
-        return frame
-    labels = {True: "accepted", False: "not accepted"}
-    return frame.assign(bin=frame["bin_start"].round(4), accepted=frame["accepted"].map(labels))
+def _shown(handler: Callable) -> Callable:
+    """Show a viewer's mistake as its message, not Gradio's bare "Error".
+    Gradio renders an error's message as HTML and messages quote the viewer's
+    input, so it is escaped."""
 
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error:
+            raise
+        except USER_ERRORS as exc:
+            raise gr.Error(html.escape(str(exc), quote=False)) from None
 
-def _baseline_parts(comparison: Any) -> tuple[str, pd.DataFrame]:
-    """The distance numbers as text, and both histograms as shares for one chart."""
-    if comparison is None:
-        return "", pd.DataFrame()
-    text = (
-        f"**vs baseline:** PSI {comparison.psi:.3f} · JS {comparison.js:.3f} · "
-        f"KS {comparison.ks:.3f} (p={comparison.ks_pvalue:.3g})"
-    )
-    hist = comparison.histogram
-    shares = [
-        pd.DataFrame(
-            {
-                "bin": hist["bin_start"].round(4),
-                "share": hist[source] / max(hist[source].sum(), 1),
-                "source": source,
-            }
-        )
-        for source in ("production", "baseline")
-    ]
-    return text, pd.concat(shares, ignore_index=True)
+    return wrapper
 
 
 def _client(client: Client | None) -> Client:
@@ -105,26 +78,22 @@ def _client(client: Client | None) -> Client:
     return client or get_client()
 
 
-def _headline_markdown(numbers: dict[str, Any]) -> str:
-    def fmt(key: str, value: Any, signed: bool = False) -> str:
-        if value is None:
-            return "–"
-        sign = "+" if signed else ""
-        return f"{value:{sign}.1%}" if key == "acceptance" else f"{value:{sign},}"
+def _page_number(value: Any) -> int:
+    try:
+        page = int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"page must be a whole number, not {value!r}") from None
+    if not 0 <= page <= MAX_PAGE:
+        raise ValueError(f"page must be between 0 and {MAX_PAGE:,}")
+    return page
 
-    previous = numbers.get("previous") or {}
-    cells = []
-    for key, label in (
-        ("predictions", "Predictions"),
-        ("feedback", "Feedback"),
-        ("acceptance", "Acceptance rate"),
-        ("flags", "Flags"),
-    ):
-        change = ""
-        if previous.get(key) is not None and numbers[key] is not None:
-            change = f" ({fmt(key, numbers[key] - previous[key], signed=True)} vs previous)"
-        cells.append(f"**{label}:** {fmt(key, numbers[key])}{change}")
-    return " · ".join(cells)
+
+def _scope(app, preset_name, bucket_name, view_name, start, end, filters) -> Scope:
+    lines = [line.strip() for line in (filters or "").splitlines() if line.strip()]
+    options = {"bucket": bucket_name, "view": view_name or None, "filters": lines}
+    if start or end:
+        return Scope(app, start=start or None, end=end or None, **options)
+    return Scope.from_preset(app, preset_name, **options)
 
 
 def monitoring_tab(
@@ -134,18 +103,36 @@ def monitoring_tab(
     accepted_field: str = "feedback.accepted",
     flag_field: str = "feedback.flag",
     allowed_users: Sequence[str] | None = None,
+    access: str = "token",
+    access_token: str | None = None,
     page_size: int = 50,
     auto_refresh_seconds: float | None = None,
 ) -> MonitoringTab:
-    """Place the monitoring UI in the current `gr.Blocks`. Without `application`,
-    a picker lists every application in the store (the standalone dashboard)."""
+    """Place the monitoring UI in the current `gr.Blocks`. With `application`
+    the tab shows that application only; without it, a picker lists every
+    application in the store (the standalone dashboard).
+
+    Access (one of): `allowed_users=[...]` (Gradio logins); an access token,
+    the default (`access_token=`, else GANTRY_MONITORING_TOKEN, else generated
+    and printed); `access="loopback"`, the opt-out for a trusted single-user
+    machine (requests made on this machine, no credential)."""
+    if application is not None and (not isinstance(application, str) or not application):
+        raise TypeError("application must be a non-empty string, or None for every application")
+    guard = MonitoringAccess.configure(
+        allowed_users=allowed_users, access=access, access_token=access_token
+    )
+    guard.announce(application)
     with gr.Column():
         with gr.Row():
             app_choice = gr.Dropdown(
                 label="Application",
                 visible=application is None,
                 value=application,
+                choices=[application] if application else [],
                 allow_custom_value=True,
+            )
+            token_box = gr.Textbox(
+                label="Access token", type="password", visible=guard.mode == "token"
             )
             preset = gr.Radio(list(PRESETS), value="all", label="Time range")
             bucket = gr.Radio(["hour", "day", "week"], value="day", label="Bucket")
@@ -184,13 +171,45 @@ def monitoring_tab(
             page = gr.Number(value=0, precision=0, label="Page (newest first)", minimum=0)
         rows = gr.Dataframe(label="Rows", wrap=True)
 
-    def scope_of(app, preset_name, bucket_name, view_name_, start_, end_, filters_):
-        lines = [line.strip() for line in (filters_ or "").splitlines() if line.strip()]
-        options = {"bucket": bucket_name, "view": view_name_ or None, "filters": lines}
-        if start_ or end_:
-            return Scope(app, start=start_ or None, end=end_ or None, **options)
-        return Scope.from_preset(app, preset_name, **options)
+    def pinned(requested: str | None) -> str | None:
+        """The application this request may read: the tab's own when it was
+        built for one (any other name is refused), else the requested one."""
+        if application is None:
+            return requested or None
+        if requested not in (None, "", application):
+            raise AccessDenied(f"This monitoring tab shows only {application!r}.")
+        return application
 
+    def stored(c: Client, app: str | None) -> tuple[bool, list[str]]:
+        """Whether `app` has records, and the picker's choices. A pinned tab
+        asks about its own application only: no other name is ever listed."""
+        if application is not None:
+            try:
+                c.catalog.application_id(application)
+            except UnknownApplicationError:
+                return False, [application]
+            return True, [application]
+        apps = c.list_applications()
+        return app in apps, apps
+
+    def empty(choices: list[str], message: str) -> tuple:
+        return (
+            gr.update(choices=choices),
+            gr.update(),
+            message,
+            "",
+            _EMPTY,
+            _EMPTY,
+            gr.update(),
+            _EMPTY,
+            gr.update(),
+            _EMPTY,
+            "",
+            _EMPTY,
+            _EMPTY,
+        )
+
+    @_shown
     def load(
         app,
         preset_name,
@@ -202,30 +221,18 @@ def monitoring_tab(
         tag,
         proj,
         page_number,
+        typed_token,
         request: gr.Request,
     ):
-        check_access(request, allowed_users)
+        guard.check(request, typed_token)
+        app = pinned(app)
         c = _client(client)
-        apps = c.list_applications()
-        app = app or application or (apps[0] if apps else None)
-        if not app or app not in apps:
-            empty = pd.DataFrame()
-            return (
-                gr.update(choices=apps),
-                gr.update(),
-                "No data yet for this application.",
-                "",
-                empty,
-                empty,
-                gr.update(),
-                empty,
-                gr.update(),
-                empty,
-                "",
-                empty,
-                empty,
-            )
-        scope = scope_of(app, preset_name, bucket_name, view_name_, start_, end_, filters_)
+        if application is None and not app:
+            app = next(iter(c.list_applications()), None)
+        exists, choices = stored(c, app)
+        if not exists:
+            return empty(choices, f"No data yet for {app!r}." if app else "No data yet.")
+        scope = _scope(app, preset_name, bucket_name, view_name_, start_, end_, filters_)
         shown = panels.snapshot(
             c,
             scope,
@@ -233,19 +240,19 @@ def monitoring_tab(
             flag_field=flag_field,
             tag=tag,
             projection=proj,
-            page=int(page_number or 0),
+            page=_page_number(page_number),
             page_size=page_size,
         )
-        baseline_md, baseline_frame = _baseline_parts(shown.baseline)
+        baseline_md, baseline_frame = render.baseline_parts(shown.baseline)
         return (
-            gr.update(choices=apps, value=app),
+            gr.update(choices=choices, value=app),
             gr.update(choices=[""] + shown.views),
-            "",
-            _headline_markdown(shown.headline),
+            render.notes_markdown(shown.notes),
+            render.headline_markdown(shown.headline),
             shown.acceptance,
             shown.flags,
             gr.update(choices=shown.tags, value=shown.tag),
-            _distribution_bars(shown.distribution),
+            render.distribution_bars(shown.distribution),
             gr.update(choices=shown.projections, value=shown.projection),
             shown.projection_over_time,
             baseline_md,
@@ -253,7 +260,44 @@ def monitoring_tab(
             shown.rows,
         )
 
-    inputs = [app_choice, preset, bucket, view, start, end, filters, tag_field, projection, page]
+    def opened(
+        app,
+        preset_name,
+        bucket_name,
+        view_name_,
+        start_,
+        end_,
+        filters_,
+        tag,
+        proj,
+        page_number,
+        typed_token,
+        request: gr.Request,
+    ):
+        """The page load: take the token from `?monitoring_token=` into the
+        field, and say what is missing instead of raising at every visitor
+        (most of whom came for the app, not the monitoring tab)."""
+        typed = typed_token or guard.token_in(request)
+        controls = (app, preset_name, bucket_name, view_name_, start_, end_, filters_)
+        try:
+            shown = load(*controls, tag, proj, page_number, typed, request=request)
+        except gr.Error as error:
+            return (*empty([application] if application else [], error.message), typed)
+        return (*shown, typed)
+
+    inputs = [
+        app_choice,
+        preset,
+        bucket,
+        view,
+        start,
+        end,
+        filters,
+        tag_field,
+        projection,
+        page,
+        token_box,
+    ]
     outputs = [
         app_choice,
         view,
@@ -269,32 +313,50 @@ def monitoring_tab(
         baseline_plot,
         rows,
     ]
-    refresh.click(load, inputs, outputs, api_name="monitoring_refresh")
+    refresh.click(
+        load, inputs, outputs, api_name="monitoring_refresh", api_visibility="undocumented"
+    )
+    token_box.submit(load, inputs, outputs, api_name=False, api_visibility="private")
     # `.input` fires on the user's own changes only: the refresh itself sets
     # these controls, and `.change` would refresh again in a loop.
     for control in (preset, bucket, view, tag_field, projection, page, app_choice):
-        control.input(load, inputs, outputs, api_name=False)
+        control.input(load, inputs, outputs, api_name=False, api_visibility="private")
 
+    @_shown
     def save_view(
-        app, preset_name, bucket_name, view_name_, start_, end_, filters_, name, request: gr.Request
+        app,
+        preset_name,
+        bucket_name,
+        view_name_,
+        start_,
+        end_,
+        filters_,
+        name,
+        typed_token,
+        request: gr.Request,
     ):
-        check_access(request, allowed_users)
+        guard.check(request, typed_token)
+        app = pinned(app)
+        if not app:
+            return "Pick an application first."
         if not name:
             return "Name the view first."
-        scope = scope_of(
-            app or application, preset_name, bucket_name, view_name_, start_, end_, filters_
-        )
-        _client(client).create_view(
-            scope.application, name, scope.start, scope.end, scope.filters, replace=True
-        )
+        c = _client(client)
+        if not stored(c, app)[0]:
+            raise gr.Error(f"No data yet for {app!r}: save views once it has records.")
+        scope = _scope(app, preset_name, bucket_name, view_name_, start_, end_, filters_)
+        c.create_view(scope.application, name, scope.start, scope.end, scope.filters, replace=True)
         return f"Saved view **{name}**."
 
     save.click(
         save_view,
-        [app_choice, preset, bucket, view, start, end, filters, view_name],
+        [app_choice, preset, bucket, view, start, end, filters, view_name, token_box],
         status,
         api_name="monitoring_save_view",
+        api_visibility="undocumented",
     )
     if auto_refresh_seconds:
-        gr.Timer(auto_refresh_seconds).tick(load, inputs, outputs, api_name=False)
-    return MonitoringTab(refresh, headline, rows, load, inputs, outputs)
+        gr.Timer(auto_refresh_seconds).tick(
+            load, inputs, outputs, api_name=False, api_visibility="private"
+        )
+    return MonitoringTab(refresh, headline, rows, guard, opened, inputs, outputs + [token_box])
