@@ -24,6 +24,9 @@ INLINE_TEXT_LIMIT = 1_000_000
 MAX_DEPTH = 32
 #: Integers beyond this lose precision as JSON numbers in most readers.
 MAX_EXACT_INT = 2**53
+#: A dotted field name (`inputs.a.b`) longer than this is refused at the call:
+#: field names are indexed, and database indexes cap an entry's size.
+MAX_FIELD_NAME = 512
 
 Stage = Callable[[bytes | Path, str], str]
 
@@ -53,8 +56,10 @@ def clean_text(text: str) -> str:
     return text
 
 
-def normalize(value: Any, where: str, stage: Stage, depth: int = 0) -> Any:
-    """Return a JSON-safe copy of `value`; `where` names it in error messages."""
+def normalize(value: Any, where: str, stage: Stage, depth: int = 0, in_field: bool = True) -> Any:
+    """Return a JSON-safe copy of `value`; `where` names it in error messages.
+    `in_field`: `where` is the dotted field name the value will be stored
+    under (dicts are flattened into fields; lists are stored whole, as JSON)."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -68,15 +73,36 @@ def normalize(value: Any, where: str, stage: Stage, depth: int = 0) -> Any:
     if depth >= MAX_DEPTH:
         raise ValueError(f"{where} is nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"{where} has a key of type {type(key).__name__}; keys must be str")
-            out[clean_text(key)] = normalize(item, f"{where}.{key}", stage, depth + 1)
-        return out
+        return _normalize_dict(value, where, stage, depth, in_field)
     if isinstance(value, (list, tuple)):
-        return [normalize(item, f"{where}[{i}]", stage, depth + 1) for i, item in enumerate(value)]
+        return [
+            normalize(item, f"{where}[{i}]", stage, depth + 1, in_field=False)
+            for i, item in enumerate(value)
+        ]
     return _normalize_rare(value, where, stage, depth)
+
+
+def _normalize_dict(value: dict, where: str, stage: Stage, depth: int, in_field: bool) -> dict:
+    """Keys become parts of field names: each must stay one distinct name."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{where} has a key of type {type(key).__name__}; keys must be str")
+        clean = clean_text(key)
+        if clean in out:
+            raise ValueError(f"{where} has two keys both stored as {clean!r}; rename one")
+        if in_field and len(where) + 1 + len(clean) > MAX_FIELD_NAME:
+            raise ValueError(
+                f"{where} has a key of {len(clean):,} characters; a field name "
+                f"({where}.<key>) may have at most {MAX_FIELD_NAME}. Put such data "
+                "under a short key, e.g. {'data': [...]} (lists are stored whole)"
+            )
+        out[clean] = normalize(item, f"{where}.{clean}", stage, depth + 1, in_field)
+    if in_field and any("." in key for key in out):
+        from .store.flatten import flatten  # late: the store package imports this module
+
+        flatten(where, out, {})  # raises if a dotted key and a nested path collide
+    return out
 
 
 def _normalize_rare(value: Any, where: str, stage: Stage, depth: int) -> Any:

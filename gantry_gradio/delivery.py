@@ -22,11 +22,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ._timestamps import now_us
 from .blobs import BlobStore, BlobStoreError
 from .spool import Batch, Spool
+from .spool_entry import BadEntry, check_entry
 from .store import RecordWriter
 
 log = logging.getLogger("gantry_gradio")
 
 #: Errors that say "not now" rather than "never": retry the same batch later.
+#: A database error is judged by its code first (see `is_transient`).
 TRANSIENT_ERRORS = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
@@ -38,9 +40,28 @@ TRANSIENT_ERRORS = (
     ConnectionError,
     TimeoutError,
 )
+#: SQLSTATE classes that say the data itself is refused (22 data exception, 23
+#: integrity, 54 program limit: "row is too big", "index row size exceeds"):
+#: retrying cannot help, so the entry is dead-lettered, not retried forever.
+PERMANENT_SQLSTATE_CLASSES = ("22", "23", "54")
+#: SQLite's equivalents: TOOBIG, CONSTRAINT, MISMATCH, RANGE.
+PERMANENT_SQLITE_CODES = (18, 19, 20, 25)
 MAX_BACKOFF_SECONDS = 10.0
 IDLE_POLL_SECONDS = 0.05
 _REPEAT_ERROR_LOG_SECONDS = 60.0
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether retrying the same batch later can succeed. OperationalError is
+    both "the server is down" and "this row is too big": the code decides."""
+    original = getattr(exc, "orig", None)
+    sqlstate = getattr(original, "sqlstate", None)  # psycopg
+    if isinstance(sqlstate, str) and sqlstate[:2] in PERMANENT_SQLSTATE_CLASSES:
+        return False
+    sqlite_code = getattr(original, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int) and sqlite_code & 0xFF in PERMANENT_SQLITE_CODES:
+        return False
+    return isinstance(exc, TRANSIENT_ERRORS)
 
 
 @dataclass
@@ -80,14 +101,14 @@ class DeliveryWorker(threading.Thread):
                 continue
             try:
                 self._deliver(batch)
-            except TRANSIENT_ERRORS as exc:
-                self._note_failure(exc)
-                self._stop_requested.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-                continue
-            except Exception as exc:  # a bug of ours must not kill delivery for good
-                self._note_failure(exc, unexpected=True)
-                self._stop_requested.wait(MAX_BACKOFF_SECONDS)
+            except Exception as exc:
+                if is_transient(exc):
+                    self._note_failure(exc)
+                    self._stop_requested.wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                else:  # a bug of ours must not kill delivery for good
+                    self._note_failure(exc, unexpected=True)
+                    self._stop_requested.wait(MAX_BACKOFF_SECONDS)
                 continue
             if self.stats.failing_since is not None:
                 log.warning(
@@ -101,9 +122,14 @@ class DeliveryWorker(threading.Thread):
         entries: list[dict[str, Any]] = []
         for line in batch.lines:
             try:
-                entries.append(json.loads(line))
-            except ValueError:
+                entry = json.loads(line)
+            except (ValueError, RecursionError):
                 self._reject(line.decode("utf-8", "replace"), "spool line is not valid JSON")
+                continue
+            try:
+                entries.append(check_entry(entry))
+            except BadEntry as exc:
+                self._reject(line.decode("utf-8", "replace"), str(exc))
         if batch.torn_tail is not None:
             self._reject(
                 batch.torn_tail.decode("utf-8", "replace"),
@@ -135,9 +161,9 @@ class DeliveryWorker(threading.Thread):
             return
         try:
             result = self.writer.write(entries)
-        except TRANSIENT_ERRORS:
-            raise
         except Exception as exc:
+            if is_transient(exc):
+                raise
             if len(entries) == 1:
                 self._reject(entries[0], f"{type(exc).__name__}: {exc}")
                 return

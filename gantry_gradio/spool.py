@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import mimetypes
 import os
 import threading
@@ -19,10 +20,14 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .spool_entry import STAGED_NAME
+
 SEGMENT_SUFFIX = ".log"
 OFFSET_SUFFIX = ".offset"
 _OFFSET_WIDTH = 20
 _READ_CHUNK = 4 * 2**20
+
+log = logging.getLogger("gantry_gradio")
 
 
 class SpoolError(OSError):
@@ -107,6 +112,8 @@ class Spool:
         the content's sha256 plus an extension from the content type, never a
         user's file name."""
         extension = mimetypes.guess_extension(content_type) or ".bin"
+        if not STAGED_NAME.fullmatch(f"{'0' * 64}{extension}"):
+            extension = ".bin"  # delivery accepts only names of this shape
         partial = self.blob_directory / f".{uuid.uuid4().hex}.partial"
         digest = hashlib.sha256()
         with open(partial, "wb") as out:
@@ -197,23 +204,72 @@ class Spool:
         return _Segment(path, fd, offset_fd, 0, active=True)
 
     def _adopt_orphans(self) -> list[_Segment]:
+        """Segments of dead processes. A damaged one is recovered like a database
+        recovers a torn log (warn, resync, deliver what can be read), never
+        allowed to stop the app from starting."""
         adopted = []
-        for path in sorted(self.directory.glob(f"*{SEGMENT_SUFFIX}"), key=os.path.getmtime):
-            fd = _open_locked(path, os.O_RDWR)
-            if fd is None:
-                continue  # a live process is still writing it
-            offset_fd = os.open(path.with_suffix(OFFSET_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600)
-            offset = int(os.pread(offset_fd, _OFFSET_WIDTH, 0) or b"0")
-            segment = _Segment(path, fd, offset_fd, offset, active=False)
-            tail = os.pread(fd, segment.size() - offset, offset)
-            self._pending += tail.count(b"\n") + (bool(tail) and not tail.endswith(b"\n"))
-            adopted.append(segment)
+        for path in sorted(self.directory.glob(f"*{SEGMENT_SUFFIX}"), key=_modified_time):
+            try:
+                segment = self._adopt(path)
+            except OSError as exc:
+                log.warning("gantry_gradio: cannot read spool segment %s (%s); skipped", path, exc)
+                continue
+            if segment is not None:
+                adopted.append(segment)
         return adopted
 
+    def _adopt(self, path: Path) -> _Segment | None:
+        fd = _open_locked(path, os.O_RDWR)
+        if fd is None:
+            return None  # a live process is still writing it
+        try:
+            offset_fd = os.open(path.with_suffix(OFFSET_SUFFIX), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            os.close(fd)
+            raise
+        segment = _Segment(path, fd, offset_fd, 0, active=False)
+        segment.offset = _committed_offset(segment)
+        tail = os.pread(fd, segment.size() - segment.offset, segment.offset)
+        self._pending += tail.count(b"\n") + (bool(tail) and not tail.endswith(b"\n"))
+        return segment
+
     def _retire(self, segment: _Segment) -> None:
+        """A delivered segment is removed with its offset file."""
         with self._lock:
             self._segments.remove(segment)
         segment.path.unlink(missing_ok=True)
         segment.path.with_suffix(OFFSET_SUFFIX).unlink(missing_ok=True)
         os.close(segment.fd)
         os.close(segment.offset_fd)
+
+
+def _modified_time(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0  # gone meanwhile (retired by another process): skipped when opened
+
+
+def _committed_offset(segment: _Segment) -> int:
+    """The offset file's value if it is a line boundary inside the segment.
+    Otherwise (garbled, past the end, mid-line) delivery resumes at the start
+    of the line it points into, or of the segment: re-delivering stored
+    entries is harmless, since every write is idempotent."""
+    raw = os.pread(segment.offset_fd, _OFFSET_WIDTH, 0)
+    size = segment.size()
+    try:
+        offset = int(raw or b"0")
+    except ValueError:
+        offset = -1
+    if offset in (0, size) or (0 < offset < size and os.pread(segment.fd, 1, offset - 1) == b"\n"):
+        return offset
+    resumed = os.pread(segment.fd, offset, 0).rfind(b"\n") + 1 if 0 < offset <= size else 0
+    log.warning(
+        "gantry_gradio: spool offset file of %s is damaged (%r, segment has %d bytes); "
+        "resuming delivery at byte %d (stored entries are not stored twice)",
+        segment.path,
+        raw[:40],
+        size,
+        resumed,
+    )
+    return resumed

@@ -9,11 +9,20 @@ from typing import Any
 
 
 def flatten(prefix: str, value: Any, out: dict[str, Any]) -> dict[str, Any]:
-    """Non-empty dicts are walked; every other non-null value is a leaf."""
+    """Non-empty dicts are walked; every other non-null value is a leaf.
+
+    Two values can claim one dotted name (`{"a.b": 1, "a": {"b": 2}}`); keeping
+    either would silently lose the other, so that is refused."""
     if isinstance(value, dict) and value:
         for key, item in value.items():
             flatten(f"{prefix}.{key}", item, out)
     elif value is not None:
+        if prefix in out:
+            raise ValueError(
+                f"two values are both named {prefix!r} (a key with dots, like "
+                "{'a.b': ...}, beside the same path nested, like {'a': {'b': ...}}); "
+                "rename one of the keys"
+            )
         out[prefix] = value
     return out
 

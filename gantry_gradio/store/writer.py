@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .._timestamps import HOUR_US
+from .._values import MAX_FIELD_NAME
 from . import schema
 from .catalog import Catalog
 from .flatten import flatten, kind_of, to_column
@@ -31,6 +32,10 @@ from .schema import Field
 
 PREDICTION_SECTIONS = ("inputs", "outputs", "tags")
 _CHUNK = 500
+#: Fields of one record that get columns, per section; the record's further
+#: fields stay in its `extra` JSON. Why: a 1,000-class label would otherwise
+#: claim a thousand columns for one row, beyond PostgreSQL's 8 kB row limit.
+MAX_COLUMNS_PER_RECORD_SECTION = 64
 
 
 class _Event(NamedTuple):
@@ -50,6 +55,30 @@ def _merge(events: list[_Event]) -> dict[str, dict[str, Any]]:
     for event in sorted(unique, key=lambda e: (e.timestamp, e.event_id)):
         merged.setdefault(event.join_key, {}).update(event.values)
     return merged
+
+
+def _checked_names(flat: dict[str, Any]) -> dict[str, Any]:
+    """The call refuses such names already; entries from elsewhere (an old
+    spool, a hand-written line) get the same rule on every database."""
+    for path in flat:
+        if len(path) > MAX_FIELD_NAME or "\x00" in path:
+            raise ValueError(
+                f"field name {path[:80]!r}… is longer than {MAX_FIELD_NAME} characters "
+                "or holds NUL"
+            )
+    return flat
+
+
+def _within_record_cap(values: dict[str, Any]) -> list[str]:
+    """The paths of one record that may have columns: the first ones of each section."""
+    seen: dict[str, int] = {}
+    kept = []
+    for path in values:
+        section = path.split(".", 1)[0]
+        seen[section] = seen.get(section, 0) + 1
+        if seen[section] <= MAX_COLUMNS_PER_RECORD_SECTION:
+            kept.append(path)
+    return kept
 
 
 @dataclass
@@ -96,18 +125,23 @@ class RecordWriter:
             flat: dict[str, Any] = {}
             for section in PREDICTION_SECTIONS:
                 flatten(section, entry["prediction"].get(section), flat)
-            predictions[entry["join_key"]] = (entry, flat)
+            predictions[entry["join_key"]] = (entry, _checked_names(flat))
         events = [
-            _Event(e["timestamp"], e["id"], e["join_key"], flatten("feedback", e["feedback"], {}))
+            _Event(
+                e["timestamp"],
+                e["id"],
+                e["join_key"],
+                _checked_names(flatten("feedback", e["feedback"], {})),
+            )
             for e in entries
             if e.get("feedback")
         ]
 
         kinds: dict[str, str] = {}
         for flat in [f for _, f in predictions.values()] + [e.values for e in events]:
-            for path, value in flat.items():
+            for path in _within_record_cap(flat):
                 if path not in kinds:
-                    kinds[path] = kind_of(value)
+                    kinds[path] = kind_of(flat[path])
         fields = self.catalog.ensure_fields(app_id, kinds)
         table = self.catalog.table(app_id)
 
@@ -179,12 +213,13 @@ class RecordWriter:
 
     @staticmethod
     def _place(fields: dict[str, Field], values: dict[str, Any]) -> tuple[dict, dict]:
-        """Split values into typed columns and `extra` (kind clashes, past the cap)."""
+        """Split values into typed columns and `extra` (kind clashes, past a cap)."""
         columns, extra = {}, {}
+        placeable = set(_within_record_cap(values))
         for path, value in values.items():
             kind = kind_of(value)
             field = fields.get(path)
-            if field is not None and field.kind == kind:
+            if path in placeable and field is not None and field.kind == kind:
                 columns[field.column] = to_column(value, kind)
             else:
                 extra[path] = value
