@@ -237,7 +237,7 @@ def test_environment_becomes_env_tag(store_url, tmp_path):
 def test_fields_past_the_column_cap_are_kept(client, monkeypatch):
     from gantry_gradio.store import catalog
 
-    monkeypatch.setattr(catalog, "MAX_FIELDS_PER_APPLICATION", 3)
+    monkeypatch.setitem(catalog.SECTION_FIELD_BUDGETS, "inputs", 3)
     values = {f"f{i}": i for i in range(5)}
     key = client.log_record(APP, inputs=values)
     assert client.flush(30)
@@ -270,3 +270,46 @@ def test_bad_blob_locations_are_clear(tmp_path):
     for location, message in (("s3://", "names no bucket"), ("ftp://host/x", "neither a folder")):
         with pytest.raises(ValueError, match=message):
             Client(f"sqlite:///{tmp_path / 'r.db'}", blobs=location, spool_dir=tmp_path / "s")
+
+
+def test_one_wide_record_cannot_take_the_columns_feedback_needs(client):
+    """A 1,000-class label output and an anonymous 1,000-key JSON input (each
+    beyond PostgreSQL's 8 kB row) are stored whole; feedback, tags and
+    projections arriving later still get columns and aggregate."""
+    classes = {f"class_{i}": i / 1000 for i in range(1000)}
+    blob = {f"key_{i}": i for i in range(1000)}
+    wide = client.log_record(APP, inputs={"json": blob}, outputs={"label": classes})
+    assert client.flush(60), client.stats()
+    for round_ in range(12):  # more new input fields than the inputs' budget
+        client.log_record(APP, inputs={f"round{round_}_{i}": i for i in range(64)})
+    client.log_record(APP, feedback={"accepted": True}, join_key=wide)
+    late = client.log_record(APP, inputs={"text": "late"}, tags={"brand_new_tag": 3})
+    client.log_record(APP, feedback={"accepted": False, "flag": "other"}, join_key=late)
+    assert client.flush(60), client.stats()
+    assert client.stats()["rejected"] == 0
+    rows = client.query(APP).set_index("join_key")
+    assert {k: rows.loc[wide, f"outputs.label.{k}"] for k in classes} == classes
+    assert {k: rows.loc[wide, f"inputs.json.{k}"] for k in blob} == blob
+    assert rows.loc[late, "tags.brand_new_tag"] == 3
+    rate = client.percent_true(APP, "feedback.accepted")
+    assert (int(rate["count"].sum()), int(rate["true"].sum())) == (2, 1)
+    assert client.value_counts(APP, "feedback.flag")["count"].tolist() == [1]
+
+
+@pytest.mark.parametrize(
+    "inputs, message",
+    [
+        ({"a.b": 1, "a": {"b": 2}}, "both named 'inputs.a.b'"),
+        ({"x": {"a.b": {"c": 1}, "a": {"b.c": 2}}}, "both named 'inputs.x.a.b.c'"),
+        ({"a\x00": 1, "a\ufffd": 2}, "two keys both stored as"),
+        ({"k" * 3000: 1}, "a field name"),
+    ],
+)
+def test_keys_that_cannot_be_distinct_field_names_are_refused(client, inputs, message):
+    with pytest.raises(ValueError, match=message):
+        client.log_record(APP, inputs=inputs)
+    # dotted keys that do not collide, and long keys inside lists, are fine
+    client.log_record(APP, inputs={"a.b": 1, "a": {"c": 2}, "rows": [{"k" * 3000: 1}]})
+    assert client.flush(30)
+    row = client.query(APP).iloc[0]
+    assert (row["inputs.a.b"], row["inputs.a.c"]) == (1, 2)

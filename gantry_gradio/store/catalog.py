@@ -11,8 +11,19 @@ from .._timestamps import now_us
 from . import schema
 from .schema import KIND_TYPES, Field
 
-#: PostgreSQL allows 1600 columns a table; fields past this cap stay in `extra`.
-MAX_FIELDS_PER_APPLICATION = 1000
+#: Columns an application's table may grow, per section of the record.
+#: PostgreSQL allows 1600 columns a table; fields past their section's budget
+#: stay in the row's `extra` JSON. Why per section: one wide input (an
+#: anonymous gr.JSON, a 1,000-class label) must never use up the room that
+#: feedback, tags and projections added later need for their columns.
+SECTION_FIELD_BUDGETS = {
+    "inputs": 350,
+    "outputs": 350,
+    "tags": 100,
+    "feedback": 100,
+    "projections": 100,
+}
+MAX_FIELDS_PER_APPLICATION = sum(SECTION_FIELD_BUDGETS.values())
 #: Numeric/boolean fields covered by the metrics index (PostgreSQL allows 32
 #: columns, two of which are the hour and the timestamp).
 MAX_METRIC_INDEX_COLUMNS = 30
@@ -115,16 +126,25 @@ class Catalog:
 
     def ensure_fields(self, app_id: int, kinds: dict[str, str]) -> dict[str, Field]:
         """Add a column for each path not seen before, with the kind of its first
-        value. Past the cap, new paths get no column (the writer keeps them in
-        `extra`)."""
+        value. Past its section's budget, a new path gets no column (the writer
+        keeps it in `extra`)."""
         with self._lock:
             if all(path in self.fields(app_id) for path in kinds):
                 return self._fields[app_id]
-            missing = [p for p in kinds if p not in self.fields(app_id, refresh=True)]
-            room = MAX_FIELDS_PER_APPLICATION - len(self._fields[app_id])
-            if missing and room > 0:
+            known = self.fields(app_id, refresh=True)
+            used: dict[str, int] = {}
+            for path in known:
+                used[_section(path)] = used.get(_section(path), 0) + 1
+            granted = {}
+            for path, kind in kinds.items():
+                section = _section(path)
+                if path in known or used.get(section, 0) >= SECTION_FIELD_BUDGETS.get(section, 0):
+                    continue
+                used[section] = used.get(section, 0) + 1
+                granted[path] = kind
+            if granted:
                 try:
-                    self._add_columns(app_id, {p: kinds[p] for p in missing[:room]})
+                    self._add_columns(app_id, granted)
                 except IntegrityError:
                     pass  # another process added some of them; re-read below
             return self.fields(app_id, refresh=True)
@@ -167,3 +187,7 @@ class Catalog:
             )
         else:
             conn.exec_driver_sql(f"CREATE INDEX {name} ON {table_name} (hour_us, {covered})")
+
+
+def _section(path: str) -> str:
+    return path.split(".", 1)[0]
