@@ -7,15 +7,11 @@ flagging callback can see the session and username of the call they are in."""
 
 from __future__ import annotations
 
-import functools
-import os
-from pathlib import Path
+import math
+import time
 from typing import Any
 
 from gradio.context import LocalContext
-from gradio.utils import get_upload_folder
-
-from .._values import File
 
 
 def current_request() -> Any | None:
@@ -27,48 +23,26 @@ def current_blocks() -> Any | None:
 
 
 def session_and_user() -> tuple[str | None, str | None]:
+    """The browser session and the authenticated user name, if any: the Gradio
+    login (`auth=`), else the Hugging Face OAuth login of the session."""
     request = current_request()
     if request is None:
         return None, None
-    return getattr(request, "session_hash", None), getattr(request, "username", None)
+    return getattr(request, "session_hash", None), login_name(request)
 
 
-def _upload_roots() -> tuple[str, ...]:
-    return _roots_of(os.environ.get("GRADIO_TEMP_DIR"))
+def login_name(request: Any) -> str | None:
+    return getattr(request, "username", None) or _oauth_username(request)
 
 
-@functools.lru_cache(maxsize=8)
-def _roots_of(_configured: str | None) -> tuple[str, ...]:
-    """Gradio's upload folder, as configured and as resolved (it may sit behind
-    a symlink, e.g. /tmp on macOS); cached per GRADIO_TEMP_DIR, since resolving
-    it costs file-system calls on every logged value otherwise."""
-    folder = get_upload_folder()
-    return tuple({folder.rstrip("/") + "/", str(Path(folder).resolve()) + "/"})
-
-
-def as_upload(value: Any) -> Any:
-    """Turn Gradio's references to uploaded files into `File`s to store.
-
-    Only files inside Gradio's own upload folder qualify: a client can put any
-    path into a payload, and `/etc/passwd` must never reach the blob store. The
-    prefix test comes first so ordinary text costs no file-system call."""
-    path = value.get("path") if isinstance(value, dict) else value
-    if not isinstance(path, str):
-        return value
-    roots = _upload_roots()
-    if not path.startswith(roots):
-        return value
-    try:
-        resolved = Path(path).resolve()
-    except (OSError, ValueError):
-        return value
-    if str(resolved).startswith(roots) and resolved.is_file():
-        return File(resolved)
-    return value
-
-
-def uploads_in(value: Any) -> Any:
-    """`as_upload` through lists and tuples (gallery items, audio tuples…)."""
-    if isinstance(value, (list, tuple)):
-        return [uploads_in(item) for item in value]
-    return as_upload(value)
+def _oauth_username(request: Any) -> str | None:
+    """Read where Gradio itself reads it to inject gr.OAuthProfile: the signed
+    session cookie's "oauth_info", ignored once expired (as Gradio does)."""
+    underlying = getattr(request, "request", None) or request
+    scope = getattr(underlying, "scope", None)
+    session = scope.get("session") if isinstance(scope, dict) else None
+    info = session.get("oauth_info") if isinstance(session, dict) else None
+    if not isinstance(info, dict) or (info.get("expires_at") or math.inf) < time.time():
+        return None
+    name = (info.get("userinfo") or {}).get("preferred_username")
+    return name if isinstance(name, str) and name else None

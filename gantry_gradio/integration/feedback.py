@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from ..client import Client
+from .context import login_name
 from .sessions import recent_predictions
 
 NOTHING_TO_RATE = "Nothing to rate yet: run a prediction first."
@@ -72,8 +73,8 @@ def feedback_controls(
         if not reason:
             return "Pick a reason to flag first."
         feedback: dict[str, Any] = {"flag": reason}
-        if request.username:
-            feedback["flagged_by"] = request.username
+        if username := login_name(request):
+            feedback["flagged_by"] = username
         return _log_feedback(application, client, request.session_hash, feedback)
 
     with gr.Row():

@@ -14,26 +14,17 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import gradio as gr
-
 from ..client import Client
-from .context import session_and_user, uploads_in
+from .components import NO_FILES, FileSlots, file_slots
+from .context import session_and_user
+from .injected import gradio_fills, is_injected_value, never_stored
 from .sessions import recent_predictions
+from .uploads import uploads_in
 
-_INJECTED_TYPES = ("Request", "EventData", "Progress", "OAuthProfile", "OAuthToken")
-#: Values Gradio injects, recognised by type too (annotations can hide them).
-_CONTEXT_VALUES = (gr.Request, gr.EventData, gr.Progress)
-
-
-def _is_injected(parameter: inspect.Parameter) -> bool:
-    """Gradio fills parameters typed gr.Request, gr.*Data, gr.Progress itself:
-    they are context, not model inputs."""
-    annotation = parameter.annotation
-    name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-    return (
-        any(str(name).endswith(t) for t in _INJECTED_TYPES)
-        or type(parameter.default).__name__ == "Progress"
-    )
+#: Tags the wrapper writes itself: a tag input of the same name never overwrites
+#: them (a textbox named "username" cannot pose as the logged-in user) and stays
+#: an input under its parameter name instead.
+_OWN_TAGS = frozenset({"username", "session", "latency_ms", "status", "error"})
 
 
 class _Recorder:
@@ -50,15 +41,27 @@ class _Recorder:
     ) -> None:
         self.application = application
         self.signature = inspect.signature(fn)
+        self.tag_inputs = list(tag_inputs)
+        secret = never_stored(fn) & set(self.tag_inputs)
+        if secret:
+            raise ValueError(
+                f"tag_inputs names {sorted(secret)}, which Gradio fills with a request, an "
+                "OAuth token, event data or a progress tracker; those are never stored. "
+                "Tag a gr.Header or gr.OAuthProfile parameter, or a value derived from them."
+            )
+        injected = gradio_fills(fn)
         self.model_parameters = [
-            p.name for p in self.signature.parameters.values() if not _is_injected(p)
+            name
+            for name in self.signature.parameters
+            if name not in injected and name not in self.tag_inputs
         ]
         self.version = version
         self.input_names = list(input_names) if input_names else None
         self.output_names = list(output_names) if output_names else None
         self.tags = dict(tags or {})
-        self.tag_inputs = list(tag_inputs)
         self._client = client
+        #: The function Gradio registers (set by `monitor`), to find its events.
+        self.wrapper: Callable | None = None
 
     @property
     def client(self) -> Client:
@@ -66,20 +69,38 @@ class _Recorder:
 
         return self._client or get_client()
 
-    def inputs(self, args: tuple, kwargs: dict) -> dict[str, Any]:
-        bound = self.signature.bind_partial(*args, **kwargs).arguments
+    def inputs(self, bound: dict[str, Any], files: FileSlots) -> dict[str, Any]:
+        """Model inputs by parameter (or `input_names`); only values a file
+        component handed over may become files, and nothing Gradio injects,
+        however it got here, is ever one of them."""
         present = [
             name
             for name in self.model_parameters
-            if name in bound and not isinstance(bound[name], _CONTEXT_VALUES)
+            if name in bound and not is_injected_value(bound[name])
         ]
-        values = [bound[name] for name in present]
+        values = [
+            uploads_in(bound[name]) if name in files.parameters else bound[name] for name in present
+        ]
         names = self.input_names or present
         if len(names) != len(values):
             names = [f"input_{i}" for i in range(len(values))]
-        return {name: uploads_in(value) for name, value in zip(names, values, strict=True)}
+        return dict(zip(names, values, strict=True))
 
-    def outputs(self, result: Any) -> dict[str, Any]:
+    def tagged(self, bound: dict[str, Any], tags: dict[str, Any], inputs: dict[str, Any]) -> None:
+        """Parameters named in `tag_inputs` become tags, unless the wrapper wrote
+        that tag itself: then the value stays an input under its own name."""
+        for name in self.tag_inputs:
+            value = bound.get(name)
+            if value is None or (isinstance(value, str) and not value) or _unstorable(value):
+                continue
+            if name in _OWN_TAGS and name in tags:
+                inputs.setdefault(name, value)
+            else:
+                tags[name] = value
+
+    def outputs(self, result: Any, files: FileSlots) -> dict[str, Any]:
+        """Outputs by `output_names`; a value becomes a file only when the event
+        shows it in a file component (an echo of the user's text stays text)."""
         names = self.output_names
         if names and len(names) == 1:
             values = [result]
@@ -89,7 +110,12 @@ class _Recorder:
                 names = [f"output_{i}" for i in range(len(values))]
         else:
             values, names = [result], ["output"]
-        return {name: uploads_in(value) for name, value in zip(names, values, strict=True)}
+        shown = files.outputs if files.outputs and len(files.outputs) == len(values) else None
+        return {
+            name: uploads_in(value) if shown and shown[index] else value
+            for index, (name, value) in enumerate(zip(names, values, strict=True))
+            if not is_injected_value(value)
+        }
 
     def record(
         self, args: tuple, kwargs: dict, result: Any, error: BaseException | None, started: float
@@ -97,6 +123,7 @@ class _Recorder:
         latency_ms = (time.perf_counter() - started) * 1000
         client = self.client
         try:
+            bound = self.signature.bind_partial(*args, **kwargs).arguments
             session, username = session_and_user()
             tags = {
                 **self.tags,
@@ -109,12 +136,10 @@ class _Recorder:
                 tags["session"] = session
             if error is not None:
                 tags["error"] = f"{type(error).__name__}: {error}"[:2000]
-            inputs = self.inputs(args, kwargs)
-            for name in self.tag_inputs:
-                value = inputs.pop(name, None)
-                if value not in (None, ""):
-                    tags[name] = value
-            outputs = None if error is not None else self.outputs(result)
+            files = file_slots(self.wrapper) if self.wrapper else NO_FILES
+            inputs = self.inputs(bound, files)
+            self.tagged(bound, tags, inputs)
+            outputs = None if error is not None else self.outputs(result, files)
             join_key = self._log(client, inputs, outputs, tags)
             if session:
                 text = result if isinstance(result, str) else None
@@ -133,6 +158,12 @@ class _Recorder:
             return client.log_record(
                 self.application, self.version, _printable(inputs), _printable(outputs), tags=tags
             )
+
+
+def _unstorable(value: Any) -> bool:
+    """A request, token or event object passed by hand to a tagged parameter; a
+    header (str) or an OAuth profile (dict) named in tag_inputs is kept."""
+    return is_injected_value(value) and not isinstance(value, (str, dict))
 
 
 def _printable(values: dict | None) -> dict | None:
@@ -189,9 +220,9 @@ def monitor(
             finally:
                 recorder.record(args, kwargs, last, error, started)
 
-        return async_generator
+        wrapper: Callable = async_generator
 
-    if inspect.isgeneratorfunction(fn):
+    elif inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
         def generator(*args, **kwargs):
@@ -205,9 +236,9 @@ def monitor(
             finally:
                 recorder.record(args, kwargs, last, error, started)
 
-        return generator
+        wrapper = generator
 
-    if inspect.iscoroutinefunction(fn):
+    elif inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
         async def coroutine(*args, **kwargs):
@@ -220,17 +251,22 @@ def monitor(
             recorder.record(args, kwargs, result, None, started)
             return result
 
-        return coroutine
+        wrapper = coroutine
 
-    @functools.wraps(fn)
-    def function(*args, **kwargs):
-        started = time.perf_counter()
-        try:
-            result = fn(*args, **kwargs)
-        except Exception as exc:
-            recorder.record(args, kwargs, None, exc, started)
-            raise
-        recorder.record(args, kwargs, result, None, started)
-        return result
+    else:
 
-    return function
+        @functools.wraps(fn)
+        def function(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                result = fn(*args, **kwargs)
+            except Exception as exc:
+                recorder.record(args, kwargs, None, exc, started)
+                raise
+            recorder.record(args, kwargs, result, None, started)
+            return result
+
+        wrapper = function
+
+    recorder.wrapper = wrapper
+    return wrapper
