@@ -104,6 +104,7 @@ def _png(tmp_path, color) -> str:
 
 
 def test_flagged_image_goes_to_s3_and_back(s3_server, s3_bucket, store_url, tmp_path):
+    """The flag joins the monitored prediction, whose image went to S3."""
     client = Client(
         store_url,
         blobs=f"s3://{s3_bucket}/flags",
@@ -112,17 +113,17 @@ def test_flagged_image_goes_to_s3_and_back(s3_server, s3_bucket, store_url, tmp_
     )
     app = "image-app"
 
+    @monitor(app, output_names=["description"], client=client)
     def describe(image: str, note: str) -> str:
         return f"{Image.open(image).size} {note}"
 
-    callback = GantryFlaggingCallback(app, client=client)
     demo = gr.Interface(
-        describe,  # no wrapper: the callback logs the flagged example itself
+        describe,
         [gr.Image(type="filepath", label="image"), gr.Textbox(label="note")],
         gr.Textbox(label="description"),
         flagging_mode="manual",
         flagging_options=OPTIONS,
-        flagging_callback=callback,
+        flagging_callback=GantryFlaggingCallback(app, client=client),
     )
     try:
         with launched(demo) as url:
@@ -302,7 +303,7 @@ def test_chatbot_likes_become_acceptance_of_the_right_reply(client):
 
 def test_only_files_inside_gradios_upload_folder_are_uploaded(tmp_path, monkeypatch):
     from gantry_gradio import File
-    from gantry_gradio.integration.context import as_upload
+    from gantry_gradio.integration.uploads import as_upload
 
     uploads = tmp_path / "gradio-uploads"
     (uploads / "abc").mkdir(parents=True)

@@ -2,23 +2,24 @@
 
 Works as `gr.Interface(..., flagging_callback=...)` and wired by hand in
 `gr.Blocks`. A flag joins the prediction it is about: the latest one the
-`monitor` wrapper logged in the same browser session. Without a wrapper, the
-flagged inputs and outputs become a prediction of their own, keyed by their
-content, so flagging the same example twice still stores one prediction."""
+`monitor` wrapper logged in the same browser session. A flag with no such
+prediction is a user report, stored in the companion application
+"<application>.reports", never as a prediction of the app: its values are
+whatever the client sent, so they must not count in the app's predictions or
+acceptance rates. Its files are never copied: Gradio does not record who
+uploaded a file, so a path in the payload may be another user's upload."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 from gradio.components import Component
 from gradio.flagging import FlaggingCallback
 
-from .._values import File
 from ..client import Client
 from ..join_key import JoinKey
-from .context import current_blocks, session_and_user, uploads_in
+from .context import current_blocks, session_and_user
 from .sessions import recent_predictions
 
 
@@ -27,6 +28,8 @@ class GantryFlaggingCallback(FlaggingCallback):
         self, application: str, *, version: str | None = None, client: Client | None = None
     ) -> None:
         self.application = application
+        #: Where flags without a prediction of this session go (see module doc).
+        self.reports_application = f"{application}.reports"
         self.version = version
         self._client = client
         self.components: list[Component] = []
@@ -46,17 +49,18 @@ class GantryFlaggingCallback(FlaggingCallback):
         *,
         output_components: Sequence[Component] | None = None,
     ) -> None:
-        """`flagging_dir` is accepted for Gradio's sake and unused: files go to
-        the blob store. In `gr.Blocks`, name the `output_components` among
-        `components` (gr.Interface tells us itself)."""
+        """`flagging_dir` is accepted for Gradio's sake and unused: a flag is a
+        record, and the files it is about are those its prediction stored. In
+        `gr.Blocks`, name the `output_components` among `components`
+        (gr.Interface tells us itself)."""
         self.components = list(components)
         self.output_components = list(output_components) if output_components else None
 
     def flag(
         self, flag_data: list[Any], flag_option: str | None = None, username: str | None = None
     ) -> int:
-        """Log the flag; uploads of flagged files happen in the background worker.
-        A failure is counted and logged, then raised so Gradio shows "Error!"."""
+        """Log the flag on this session's latest prediction, else as a user
+        report. A failure is counted and logged, then raised so Gradio shows "Error!"."""
         try:
             self._flag(flag_data, flag_option, username)
         except Exception as exc:
@@ -66,8 +70,8 @@ class GantryFlaggingCallback(FlaggingCallback):
         return self.flagged
 
     def _flag(self, flag_data: list[Any], flag_option: str | None, username: str | None) -> None:
-        session, session_user = session_and_user()
-        username = username or session_user
+        session, login = session_and_user()
+        username = login or username  # the login wins over a name the caller passes
         feedback: dict[str, Any] = {"flag": flag_option or "flagged"}
         if username:
             feedback["flagged_by"] = username
@@ -76,18 +80,18 @@ class GantryFlaggingCallback(FlaggingCallback):
             self.client.log_record(self.application, feedback=feedback, join_key=join_key)
             return
         inputs, outputs = self._split(flag_data)
-        tags = {"source": "flag"}
-        if username:
-            tags["username"] = username
+        tags = {"source": "flag", "reported_application": self.application}
+        if session:
+            tags["session"] = session
+        if login:
+            tags["username"] = login
         self.client.log_record(
-            self.application,
+            self.reports_application,
             self.version,
             inputs=inputs,
             outputs=outputs or None,
             feedback=feedback,
-            join_key=JoinKey.from_dict(
-                {"flagged": _fingerprint(inputs), "outputs": _fingerprint(outputs)}
-            ),
+            join_key=JoinKey.from_dict({"session": session, "inputs": inputs, "outputs": outputs}),
             tags=tags,
         )
 
@@ -104,22 +108,18 @@ class GantryFlaggingCallback(FlaggingCallback):
             target = outputs_part if id(component) in output_ids else inputs_part
             if name in target:
                 name = f"{name}_{index}"
-            target[name] = uploads_in(value)
+            target[name] = _as_sent(value)
         return inputs_part, outputs_part
 
 
-def _fingerprint(values: dict[str, Any]) -> dict[str, Any]:
-    """Stable content of flagged values: files by their bytes' hash, since the
-    same image uploaded twice gets two different temporary paths."""
-    return {
-        name: _file_digest(value) if isinstance(value, File) else repr(value)
-        for name, value in values.items()
-    }
-
-
-def _file_digest(file: File) -> str:
-    digest = hashlib.sha256()
-    with open(file.path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(2**20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _as_sent(value: Any) -> Any:
+    """A reported value as plain JSON: text stays text (a path is never read),
+    and content Gradio loaded from a file (an array, an image, bytes) is left
+    out, since that file may be someone else's upload."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {str(key): _as_sent(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_sent(item) for item in value]
+    return f"<{type(value).__name__}: not stored in user reports>"
