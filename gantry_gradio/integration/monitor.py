@@ -187,10 +187,13 @@ def monitor(
     """Wrap `fn` so each call is logged to `application`: inputs (by parameter
     name, or `input_names`), outputs (`output_names` for a tuple result),
     latency, errors (logged as a failed prediction, then re-raised), and the
-    Gradio username and session. Parameters named in `tag_inputs` (say a
-    username field, an account age) are context, not model input: they are
-    logged as tags. Use as `@monitor("app")` or `monitor("app", fn)`.
-    Generators are logged once, with their final output."""
+    Gradio login and session. Parameters named in `tag_inputs` (say an account
+    age) are context, not model input: they are logged as tags, except one
+    named like a tag the wrapper writes (a "username" field when a user is
+    logged in), which stays an input. What Gradio injects (gr.Request,
+    gr.OAuthToken, gr.Header…) is never logged unless named in `tag_inputs`,
+    and a token or request not even then. Use as `@monitor("app")` or
+    `monitor("app", fn)`. Generators are logged once, with their final output."""
     if fn is None:
         return functools.partial(
             monitor,
