@@ -36,6 +36,7 @@ from .store import (
     ViewStore,
     create_store_engine,
 )
+from .store.query import check_bins
 
 if TYPE_CHECKING:
     from .projections.baseline import BaselineComparison
@@ -358,7 +359,8 @@ class Client:
         filters: list | None = None,
         view: str | None = None,
     ) -> pd.DataFrame:
-        """Equal-width histogram of a numeric field."""
+        """Equal-width histogram of a numeric field (1 to 1,000 bins)."""
+        bins = check_bins(bins)
         selection = self.reader.select(application, start, end, filters, view)
         return self.reader.histogram(selection, field, bins, value_range)
 

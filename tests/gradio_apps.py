@@ -1,10 +1,12 @@
-"""Launch Gradio apps on 127.0.0.1 for the tests, and find their endpoints."""
+"""Launch Gradio apps for the tests (on 127.0.0.1 unless told), and find their endpoints."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 
 import gradio as gr
+import httpx
 from gradio_client import Client as GradioClient
 
 from tests.servers import free_port
@@ -13,13 +15,8 @@ from tests.servers import free_port
 @contextlib.contextmanager
 def launched(demo: gr.Blocks, **launch_options):
     port = free_port()
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        **launch_options,
-    )
+    launch_options.setdefault("server_name", "127.0.0.1")
+    demo.launch(server_port=port, prevent_thread_lock=True, quiet=True, **launch_options)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -108,3 +105,51 @@ def monitoring_save_view(
     return client.predict(
         application, *values.values(), name, token, api_name="/monitoring_save_view"
     )
+
+
+def raw_event(
+    url: str,
+    fn_index: int,
+    data: list,
+    *,
+    query: str = "",
+    http: httpx.Client | None = None,
+) -> dict:
+    """Run any event (hidden ones included) by index over raw HTTP, as a script
+    or the browser would, with `query` on the join URL as a page's own query
+    string is; return Gradio's process_completed message."""
+    import uuid
+
+    http = http or httpx.Client(timeout=30)
+    session_hash = uuid.uuid4().hex[:10]
+    joined = http.post(
+        f"{url}gradio_api/queue/join{'?' + query if query else ''}",
+        json={
+            "data": data,
+            "event_data": None,
+            "fn_index": fn_index,
+            "session_hash": session_hash,
+            "trigger_id": None,
+        },
+    )
+    joined.raise_for_status()
+    with http.stream("GET", f"{url}gradio_api/queue/data?session_hash={session_hash}") as stream:
+        for line in stream.iter_lines():
+            if "process_completed" in line:
+                return json.loads(line.removeprefix("data:"))
+    raise AssertionError("the event never completed")
+
+
+def logged_in(url: str, user: str, password: str) -> httpx.Client:
+    """An HTTP client holding a Gradio login cookie."""
+    http = httpx.Client(timeout=30)
+    http.post(f"{url}login", data={"username": user, "password": password}).raise_for_status()
+    return http
+
+
+def monitoring_events(url: str, http: httpx.Client | None = None) -> list[int]:
+    """Indexes of every event that runs a monitoring tab's refresh: the public
+    click and its hidden twins (page load, controls' inputs, token submit, timer),
+    recognised by their eleven inputs."""
+    config = (http or httpx.Client(timeout=30)).get(f"{url}config").json()
+    return [d["id"] for d in config["dependencies"] if len(d["inputs"]) == 11]

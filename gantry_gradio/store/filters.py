@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 
 from .._timestamps import to_epoch_us
@@ -27,6 +28,23 @@ _PATTERN = re.compile(
     r"\s*(?P<value>.*?)\s*$",
     re.IGNORECASE,
 )
+
+
+#: The last instant pandas can represent (2262-04-11): a bound beyond it could
+#: not be shown, and SQLite cannot even bind a number past 2**63.
+MAX_TIME_US = int(pd.Timestamp.max.value // 1000)
+
+
+def time_bound(value: Any, what: str) -> int:
+    """A window bound or timestamp filter value as epoch microseconds, in the
+    range a timestamp can take (1970 to 2262), or a clear ValueError."""
+    try:
+        us = to_epoch_us(value, what=what, allow_future=True)
+    except OverflowError:  # round(inf)
+        raise ValueError(f"{what} {value!r} is not a date/time") from None
+    if us > MAX_TIME_US:
+        raise ValueError(f"{what} {value!r} is after {pd.Timestamp.max.date()}")
+    return us
 
 
 class FilterError(ValueError):
@@ -95,7 +113,7 @@ _PYTHON_TYPES = {"boolean": (bool,), "number": (int, float), "text": (str,), "js
 
 def _check_value(f: Filter, kind: str, value: Any) -> Any:
     if f.field == "timestamp":
-        return to_epoch_us(value, what=f"filter value for {f.field!r}", allow_future=True)
+        return time_bound(value, f"filter value for {f.field!r}")
     allowed = _PYTHON_TYPES[kind]
     ok = isinstance(value, allowed) and not (kind == "number" and isinstance(value, bool))
     if not ok:

@@ -7,15 +7,16 @@ compute those is ~10x slower and grows the process by the data's size."""
 from __future__ import annotations
 
 import json
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
-from .._timestamps import MICROS, to_epoch_us
+from .._timestamps import MICROS
 from .catalog import Catalog
-from .filters import FilterError, field_column, parse_filter, to_sql
+from .filters import FilterError, field_column, parse_filter, time_bound, to_sql
 from .flatten import from_column
 from .schema import Field
 from .views import ViewStore
@@ -24,6 +25,16 @@ BUCKETS = {"hour": 3600 * MICROS, "day": 86400 * MICROS, "week": 7 * 86400 * MIC
 #: 1970-01-01 was a Thursday; shift by four days so weeks start on Monday.
 _WEEK_ORIGIN = 4 * 86400 * MICROS
 _SECTION_ORDER = {"inputs": 0, "outputs": 1, "feedback": 2, "tags": 3, "projections": 4}
+#: More bins than a chart has pixels says nothing more, and each one is a row
+#: built in memory: a caller asking for a billion would take the process down.
+MAX_BINS = 1000
+
+
+def check_bins(bins: Any, limit: int = MAX_BINS) -> int:
+    """`bins` as an int from 1 to `limit`, or a ValueError that says so."""
+    if isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or not 1 <= bins <= limit:
+        raise ValueError(f"bins must be a whole number from 1 to {limit:,}, not {bins!r}")
+    return int(bins)
 
 
 @dataclass
@@ -65,11 +76,9 @@ class RecordReader:
             parsed = saved.filters + parsed
         where = []
         if start is not None:
-            where.append(
-                table.c.timestamp_us >= to_epoch_us(start, what="start", allow_future=True)
-            )
+            where.append(table.c.timestamp_us >= time_bound(start, "start"))
         if end is not None:
-            where.append(table.c.timestamp_us < to_epoch_us(end, what="end", allow_future=True))
+            where.append(table.c.timestamp_us < time_bound(end, "end"))
         selection = Selection(table, fields, where)
         for f in parsed:
             column, kind = selection.column(f.field)
@@ -161,7 +170,10 @@ class RecordReader:
                     sa.func.sum(sa.case((column.is_(True), 1), else_=0)).label(f"t{index}")
                 )
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(*columns).where(*selection.where)).one()._mapping
+            # select_from: with no field known yet and no window, nothing else
+            # names the table, and a bare SELECT count(*) counts one row.
+            stmt = sa.select(*columns).select_from(selection.table).where(*selection.where)
+            row = conn.execute(stmt).one()._mapping
         result: dict[str, Any] = {"predictions": int(row["predictions"])}
         for index, field in enumerate(known):
             result[field] = {"count": int(row[f"n{index}"] or 0)}
@@ -216,8 +228,8 @@ class RecordReader:
         """Equal-width bins over [low, high]; the top edge belongs to the last bin.
         With `split_by`, one histogram per value of that field (rows without it
         left out), counted in the same scan."""
-        if not isinstance(bins, int) or bins < 1:
-            raise ValueError("bins must be a positive integer")
+        # The baseline comparison counts on fine bins (50 per shown bin).
+        bins = check_bins(bins, limit=MAX_BINS * 50)
         column, kind = selection.column(field)
         if kind != "number":
             raise FilterError(f"histogram needs a numeric field; {field!r} holds {kind}")

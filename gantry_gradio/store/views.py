@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from .._timestamps import now_us, to_epoch_us, to_timestamp
+from .._timestamps import now_us, to_timestamp
 from . import schema
 from .catalog import Catalog
-from .filters import Filter, parse_filter
+from .filters import Filter, parse_filter, time_bound
 
 MAX_VIEW_NAME = 200
 
@@ -32,7 +33,22 @@ class View:
 
 
 def _bound(value: Any, what: str) -> int | None:
-    return None if value is None else to_epoch_us(value, what=what, allow_future=True)
+    return None if value is None else time_bound(value, what)
+
+
+def check_view_name(name: Any) -> str:
+    """A view name is shown in the tab and stored as text on both databases:
+    1 to 200 characters, not only spaces, without control characters (NUL is
+    refused by PostgreSQL, newlines break the picker) or lone surrogates
+    (which no database encoding can hold)."""
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_VIEW_NAME:
+        raise ViewError(f"a view name is a non-empty string of at most {MAX_VIEW_NAME} characters")
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        raise ViewError(
+            f"a view name cannot hold the control character or surrogate U+{ord(bad):04X}"
+        )
+    return name
 
 
 class ViewStore:
@@ -50,10 +66,7 @@ class ViewStore:
         *,
         replace: bool = False,
     ) -> View:
-        if not isinstance(name, str) or not name.strip() or len(name) > MAX_VIEW_NAME:
-            raise ViewError(
-                f"a view name is a non-empty string of at most {MAX_VIEW_NAME} characters"
-            )
+        check_view_name(name)
         parsed = [parse_filter(f) for f in filters or []]
         start_us = _bound(start_time, "start_time")
         end_us = _bound(end_time, "end_time")
@@ -80,9 +93,17 @@ class ViewStore:
             raise ViewError(
                 f"view {name!r} exists for {application!r}; pass replace=True to overwrite it"
             ) from None
+        except DBAPIError as exc:
+            if "readonly" not in str(exc.orig).replace("-", "").replace(" ", "").lower():
+                raise
+            raise ViewError(
+                "this store is opened read-only (a read-only file or replica): views cannot "
+                "be saved here; save them where the store is writable"
+            ) from None
         return self.get(application, name)
 
     def get(self, application: str, name: str) -> View:
+        check_view_name(name)
         app_id = self.catalog.application_id(application)
         table = schema.views
         with self.engine.connect() as conn:
@@ -104,6 +125,7 @@ class ViewStore:
             return [_to_view(application, row) for row in rows]
 
     def delete(self, application: str, name: str) -> None:
+        check_view_name(name)
         app_id = self.catalog.application_id(application)
         table = schema.views
         with self.engine.begin() as conn:
