@@ -38,6 +38,14 @@ def open_monitoring(
     wait_until_idle(page)
 
 
+def open_monitoring_by_link(page, url: str, token: str, *, tab: str | None = None) -> None:
+    """Open the app the way its start-up line says: the URL with ?monitoring_token=."""
+    page.goto(f"{url}?monitoring_token={token}")
+    if tab:
+        page.get_by_role("tab", name=tab).click()
+    wait_until_idle(page)
+
+
 def wait_until_idle(page, timeout_ms: int = 60_000) -> None:
     """Until no Gradio event is running (its components show "processing")."""
     page.wait_for_timeout(500)

@@ -4,6 +4,7 @@ not installed (.ci/run installs it)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import gradio as gr
@@ -12,8 +13,14 @@ import pytest
 
 from gantry_gradio import Client
 from gantry_gradio.dashboard.tab import monitoring_tab
-from tests.browser import CHROMIUM, launch_chromium, open_monitoring
-from tests.gradio_apps import launched
+from tests.browser import (
+    CHROMIUM,
+    launch_chromium,
+    open_monitoring,
+    open_monitoring_by_link,
+    wait_until_idle,
+)
+from tests.gradio_apps import TEST_TOKEN, launched
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="apt-get install chromium")
 
@@ -86,3 +93,65 @@ def test_browser_login_tab_view_chart_and_rows(tmp_path):
         assert (tmp_path / "monitoring.png").stat().st_size > 10_000
     finally:
         client.close()
+
+
+_RUN_HISTORY = """() => Object.keys(localStorage)
+    .filter(k => k.startsWith('gradio:run-history:'))
+    .map(k => [k, localStorage.getItem(k)])"""
+
+
+def test_browser_token_link_opens_the_tab_and_no_run_is_kept(tmp_path):
+    """The printed link fills the token and the panels; Gradio's run history
+    (localStorage) keeps the app's own runs but none of the monitoring tab's,
+    whose rows are every user's inputs."""
+    from playwright.sync_api import sync_playwright
+
+    client = Client(
+        f"sqlite:///{tmp_path / 'r.db'}", blobs=tmp_path / "b", spool_dir=tmp_path / "s"
+    )
+    _seed(client)
+    with gr.Blocks(title="demo") as demo:
+        with gr.Tab("Demo"):
+            words = gr.Textbox(label="Words", value="control input")
+            echoed = gr.Textbox(label="Echo")
+            gr.Button("Echo").click(lambda w: w.upper(), words, echoed, api_name="echo")
+        with gr.Tab("Monitoring"):
+            tab = monitoring_tab(
+                APP,
+                client=client,
+                accepted_field="feedback.correction_accepted",
+                access_token=TEST_TOKEN,
+            )
+        tab.load_with(demo)
+    try:
+        with launched(demo) as url, sync_playwright() as p:
+            browser = launch_chromium(p)
+            stranger = browser.new_page()
+            stranger.goto(url)
+            stranger.get_by_role("tab", name="Monitoring").click()
+            stranger.get_by_text("needs its access token").first.wait_for(timeout=30_000)
+            assert stranger.get_by_text("sentence 13-11").filter(visible=True).count() == 0
+
+            page = browser.new_page(viewport={"width": 1400, "height": 2200})
+            open_monitoring_by_link(page, url, TEST_TOKEN, tab="Monitoring")
+            page.get_by_text("sentence 13-11", exact=True).filter(visible=True).first.wait_for(
+                state="visible", timeout=30_000
+            )
+            page.get_by_role("button", name="Refresh").click()
+            wait_until_idle(page)
+            page.get_by_role("tab", name="Demo").click()
+            page.get_by_role("button", name="Echo").click()
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('textarea')]"
+                ".some(t => t.value === 'CONTROL INPUT')",
+                timeout=30_000,
+            )
+            wait_until_idle(page)
+            stored = page.evaluate(_RUN_HISTORY)
+            browser.close()
+    finally:
+        client.close()
+    runs = [run for _, value in stored for run in json.loads(value) if isinstance(run, dict)]
+    assert any("echo" in str(run.get("api_name")) for run in runs), stored
+    kept = json.dumps(stored)
+    assert "monitoring" not in kept and "sentence" not in kept and TEST_TOKEN not in kept

@@ -22,7 +22,7 @@ import pandas as pd
 from ..client import Client
 from ..store import UnknownApplicationError
 from . import panels, render
-from .access import AccessDenied, MonitoringAccess, is_loopback
+from .access import TOKEN_PARAM, AccessDenied, MonitoringAccess, is_loopback
 from .panels import PRESETS, Scope
 
 __all__ = ["AccessDenied", "MonitoringTab", "is_loopback", "monitoring_tab"]
@@ -32,6 +32,16 @@ __all__ = ["AccessDenied", "MonitoringTab", "is_loopback", "monitoring_tab"]
 USER_ERRORS = (ValueError, LookupError)
 MAX_PAGE = 10**7
 _EMPTY = pd.DataFrame()
+_TOKEN_FROM_ADDRESS = f"""(typed) => {{
+    const params = new URLSearchParams(window.location.search);
+    const token = params.get("{TOKEN_PARAM}");
+    if (token === null) return typed;
+    params.delete("{TOKEN_PARAM}");
+    const query = params.toString();
+    const rest = (query ? "?" + query : "") + window.location.hash;
+    window.history.replaceState(window.history.state, "", window.location.pathname + rest);
+    return typed || token;
+}}"""
 
 
 @dataclass
@@ -50,9 +60,14 @@ class MonitoringTab:
         return self.access.token
 
     def load_with(self, demo: gr.Blocks) -> None:
-        """Fill the panels when the page opens (call inside `with demo:`); a page
-        opened with `?monitoring_token=...` gets its token field filled."""
-        demo.load(self._load, self._inputs, self._outputs, api_name=False, api_visibility="private")
+        """Fill the panels when the page opens (call inside `with demo:`). A
+        page opened with `?monitoring_token=...` moves the token into its field
+        and out of the address bar first, so neither the browser's history nor
+        Gradio's run history (which keeps each run's page URL) stores it."""
+        token_box = self._inputs[-1]
+        demo.load(
+            None, token_box, token_box, js=_TOKEN_FROM_ADDRESS, api_visibility="private"
+        ).then(self._load, self._inputs, self._outputs, api_name=False, api_visibility="private")
 
 
 def _shown(handler: Callable) -> Callable:
