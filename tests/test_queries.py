@@ -153,3 +153,33 @@ def test_views_crud_and_use(seeded):
         seeded.create_view(APP, "backwards", "2022-04-10", "2022-04-01")
     with pytest.raises(FilterError):
         seeded.create_view(APP, "broken", filters=["not a filter"])
+
+
+def test_contains_is_the_same_case_sensitive_substring_test_on_every_store(client):
+    """SQLite's LIKE ignores ASCII case and PostgreSQL's does not: `contains`
+    must count the same rows on both."""
+    client.log_record("contains-app", inputs={"text": "Row with 100% _x\\ inside"})
+    assert client.flush(30)
+
+    def matches(value: str) -> int:
+        return len(client.query("contains-app", filters=[("inputs.text", "contains", value)]))
+
+    assert [matches(v) for v in ("Row", "row", "WITH", "100%", "_x\\", "%_", "")] == [
+        1,
+        0,
+        0,
+        1,
+        1,
+        0,
+        1,
+    ]
+
+
+@pytest.mark.parametrize("name", ["app\x00", "\x00", "a\x00; DROP TABLE x"])
+def test_an_application_name_with_nul_is_unknown_not_a_database_error(client, name):
+    from gantry_gradio import UnknownApplicationError
+
+    with pytest.raises(UnknownApplicationError, match="has no records"):
+        client.query(name)
+    with pytest.raises(UnknownApplicationError):
+        client.create_view(name, "v")

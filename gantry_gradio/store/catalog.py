@@ -65,6 +65,10 @@ class Catalog:
         with self._lock:
             if name in self._app_ids:
                 return self._app_ids[name]
+            if not isinstance(name, str) or "\x00" in name:
+                # no stored name can hold NUL (log_record refuses it), and
+                # PostgreSQL would answer with a raw error instead
+                raise UnknownApplicationError(f"application {name!r} has no records in this store")
             self.ensure_tables()
             with self.engine.connect() as conn:
                 app_id = conn.scalar(

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 
 from .._timestamps import to_epoch_us
 from .._values import clean_text
@@ -45,6 +46,27 @@ def time_bound(value: Any, what: str) -> int:
     if us > MAX_TIME_US:
         raise ValueError(f"{what} {value!r} is after {pd.Timestamp.max.date()}")
     return us
+
+
+class _ContainsText(sa.sql.functions.FunctionElement):
+    """`a contains b`: a case-sensitive substring test, like Python's `in`, on
+    every store. LIKE would not do: SQLite's LIKE ignores ASCII case and
+    PostgreSQL's does not, so one filter would count differently per store."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+
+
+@compiles(_ContainsText)
+def _strpos(element: _ContainsText, compiler: Any, **kw: Any) -> str:
+    text, part = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(strpos({text}, {part}) > 0)"
+
+
+@compiles(_ContainsText, "sqlite")
+def _instr(element: _ContainsText, compiler: Any, **kw: Any) -> str:
+    text, part = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(instr({text}, {part}) > 0)"
 
 
 class FilterError(ValueError):
@@ -136,7 +158,7 @@ def to_sql(f: Filter, column: sa.ColumnElement, kind: str) -> sa.ColumnElement[b
     if f.op == "contains":
         if kind not in ("text", "json"):
             raise FilterError(f"'contains' works on text fields; {f.field!r} holds {kind}")
-        return column.contains(value, autoescape=True)
+        return _ContainsText(column, sa.literal(value, sa.Text()))
     if kind == "boolean" and f.op not in ("==", "!="):
         raise FilterError(f"field {f.field!r} is boolean; compare it with == or !=")
     return {
