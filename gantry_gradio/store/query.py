@@ -321,13 +321,25 @@ def _to_frame(raw: pd.DataFrame, fields: dict[str, Field]) -> pd.DataFrame:
             if field.kind == "json"
             else values
         )
-    frame = pd.DataFrame(data)
-    for row_index, extra in raw["extra"].items():
-        if not isinstance(extra, str):  # None, or NaN once pandas saw only Nones
-            continue
-        for path, value in json.loads(extra).items():
-            if path not in frame.columns:
-                frame[path] = None
-            frame[path] = frame[path].astype(object)
-            frame.at[row_index, path] = value
+    return _with_extra(pd.DataFrame(data), raw["extra"])
+
+
+def _with_extra(frame: pd.DataFrame, extra: pd.Series) -> pd.DataFrame:
+    """Lay each row's `extra` values over the typed columns. Gathered per path
+    first: a wide record keeps hundreds of values there, and adding them one
+    cell at a time fragmented the frame (seconds for a page of such rows)."""
+    by_path: dict[str, dict[Any, Any]] = {}
+    for row_index, text in extra.items():
+        if isinstance(text, str):  # None, or NaN once pandas saw only Nones
+            for path, value in json.loads(text).items():
+                by_path.setdefault(path, {})[row_index] = value
+    new_paths = [path for path in by_path if path not in frame.columns]
+    if new_paths:
+        empty = pd.DataFrame(None, index=frame.index, columns=new_paths, dtype=object)
+        frame = pd.concat([frame, empty], axis=1)
+    for path, values in by_path.items():
+        column = frame[path].astype(object)
+        for row_index, value in values.items():
+            column.at[row_index] = value
+        frame[path] = column
     return frame
