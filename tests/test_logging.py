@@ -313,3 +313,23 @@ def test_keys_that_cannot_be_distinct_field_names_are_refused(client, inputs, me
     assert client.flush(30)
     row = client.query(APP).iloc[0]
     assert (row["inputs.a.b"], row["inputs.a.c"]) == (1, 2)
+
+
+def test_feedback_stored_by_another_client_lands_in_its_column(client, store_url, tmp_path):
+    """The writer of a prediction may not know the feedback's field yet (another
+    process stored the feedback and made its column): the merged value must
+    still go to that column, where the acceptance rate counts it."""
+    client.log_record(APP, inputs={"text": "warms this client's field cache"})
+    assert client.flush(30)
+    from gantry_gradio import Client
+
+    other = Client(store_url, blobs=tmp_path / "b2", spool_dir=tmp_path / "s2")
+    try:
+        other.log_record(APP, feedback={"accepted": True}, join_key="later-prediction")
+        assert other.flush(30)
+    finally:
+        other.close()
+    client.log_record(APP, inputs={"text": "now"}, join_key="later-prediction")
+    assert client.flush(30)
+    rate = client.percent_true(APP, "feedback.accepted")
+    assert (int(rate["count"].sum()), int(rate["true"].sum())) == (1, 1)

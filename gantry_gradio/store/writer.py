@@ -150,6 +150,11 @@ class RecordWriter:
             keys = set(predictions) | {e.join_key for e in events}
             existing = self._existing_extras(conn, table, keys)
             merged = _merge(self._stored_events(conn, app_id, keys) + events)
+            if any(path not in fields for values in merged.values() for path in values):
+                # Another process's feedback names fields this process has not
+                # seen; their columns were committed before that feedback was.
+                fields = self.catalog.fields(app_id, refresh=True)
+                table = self.catalog.table(app_id)
             self._insert_events(conn, app_id, events)
             result.stored += len(events)
             rows = []
