@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import sqlalchemy as sa
 
 from . import _values
 from ._timestamps import now_us, to_epoch_us
@@ -29,14 +28,14 @@ from .projections.projector import Projector
 from .spool import Spool
 from .store import (
     Catalog,
-    RecordReader,
     RecordWriter,
-    UnknownApplicationError,
+    Selection,
+    SqlRecordStore,
     View,
     ViewStore,
     create_store_engine,
 )
-from .store.query import check_bins
+from .store.contract import check_bins
 
 if TYPE_CHECKING:
     from .projections.baseline import BaselineComparison
@@ -97,14 +96,15 @@ class Client:
         self.spool = Spool(spool_root / destination)
         self.catalog = Catalog(self.engine)
         self.views = ViewStore(self.engine, self.catalog)
-        self.reader = RecordReader(self.engine, self.catalog, self.views)
+        #: Every read goes through this `RecordStore` (store/contract.py).
+        self.store = SqlRecordStore(self.engine, self.catalog, self.views)
         self.dataset_registry = DatasetRegistry(self.engine, self.catalog)
         self.worker = DeliveryWorker(
             self.spool, RecordWriter(self.engine, self.catalog), self.blobs, batch_size=batch_size
         )
         self.worker.start()
         self.projections = [resolve(spec) for spec in projections or ()]
-        self.projector = Projector(self.engine, self.catalog, self.projections)
+        self.projector = Projector(self.store, self.engine, self.catalog, self.projections)
         if self.projections:
             self.projector.start()
         self.closed = False  # set by close(); a closed client logs nothing more
@@ -314,8 +314,8 @@ class Client:
     ) -> pd.DataFrame:
         """One row per prediction in [start, end), dotted columns, feedback merged;
         `limit` and `offset` page through them."""
-        selection = self.reader.select(application, start, end, filters, view)
-        return self.reader.rows(selection, limit=limit, newest_first=newest_first, offset=offset)
+        selection = Selection(application, start, end, view, filters)
+        return self.store.rows(selection, limit=limit, newest_first=newest_first, offset=offset)
 
     def percent_true(
         self,
@@ -329,8 +329,9 @@ class Client:
         view: str | None = None,
     ) -> pd.DataFrame:
         """Share of true values of a boolean field per time bucket (the acceptance rate)."""
-        selection = self.reader.select(application, start, end, filters, view)
-        return self.reader.percent_true(selection, field, bucket)
+        return self.store.percent_true(
+            Selection(application, start, end, view, filters), field, bucket
+        )
 
     def value_counts(
         self,
@@ -344,8 +345,9 @@ class Client:
         view: str | None = None,
     ) -> pd.DataFrame:
         """Counts per value of a field (e.g. flags by category), optionally per bucket."""
-        selection = self.reader.select(application, start, end, filters, view)
-        return self.reader.value_counts(selection, field, bucket)
+        return self.store.value_counts(
+            Selection(application, start, end, view, filters), field, bucket
+        )
 
     def histogram(
         self,
@@ -361,28 +363,16 @@ class Client:
     ) -> pd.DataFrame:
         """Equal-width histogram of a numeric field (1 to 1,000 bins)."""
         bins = check_bins(bins)
-        selection = self.reader.select(application, start, end, filters, view)
-        return self.reader.histogram(selection, field, bins, value_range)
+        selection = Selection(application, start, end, view, filters)
+        return self.store.histogram(selection, field, bins, value_range)
 
     def stored_join_keys(self, application: str, join_keys: Sequence[str]) -> set[str]:
         """Which of these keys are stored already: lets a backfill
         skip what an earlier run loaded (an unknown application has none)."""
-        try:
-            app_id = self.catalog.application_id(application)
-        except UnknownApplicationError:
-            return set()
-        table = self.catalog.table(app_id)
-        found: set[str] = set()
-        with self.engine.connect() as conn:
-            for at in range(0, len(join_keys), 500):
-                chunk = list(join_keys[at : at + 500])
-                found.update(
-                    conn.scalars(sa.select(table.c.join_key).where(table.c.join_key.in_(chunk)))
-                )
-        return found
+        return self.store.stored_join_keys(application, join_keys)
 
     def list_applications(self) -> list[str]:
-        return self.catalog.application_names()
+        return self.store.list_applications()
 
     def create_view(
         self,
@@ -410,7 +400,9 @@ class Client:
     def _projector_for(self, projections: Sequence | None) -> Projector:
         if projections is None:
             return self.projector
-        return Projector(self.engine, self.catalog, [resolve(spec) for spec in projections])
+        return Projector(
+            self.store, self.engine, self.catalog, [resolve(spec) for spec in projections]
+        )
 
     def compute_projections(
         self,
@@ -442,9 +434,7 @@ class Client:
         chosen = self._projector_for(projections).projections
         if not chosen:
             raise ValueError("no projections configured: pass projections=[...] here or to init()")
-        return register_baseline(
-            self.engine, self.catalog, application, data, chosen, name=name, columns=columns
-        )
+        return register_baseline(self.store, application, data, chosen, name=name, columns=columns)
 
     def compare_to_baseline(
         self,
@@ -463,7 +453,7 @@ class Client:
         from .projections.baseline import compare
 
         return compare(
-            self.reader,
+            self.store,
             application,
             path,
             baseline=baseline,

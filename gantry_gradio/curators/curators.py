@@ -16,6 +16,7 @@ import pandas as pd
 
 from .._timestamps import to_epoch_us, to_timestamp
 from ..datasets import check_name
+from ..store import Selection
 from ..store.filters import parse_filter
 
 if TYPE_CHECKING:
@@ -108,24 +109,28 @@ class Curator(ABC):
     def _keys(
         self, client: Client, start: pd.Timestamp, end: pd.Timestamp, field: str | None = None
     ) -> pd.DataFrame:
-        selection = client.reader.select(self.application, start, end, self.filters)
-        return client.reader.keys(selection, field)
+        return client.store.keys(Selection(self.application, start, end, None, self.filters), field)
 
     def _rows_for(
         self, client: Client, start: pd.Timestamp, end: pd.Timestamp, keys: list[str]
     ) -> pd.DataFrame:
         """Whole records for chosen keys, in time order."""
         chunks = [
-            client.query(
-                self.application,
-                start,
-                end,
-                filters=[*self.filters, ("join_key", "in", keys[at : at + _KEYS_PER_QUERY])],
+            client.store.rows(
+                Selection(
+                    self.application,
+                    start,
+                    end,
+                    None,
+                    [*self.filters, ("join_key", "in", keys[at : at + _KEYS_PER_QUERY])],
+                )
             )
             for at in range(0, len(keys), _KEYS_PER_QUERY)
         ]
         if not chunks:
-            return client.query(self.application, start, end, filters=self.filters, limit=0)
+            return client.store.rows(
+                Selection(self.application, start, end, None, self.filters), limit=0
+            )
         frame = pd.concat(chunks, ignore_index=True)
         return frame.sort_values(["timestamp", "join_key"], ignore_index=True)
 
@@ -152,9 +157,8 @@ class BoundedRangeCurator(Curator):
     ) -> tuple[pd.DataFrame, int]:
         total = len(self._keys(client, start, end))
         present = [*self.filters, (self.sort_by, "is not null")]
-        selection = client.reader.select(self.application, start, end, present)
-        chosen = client.reader.rows(
-            selection,
+        chosen = client.store.rows(
+            Selection(self.application, start, end, None, present),
             limit=self.limit,
             newest_first=False,
             order_by=self.sort_by,

@@ -1,8 +1,9 @@
 """The numbers behind each panel of the monitoring tab, computed in the store.
 
 Kept apart from the Gradio layout so they can be tested on known data and
-reused by other front ends. Every function takes the same `Scope`: one
-application, a time window, optional saved view and filters."""
+reused by other front ends. Every function takes the same `Scope` (a
+`Selection` plus the time bucket) and reads only through `client.store`, the
+read contract, so any engine that implements it can fill the tab."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pandas as pd
 
 from .._timestamps import now_us, to_epoch_us, to_timestamp
 from ..client import Client
+from ..projections.baseline import compare
+from ..store import Selection
 
 PRESETS = {"last 24 h": 24, "last 7 d": 24 * 7, "last 30 d": 24 * 30, "all": None}
 _HOUR_US = 3600 * 1_000_000
@@ -21,16 +24,10 @@ _PANEL_THREADS = 4
 
 
 @dataclass(frozen=True)
-class Scope:
-    application: str
-    start: Any = None
-    end: Any = None
-    view: str | None = None
-    filters: list = field(default_factory=list)
-    bucket: str = "day"
+class Scope(Selection):
+    """What the tab shows: a selection, and the bucket its time series use."""
 
-    def query_args(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "view": self.view, "filters": self.filters}
+    bucket: str = "day"
 
     @classmethod
     def from_preset(cls, application: str, preset: str, **options: Any) -> Scope:
@@ -57,8 +54,7 @@ def headline(client: Client, scope: Scope, accepted_field: str, flag_field: str)
     a boolean field; any other kind (or none yet) gives no rate, never 0%."""
 
     def numbers(s: Scope) -> dict[str, Any]:
-        selection = client.reader.select(s.application, **s.query_args())
-        summary = client.reader.summary(selection, [accepted_field, flag_field])
+        summary = client.store.summary(s, [accepted_field, flag_field])
         accepted = summary.get(accepted_field, {"count": 0})
         return {
             "predictions": summary["predictions"],
@@ -69,39 +65,24 @@ def headline(client: Client, scope: Scope, accepted_field: str, flag_field: str)
             "flags": summary.get(flag_field, {"count": 0})["count"],
         }
 
-    current = numbers(scope)
-    previous_scope = _with_view_window(client, scope).previous()
+    # The view written out: its window has a previous period too.
+    resolved = client.store.resolve(scope)
+    current = numbers(resolved)
+    previous_scope = resolved.previous()
     current["previous"] = numbers(previous_scope) if previous_scope else None
     return current
-
-
-def _with_view_window(client: Client, scope: Scope) -> Scope:
-    """The scope with its saved view's window written out where the scope gives
-    none, so a view's period has a previous period too."""
-    if scope.view is None or (scope.start is not None and scope.end is not None):
-        return scope
-    saved = client.get_view(scope.application, scope.view)
-    return replace(
-        scope,
-        start=saved.start_time if scope.start is None else scope.start,
-        end=saved.end_time if scope.end is None else scope.end,
-    )
 
 
 def acceptance_over_time(client: Client, scope: Scope, accepted_field: str) -> pd.DataFrame:
     if _kind(client, scope, accepted_field) != "boolean":
         return pd.DataFrame(columns=["start", "predictions", "count", "true", "percent_true"])
-    return client.percent_true(
-        scope.application, accepted_field, bucket=scope.bucket, **scope.query_args()
-    )
+    return client.store.percent_true(scope, accepted_field, scope.bucket)
 
 
 def flags_over_time(client: Client, scope: Scope, flag_field: str) -> pd.DataFrame:
     if _kind(client, scope, flag_field) is None:
         return pd.DataFrame(columns=["start", "value", "count"])
-    return client.value_counts(
-        scope.application, flag_field, bucket=scope.bucket, **scope.query_args()
-    )
+    return client.store.value_counts(scope, flag_field, scope.bucket)
 
 
 def split_distribution(
@@ -113,8 +94,7 @@ def split_distribution(
     empty = pd.DataFrame(columns=["bin_start", "bin_end", "accepted", "count"])
     if _kind(client, scope, accepted_field) != "boolean":
         return empty
-    selection = client.reader.select(scope.application, **scope.query_args())
-    split = client.reader.histogram(selection, field_name, bins, None, split_by=accepted_field)
+    split = client.store.histogram(scope, field_name, bins, None, split_by=accepted_field)
     if split.empty:
         return empty
     split = split.rename(columns={accepted_field: "accepted"})
@@ -123,26 +103,29 @@ def split_distribution(
 
 
 def projection_over_time(client: Client, scope: Scope, field_name: str) -> pd.DataFrame:
-    selection = client.reader.select(scope.application, **scope.query_args())
-    return client.reader.mean_over_time(selection, field_name, scope.bucket)
+    return client.store.mean_over_time(scope, field_name, scope.bucket)
 
 
 def baseline_comparison(client: Client, scope: Scope, field_name: str):
     """None when the application has no baseline values for this field."""
     try:
-        return client.compare_to_baseline(scope.application, field_name, **scope.query_args())
+        return compare(
+            client.store,
+            scope.application,
+            field_name,
+            start=scope.start,
+            end=scope.end,
+            filters=list(scope.filters),
+            view=scope.view,
+        )
     except LookupError:
         return None
 
 
 def rows_page(client: Client, scope: Scope, page: int, page_size: int = 50) -> pd.DataFrame:
     """Newest first; blob URIs become short-lived links (presigned on S3)."""
-    frame = client.query(
-        scope.application,
-        newest_first=True,
-        limit=page_size,
-        offset=max(page, 0) * page_size,
-        **scope.query_args(),
+    frame = client.store.rows(
+        scope, newest_first=True, limit=page_size, offset=max(page, 0) * page_size
     )
     for column in frame.columns:
         if frame[column].dtype == object or str(frame[column].dtype) in ("str", "string"):
@@ -218,7 +201,7 @@ def snapshot(
         projection=projection,
         projection_over_time=done.get("projection_over_time", pd.DataFrame()),
         baseline=done.get("baseline"),
-        views=[v.name for v in client.list_views(scope.application)],
+        views=[v.name for v in client.store.list_views(scope.application)],
         rows=done["rows"],
         notes=explain_gaps(
             client,
@@ -276,15 +259,13 @@ def explain_gaps(
 
 
 def numeric_fields(client: Client, application: str, prefix: str = "") -> list[str]:
-    fields = client.catalog.fields(client.catalog.application_id(application), refresh=True)
-    return sorted(p for p, f in fields.items() if f.kind == "number" and p.startswith(prefix))
+    fields = client.store.fields(application)
+    return sorted(p for p, kind in fields.items() if kind == "number" and p.startswith(prefix))
 
 
 def _kind(client: Client, scope: Scope, field_name: str) -> str | None:
     """The kind of values a field holds in this application, None when it has none yet."""
-    fields = client.catalog.fields(client.catalog.application_id(scope.application))
-    found = fields.get(field_name)
-    return found.kind if found is not None else None
+    return client.store.fields(scope.application).get(field_name)
 
 
 def _link(client: Client, value: Any) -> Any:

@@ -20,7 +20,6 @@ import gradio as gr
 import pandas as pd
 
 from ..client import Client
-from ..store import UnknownApplicationError
 from . import panels, render
 from .access import TOKEN_PARAM, AccessDenied, MonitoringAccess, is_loopback
 from .panels import PRESETS, Scope
@@ -199,11 +198,7 @@ def monitoring_tab(
         """Whether `app` has records, and the picker's choices. A pinned tab
         asks about its own application only: no other name is ever listed."""
         if application is not None:
-            try:
-                c.catalog.application_id(application)
-            except UnknownApplicationError:
-                return False, [application]
-            return True, [application]
+            return c.store.has_application(application), [application]
         apps = c.list_applications()
         return app in apps, apps
 

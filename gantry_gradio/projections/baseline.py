@@ -13,12 +13,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import kstwo
 
-from ..store import Catalog, RecordReader
-from ..store.schema import baseline_values
+from ..store import RecordStore, Selection
 from .registry import Projection
 
 _SMOOTHING = 1e-4  # keeps PSI finite where a bin is empty on one side
@@ -43,8 +41,7 @@ class BaselineComparison:
 
 
 def register_baseline(
-    engine: sa.Engine,
-    catalog: Catalog,
+    store: RecordStore,
     application: str,
     data: pd.DataFrame | str | Path,
     projections: list[Projection],
@@ -60,45 +57,28 @@ def register_baseline(
     per projection value."""
     frame = pd.read_csv(data) if isinstance(data, (str, Path)) else data
     mapping = {field: field for field in frame.columns} | dict(columns or {})
-    app_id = catalog.ensure_application(application)
-    rows, stored = [], {}
+    values: dict[str, list[float]] = {}
     for projection in projections:
         if not all(mapping.get(f) in frame.columns for f in projection.fields):
             continue  # the reference set lacks this projection's field(s)
         series = [frame[mapping[f]].tolist() for f in projection.fields]
-        values = series[0] if len(series) == 1 else list(zip(*series, strict=True))
-        for start in range(0, len(values), batch_size):
-            for result in projection.fn(values[start : start + batch_size]):
+        inputs = series[0] if len(series) == 1 else list(zip(*series, strict=True))
+        for start in range(0, len(inputs), batch_size):
+            for result in projection.fn(inputs[start : start + batch_size]):
                 for value_name, number in result.items():
                     if isinstance(number, (int, float)) and np.isfinite(number):
-                        path = projection.column(value_name)
-                        rows.append(
-                            {
-                                "application_id": app_id,
-                                "baseline": name,
-                                "path": path,
-                                "value": float(number),
-                            }
-                        )
-                        stored[path] = stored.get(path, 0) + 1
-    if not rows:
+                        values.setdefault(projection.column(value_name), []).append(float(number))
+    if not values:
         raise ValueError(
             f"no projection could read the baseline's columns {list(frame.columns)}; name "
             "them after the fields (e.g. 'outputs.inference') or pass columns={...}"
         )
-    catalog.ensure_tables()
-    with engine.begin() as conn:
-        conn.execute(
-            baseline_values.delete().where(
-                baseline_values.c.application_id == app_id, baseline_values.c.baseline == name
-            )
-        )
-        conn.execute(baseline_values.insert(), rows)
-    return stored
+    store.save_baseline_values(application, name, values)
+    return {path: len(numbers) for path, numbers in values.items()}
 
 
 def compare(
-    reader: RecordReader,
+    store: RecordStore,
     application: str,
     path: str,
     *,
@@ -109,31 +89,16 @@ def compare(
     filters: list | None = None,
     view: str | None = None,
 ) -> BaselineComparison:
-    """Production is counted in SQL on fine bins (never fetched row by row); the
-    reference set is small and read whole."""
-    selection = reader.select(application, start, end, filters, view)
-    column, kind = selection.column(path)
-    if kind != "number":
-        raise ValueError(f"{path!r} holds {kind} values; compare a numeric projection value")
-    app_id = reader.catalog.application_id(application)
-    with reader.engine.connect() as conn:
-        low, high = conn.execute(
-            sa.select(sa.func.min(column), sa.func.max(column)).where(*selection.where)
-        ).one()
-        reference = np.array(
-            conn.scalars(
-                sa.select(baseline_values.c.value).where(
-                    baseline_values.c.application_id == app_id,
-                    baseline_values.c.baseline == baseline,
-                    baseline_values.c.path == path,
-                )
-            ).all(),
-            dtype=float,
-        )
+    """Production is counted by the store on fine bins (never fetched row by
+    row); the reference set is small and read whole. A field that is not
+    numeric is refused by the store's `value_range`."""
+    selection = store.resolve(Selection(application, start, end, view, filters or ()))
+    low, high = store.value_range(selection, path)
+    reference = store.baseline_values(application, baseline, path)
     if reference.size == 0:
         raise LookupError(f"baseline {baseline!r} of {application!r} has no values for {path!r}")
     edges = _edges(reference if low is None else np.append(reference, [low, high]), bins)
-    fine = reader.histogram(selection, path, bins * _FINE, (edges[0], edges[-1]))
+    fine = store.histogram(selection, path, bins * _FINE, (edges[0], edges[-1]))
     return _compare_counts(path, edges, fine["count"].to_numpy(), reference)
 
 

@@ -4,11 +4,18 @@ Why after storage and not in the request path: models such as Detoxify take
 milliseconds per text; the app must not wait for them. The projector finds
 records whose `projections.<name>.status` is still empty, computes a batch,
 and writes values and status back; progress therefore survives a restart, and
-`compute` can resume an interrupted run where it stopped."""
+`compute` can resume an interrupted run where it stopped.
+
+Reads (which records wait, their source values) go through the read contract
+like every other reader. Writes do not: projection values are new columns of
+stored records, which only the SQL store's catalog can add, so the write half
+(`_store`, `_clear`) keeps the engine and catalog; a second engine would
+receive projection values through its own ingest, not through this class."""
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from typing import Any
 
@@ -16,8 +23,7 @@ import sqlalchemy as sa
 from tqdm import tqdm
 
 from .._timestamps import to_epoch_us
-from ..store import Catalog
-from ..store.flatten import from_column
+from ..store import Catalog, RecordStore, Selection
 from .registry import Projection
 
 log = logging.getLogger("gantry_gradio")
@@ -26,6 +32,7 @@ log = logging.getLogger("gantry_gradio")
 class Projector:
     def __init__(
         self,
+        store: RecordStore,
         engine: sa.Engine,
         catalog: Catalog,
         projections: list[Projection],
@@ -33,6 +40,7 @@ class Projector:
         batch_size: int = 64,
         poll_seconds: float = 1.0,
     ) -> None:
+        self.store = store
         self.engine = engine
         self.catalog = catalog
         self.projections = projections
@@ -56,7 +64,7 @@ class Projector:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                done = sum(self.run_batch(app) for app in self.catalog.application_names())
+                done = sum(self.run_batch(app) for app in self.store.list_applications())
             except Exception as exc:  # the store may be down: retry on the next poll
                 self.errors += 1
                 log.warning("gantry_gradio: projections paused (%s: %s)", type(exc).__name__, exc)
@@ -71,21 +79,17 @@ class Projector:
         projection; return how many record-projections were computed."""
         return sum(self._project(application, p, start, end) for p in self.projections)
 
-    def _waiting(self, application: str, projection: Projection, start: Any, end: Any):
-        app_id = self.catalog.application_id(application)
-        fields = self.catalog.fields(app_id, refresh=True)
+    def _waiting(
+        self, application: str, projection: Projection, start: Any, end: Any
+    ) -> Selection | None:
+        """The records of [start, end) this projection has not seen, or None
+        when the application has no such field (yet)."""
+        fields = self.store.fields(application)
         if not all(f in fields for f in projection.fields):
-            return None  # this application has no such field (yet)
-        table = self.catalog.table(app_id)
-        where = []
-        status = fields.get(projection.status_column)
-        if status is not None:
-            where.append(table.c[status.column].is_(None))
-        if start is not None:
-            where.append(table.c.timestamp_us >= to_epoch_us(start, allow_future=True))
-        if end is not None:
-            where.append(table.c.timestamp_us < to_epoch_us(end, allow_future=True))
-        return app_id, fields, table, where
+            return None
+        status = projection.status_column
+        waiting = [(status, "is null")] if status in fields else []
+        return Selection(application, start, end, None, waiting)
 
     def pending(
         self, application: str, projection: Projection, start: Any = None, end: Any = None
@@ -93,31 +97,17 @@ class Projector:
         waiting = self._waiting(application, projection, start, end)
         if waiting is None:
             return 0
-        _app_id, _fields, table, where = waiting
-        with self.engine.connect() as conn:
-            return conn.scalar(sa.select(sa.func.count()).select_from(table).where(*where))
+        return self.store.summary(waiting, [])["predictions"]
 
     def _project(self, application: str, projection: Projection, start: Any, end: Any) -> int:
         waiting = self._waiting(application, projection, start, end)
         if waiting is None:
             return 0
-        app_id, fields, table, where = waiting
-        sources = [fields[f] for f in projection.fields]
-        stmt = (
-            sa.select(table.c.join_key, *(table.c[f.column] for f in sources))
-            .where(*where)
-            .order_by(table.c.timestamp_us)
-            .limit(self.batch_size)
-        )
-        with self.engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-        if not rows:
+        rows = self.store.rows(waiting, fields=projection.fields, limit=self.batch_size)
+        if rows.empty:
             return 0
-        inputs = [
-            tuple(from_column(v, f.kind) for v, f in zip(row[1:], sources, strict=True))
-            for row in rows
-        ]
-        batch = [values[0] if len(values) == 1 else values for values in inputs]
+        columns = [[_missing_as_none(v) for v in rows[f].tolist()] for f in projection.fields]
+        batch = columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
         try:
             results = projection.fn(batch)
             if len(results) != len(batch):
@@ -128,13 +118,13 @@ class Projector:
             log.error("gantry_gradio: projection %r failed on a batch: %s", projection.name, exc)
             results = [{} for _ in batch]
             statuses = [f"error: {type(exc).__name__}: {exc}"[:500]] * len(batch)
-        self._store(app_id, table, projection, [row[0] for row in rows], results, statuses)
+        app_id = self.catalog.application_id(application)
+        self._store(app_id, projection, rows["join_key"].tolist(), results, statuses)
         return len(rows)
 
     def _store(
         self,
         app_id: int,
-        table: sa.Table,
         projection: Projection,
         keys: list[str],
         results: list[dict],
@@ -176,7 +166,7 @@ class Projector:
         progress bar. `recompute=True` first clears the statuses of the range, so
         all its records are projected again; if interrupted, call again without
         `recompute` to resume where it stopped."""
-        self.catalog.application_id(application)  # a clear error for an unknown app
+        self.store.fields(application)  # a clear error for an unknown app
         if recompute:
             self._clear(application, start, end)
         total = sum(self.pending(application, p, start, end) for p in self.projections)
@@ -192,18 +182,23 @@ class Projector:
                 bar.update(step)
 
     def _clear(self, application: str, start: Any, end: Any) -> None:
+        app_id = self.catalog.application_id(application)
+        fields = self.catalog.fields(app_id, refresh=True)
+        table = self.catalog.table(app_id)
+        where = []
+        if start is not None:
+            where.append(table.c.timestamp_us >= to_epoch_us(start, allow_future=True))
+        if end is not None:
+            where.append(table.c.timestamp_us < to_epoch_us(end, allow_future=True))
         for projection in self.projections:
-            waiting = self._waiting(application, projection, None, None)
-            if waiting is None:
-                continue
-            _app_id, fields, table, _ = waiting
             status = fields.get(projection.status_column)
-            if status is None:
+            if status is None or not all(f in fields for f in projection.fields):
                 continue
-            where = []
-            if start is not None:
-                where.append(table.c.timestamp_us >= to_epoch_us(start, allow_future=True))
-            if end is not None:
-                where.append(table.c.timestamp_us < to_epoch_us(end, allow_future=True))
             with self.engine.begin() as conn:
                 conn.execute(table.update().where(*where).values({status.column: None}))
+
+
+def _missing_as_none(value: Any) -> Any:
+    """A missing value reads as NaN once pandas holds a numeric column; a
+    projection is handed None for it, as for a missing text."""
+    return None if isinstance(value, float) and math.isnan(value) else value

@@ -115,10 +115,12 @@ class Catalog:
                         .where(schema.fields.c.application_id == app_id)
                         .order_by(schema.fields.c.id)
                     )
-                    self._fields[app_id] = {
-                        path: Field(path, kind, f"f{fid}") for fid, path, kind in rows
-                    }
-                self._tables.pop(app_id, None)
+                    current = {path: Field(path, kind, f"f{fid}") for fid, path, kind in rows}
+                # Readers refresh on every read: rebuild the table object only
+                # when a field was added, not once per query.
+                if current != self._fields.get(app_id):
+                    self._fields[app_id] = current
+                    self._tables.pop(app_id, None)
             return self._fields[app_id]
 
     def table(self, app_id: int) -> sa.Table:
