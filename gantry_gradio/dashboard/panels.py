@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,8 @@ from ..store import Selection
 PRESETS = {"last 24 h": 24, "last 7 d": 24 * 7, "last 30 d": 24 * 30, "all": None}
 _HOUR_US = 3600 * 1_000_000
 _PANEL_THREADS = 4
+#: Field path -> kind, as `RecordStore.fields` gives it (None: look it up).
+Kinds = dict[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -73,26 +76,36 @@ def headline(client: Client, scope: Scope, accepted_field: str, flag_field: str)
     return current
 
 
-def acceptance_over_time(client: Client, scope: Scope, accepted_field: str) -> pd.DataFrame:
-    if _kind(client, scope, accepted_field) != "boolean":
+def acceptance_over_time(
+    client: Client, scope: Scope, accepted_field: str, *, kinds: Kinds = None
+) -> pd.DataFrame:
+    if _kind(client, scope, accepted_field, kinds) != "boolean":
         return pd.DataFrame(columns=["start", "predictions", "count", "true", "percent_true"])
     return client.store.percent_true(scope, accepted_field, scope.bucket)
 
 
-def flags_over_time(client: Client, scope: Scope, flag_field: str) -> pd.DataFrame:
-    if _kind(client, scope, flag_field) is None:
+def flags_over_time(
+    client: Client, scope: Scope, flag_field: str, *, kinds: Kinds = None
+) -> pd.DataFrame:
+    if _kind(client, scope, flag_field, kinds) is None:
         return pd.DataFrame(columns=["start", "value", "count"])
     return client.store.value_counts(scope, flag_field, scope.bucket)
 
 
 def split_distribution(
-    client: Client, scope: Scope, field_name: str, accepted_field: str, bins: int = 20
+    client: Client,
+    scope: Scope,
+    field_name: str,
+    accepted_field: str,
+    bins: int = 20,
+    *,
+    kinds: Kinds = None,
 ) -> pd.DataFrame:
     """Histogram of a numeric field for accepted and for rejected predictions,
     on the same bins (e.g. account age: are rejections from young accounts?).
     Empty until the accepted field holds true/false values."""
     empty = pd.DataFrame(columns=["bin_start", "bin_end", "accepted", "count"])
-    if _kind(client, scope, accepted_field) != "boolean":
+    if _kind(client, scope, accepted_field, kinds) != "boolean":
         return empty
     split = client.store.histogram(scope, field_name, bins, None, split_by=accepted_field)
     if split.empty:
@@ -167,16 +180,20 @@ def snapshot(
     numeric one, so a stale choice in the UI still shows something; a panel
     whose data is missing (a fresh app, feedback under another name) is empty
     and `notes` says why, one line each."""
-    numeric = numeric_fields(client, scope.application)
+    # One look at the fields for every panel: each is a catalog query.
+    kinds = client.store.fields(scope.application)
+    numeric = sorted(p for p, kind in kinds.items() if kind == "number")
     projections = [f for f in numeric if f.startswith("projections.")]
     tags = [f for f in numeric if not f.startswith("projections.")]
     tag = tag if tag in tags else (tags[0] if tags else None)
     projection = projection if projection in projections else next(iter(projections), None)
     tasks = {
         "headline": (headline, accepted_field, flag_field),
-        "acceptance": (acceptance_over_time, accepted_field),
-        "flags": (flags_over_time, flag_field),
-        "distribution": (split_distribution, tag, accepted_field) if tag else None,
+        "acceptance": (partial(acceptance_over_time, kinds=kinds), accepted_field),
+        "flags": (partial(flags_over_time, kinds=kinds), flag_field),
+        "distribution": (partial(split_distribution, kinds=kinds), tag, accepted_field)
+        if tag
+        else None,
         "projection_over_time": (projection_over_time, projection) if projection else None,
         "baseline": (baseline_comparison, projection) if projection else None,
         "rows": (rows_page, page, page_size),
@@ -212,6 +229,7 @@ def snapshot(
             projection=projection,
             predictions=done["headline"]["predictions"],
             baseline=done.get("baseline"),
+            kinds=kinds,
         ),
     )
 
@@ -226,13 +244,14 @@ def explain_gaps(
     projection: str | None,
     predictions: int,
     baseline: Any,
+    kinds: Kinds = None,
 ) -> list[str]:
     """One line per panel left empty by missing or unusable data, saying what
     would fill it: an empty chart alone reads as a bug."""
     notes = []
     if not predictions:
         notes.append("No predictions in this window: widen the time range or loosen the filters.")
-    accepted_kind = _kind(client, scope, accepted_field)
+    accepted_kind = _kind(client, scope, accepted_field, kinds)
     if accepted_kind is None:
         notes.append(
             f"No feedback field `{accepted_field}` yet: acceptance appears once feedback "
@@ -244,7 +263,7 @@ def explain_gaps(
             f"`{accepted_field}` holds {accepted_kind} values, not true/false: acceptance "
             "needs a boolean feedback field (set accepted_field= or --accepted-field)."
         )
-    if _kind(client, scope, flag_field) is None:
+    if _kind(client, scope, flag_field, kinds) is None:
         notes.append(f"No flags yet (`{flag_field}`).")
     if tag is None:
         notes.append("No numeric tag or input yet to show a distribution of.")
@@ -258,14 +277,11 @@ def explain_gaps(
     return notes
 
 
-def numeric_fields(client: Client, application: str, prefix: str = "") -> list[str]:
-    fields = client.store.fields(application)
-    return sorted(p for p, kind in fields.items() if kind == "number" and p.startswith(prefix))
-
-
-def _kind(client: Client, scope: Scope, field_name: str) -> str | None:
-    """The kind of values a field holds in this application, None when it has none yet."""
-    return client.store.fields(scope.application).get(field_name)
+def _kind(client: Client, scope: Scope, field_name: str, kinds: Kinds) -> str | None:
+    """The kind of values a field holds in this application, None when it has
+    none yet; from `kinds` when the caller looked the fields up already."""
+    kinds = client.store.fields(scope.application) if kinds is None else kinds
+    return kinds.get(field_name)
 
 
 def _link(client: Client, value: Any) -> Any:
