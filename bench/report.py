@@ -3,6 +3,8 @@ their headline figures (the lines that state a ratio or a goal), for README.
 
     python bench/report.py            # the sizes README quotes (1M-record stores: long)
     python bench/report.py --quick    # a tenth of the work (~100 s here); noisier
+    python bench/report.py --records 10000000 --only ingest.py --only dashboard_refresh.py
+                                      # the ingest and the tab at 10M records (hours)
 
 Each script runs in its own process, so one's caches and threads do not
 colour the next; a script that fails is reported in the table, and the
@@ -28,6 +30,8 @@ QUICK = {
     "gradio_wrapper_latency.py": ["--calls", "100"],
     "projections.py": ["--texts", "128", "--seconds", "5"],
 }
+#: Scripts whose store size --records sets.
+SIZED = ("ingest.py", "dashboard_refresh.py")
 _HEADLINE = re.compile(r"ratio|goal|records/s|\blag\b|median|whole tab|speed-?up", re.IGNORECASE)
 
 
@@ -46,10 +50,18 @@ def run(script: str, arguments: list[str]) -> tuple[int, float, list[str]]:
     return done.returncode, seconds, lines
 
 
+def _without_records(arguments: list[str]) -> list[str]:
+    if "--records" not in arguments:
+        return arguments
+    at = arguments.index("--records")
+    return arguments[:at] + arguments[at + 2 :]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs")
     parser.add_argument("--only", action="append", help="run just this script (repeatable)")
+    parser.add_argument("--records", type=int, help=f"store size for {', '.join(SIZED)}")
     args = parser.parse_args()
     failures = 0
     rows = []
@@ -58,6 +70,8 @@ def main() -> int:
             if args.only and script not in args.only:
                 continue
             arguments = list(quick) if args.quick else []
+            if args.records and script in SIZED:
+                arguments = _without_records(arguments) + ["--records", str(args.records)]
             if script in ("aggregate.py", "dashboard_refresh.py"):
                 arguments += ["--db", str(Path(scratch) / f"{script}.db")]
             print(f"running {script} {' '.join(arguments)}", file=sys.stderr, flush=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import _values
+from . import _columnar, _values
 from ._timestamps import now_us, to_epoch_us
 from .blobs import BlobStore, open_blob_store
 from .datasets import Dataset, DatasetError, DatasetRegistry
@@ -161,6 +161,11 @@ class Client:
         if len(set(lengths.values())) > 1:
             raise ValueError(f"log_records lists differ in length: {lengths}")
         count = next(iter(lengths.values()))
+        bulk = self._bulk_lines(application, version, columns, tags, count)
+        if bulk is not None:
+            lines, keys = bulk
+            self.spool.append(b"".join(lines), len(lines), wake=True)
+            return keys
 
         def pick(name: str, i: int) -> Any:
             column = columns.get(name)
@@ -187,6 +192,36 @@ class Client:
         if lines:
             self.spool.append(b"".join(lines), len(lines))
         return keys
+
+    def _bulk_lines(
+        self, application: Any, version: Any, columns: dict, tags: Any, count: int
+    ) -> tuple[list[bytes], list[str]] | None:
+        """Columnar spool lines for a call of plain predictions (see _columnar),
+        or None: then each record is checked and spooled on its own, as
+        log_record does, which names the record in any error."""
+        try:
+            _check_application(application)
+        except ValueError:
+            return None
+        if self.closed:
+            return None
+        sections = {
+            "inputs": columns["inputs"],
+            "outputs": columns["outputs"],
+            "tags": columns.get("tags"),
+            "feedback": columns["feedbacks"],
+        }
+        shared_tags = None if "tags" in columns else tags
+        return _columnar.encode(
+            application,
+            version,
+            sections,
+            shared_tags,
+            columns["join_keys"],
+            columns["timestamps"],
+            count,
+            self.environment,
+        )
 
     def _entry(self, application, version, inputs, outputs, feedback, join_key, tags, timestamp):
         if self.closed:

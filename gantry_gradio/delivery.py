@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ._timestamps import now_us
 from .blobs import BlobStore, BlobStoreError
+from .bulk_entry import BulkEntry, check_bulk, expand, expand_checked, is_bulk
 from .spool import Batch, Spool
 from .spool_entry import BadEntry, check_entry
 from .store import RecordWriter
@@ -89,6 +90,7 @@ class DeliveryWorker(threading.Thread):
 
     def stop(self, timeout: float | None = None) -> None:
         self._stop_requested.set()
+        self.spool.wake()
         self.join(timeout)
 
     def run(self) -> None:
@@ -96,8 +98,9 @@ class DeliveryWorker(threading.Thread):
         while not self._stop_requested.is_set():
             batch = self.spool.read_batch(self.batch_size)
             if batch is None:
-                # Polling keeps the caller's append free of any wake-up signalling.
-                self._stop_requested.wait(IDLE_POLL_SECONDS)
+                # Polling keeps log_record's append free of any wake-up
+                # signalling; a bulk append (log_records) wakes the worker.
+                self.spool.wait_for_append(IDLE_POLL_SECONDS)
                 continue
             try:
                 self._deliver(batch)
@@ -119,7 +122,7 @@ class DeliveryWorker(threading.Thread):
             backoff = 0.2
 
     def _deliver(self, batch: Batch) -> None:
-        entries: list[dict[str, Any]] = []
+        items: list[dict[str, Any] | BulkEntry] = []
         for line in batch.lines:
             try:
                 entry = json.loads(line)
@@ -127,7 +130,7 @@ class DeliveryWorker(threading.Thread):
                 self._reject(line.decode("utf-8", "replace"), "spool line is not valid JSON")
                 continue
             try:
-                entries.append(check_entry(entry))
+                items.extend(self._checked(entry))
             except BadEntry as exc:
                 self._reject(line.decode("utf-8", "replace"), str(exc))
         if batch.torn_tail is not None:
@@ -135,18 +138,36 @@ class DeliveryWorker(threading.Thread):
                 batch.torn_tail.decode("utf-8", "replace"),
                 "partial entry left by a process killed mid-write (its log call never returned)",
             )
-        entries = self._upload_blobs(entries)
-        self._write(entries)
+        items = self._upload_blobs(items)
+        for run in _runs(items):
+            if isinstance(run[0], BulkEntry):
+                self._write_bulk(run)
+            else:
+                self._write(run)
         self.spool.commit(batch)
-        for entry in entries:
-            for _key, staged, _type in entry.get("blobs", ()):
+        for item in items:
+            for _key, staged, _type in _blobs(item):
                 self.spool.staged_path(staged).unlink(missing_ok=True)
 
-    def _upload_blobs(self, entries: list[dict]) -> list[dict]:
+    def _checked(self, entry: Any) -> list[dict[str, Any] | BulkEntry]:
+        """A bulk entry whose records are all plain stays one item; otherwise
+        its records go one by one, and only those that fail their check are
+        rejected."""
+        if not is_bulk(entry):
+            return [check_entry(entry)]
+        bulk = check_bulk(entry)
+        if bulk.fast:
+            return [bulk]
+        kept, refused = expand_checked(bulk)
+        for record, reason in refused:
+            self._reject(record, reason)
+        return kept
+
+    def _upload_blobs(self, entries: list) -> list:
         kept = []
         for entry in entries:
             try:
-                for key, staged, content_type in entry.get("blobs", ()):
+                for key, staged, content_type in _blobs(entry):
                     self.blobs.put_file(key, self.spool.staged_path(staged), content_type)
             except FileNotFoundError as exc:
                 self._reject(entry, f"staged blob is missing and not in the blob store: {exc}")
@@ -174,6 +195,19 @@ class DeliveryWorker(threading.Thread):
         self.stats.delivered += len(entries)
         self.stats.duplicates += result.duplicates
 
+    def _write_bulk(self, entries: list[BulkEntry]) -> None:
+        """If the store refuses the bulk insert for good, the records go one
+        by one, so only those it refuses are rejected."""
+        try:
+            result = self.writer.write_bulk(entries)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            self._write([record for entry in entries for record in expand(entry)])
+            return
+        self.stats.delivered += sum(entry.count for entry in entries)
+        self.stats.duplicates += result.duplicates
+
     def _reject(self, entry: Any, reason: str) -> None:
         self.stats.rejected += 1
         log.error("gantry_gradio: rejected a record (%s); kept in %s", reason, self.rejected_path)
@@ -197,3 +231,27 @@ class DeliveryWorker(threading.Thread):
                 self.spool.directory,
                 exc_info=exc if unexpected else None,
             )
+
+
+def _blobs(item: dict[str, Any] | BulkEntry) -> list:
+    """A bulk entry never carries blobs (values that need one go per record)."""
+    return [] if isinstance(item, BulkEntry) else item.get("blobs", [])
+
+
+def _runs(items: list) -> list[list]:
+    """Consecutive items written together: per-record entries, or bulk entries
+    of one application. Order is kept, so the first of two records logged with
+    one join key is the one stored, as on the per-record path."""
+    runs: list[list] = []
+    for item in items:
+        previous = runs[-1][-1] if runs else None
+        same = (
+            previous is not None
+            and isinstance(item, BulkEntry) == isinstance(previous, BulkEntry)
+            and (not isinstance(item, BulkEntry) or item.application == previous.application)
+        )
+        if same:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs

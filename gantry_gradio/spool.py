@@ -79,14 +79,17 @@ class Spool:
         self._lock = threading.Lock()
         self._pending = 0
         self.pending_changed = threading.Condition()
+        self._appended = threading.Event()
         self._segments: list[_Segment] = self._adopt_orphans()
         self._segments.append(self._new_segment())
 
     # -- caller side ---------------------------------------------------------------
 
-    def append(self, data: bytes, entries: int) -> None:
+    def append(self, data: bytes, entries: int, *, wake: bool = False) -> None:
         """Append whole lines with one write; on a short write undo it, so a full
-        disk never leaves half an entry for the worker to trip on."""
+        disk never leaves half an entry for the worker to trip on. `wake`: the
+        worker starts on them now rather than at its next poll (bulk calls,
+        whose thousands of records dwarf the cost of the signal)."""
         with self._lock:
             active = self._segments[-1]
             start = active.written
@@ -105,6 +108,17 @@ class Spool:
             if active.written >= self.segment_bytes:
                 active.active = False
                 self._segments.append(self._new_segment())
+        if wake:
+            self._appended.set()
+
+    def wake(self) -> None:
+        """End the worker's wait now (an append, or a stop)."""
+        self._appended.set()
+
+    def wait_for_append(self, timeout: float) -> None:
+        """The worker's idle wait: until a waking append, or `timeout`."""
+        self._appended.wait(timeout)
+        self._appended.clear()
 
     def stage_blob(self, content: bytes | Path, content_type: str) -> tuple[str, str]:
         """Keep a private copy of a blob beside the spool (the caller's file may be
@@ -161,7 +175,8 @@ class Spool:
                     return Batch(segment, segment.offset)
                 return Batch(segment, size, torn_tail=data)
             chunk_size *= 2
-        lines = data[:last_newline].split(b"\n")[:max_entries]
+        # maxsplit: a 4 MB read of small lines is not split to the end for 1,000
+        lines = data[:last_newline].split(b"\n", max_entries)[:max_entries]
         end = segment.offset + sum(len(line) + 1 for line in lines)
         return Batch(segment, end, lines)
 

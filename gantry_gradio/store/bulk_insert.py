@@ -1,0 +1,148 @@
+"""The SQL of the bulk path: ready tuples through the DBAPI cursor's executemany.
+
+Why not the Core insert: for plain new predictions the per-row dicts, bound
+parameter processing and feedback merge cost ~10x the database's own work.
+These statements are used only inside the writer's locked transaction, after
+`any_stored` proved that no row and no feedback event of these join keys is
+stored, so each row's feedback columns are exactly its own event's values.
+Table and column names are generated from integers (`gantry_records_<id>`,
+`f<id>`); every value is a bound parameter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from itertools import chain, compress, repeat
+from typing import Any
+
+import sqlalchemy as sa
+
+from .._timestamps import HOUR_US
+from . import schema
+from .schema import Field
+
+_EVENTS = schema.feedback_events.name
+#: Page cache of the connection that writes a bulk transaction (SQLite).
+BULK_CACHE_KIB = 64 * 1024
+#: WAL pages after which a commit of that connection checkpoints (default 1,000).
+BULK_CHECKPOINT_PAGES = 8000
+ROWS_PER_STATEMENT = 500
+#: Bound parameters a statement may have (SQLite's limit since 3.32).
+MAX_PARAMETERS = 32766
+
+
+def _marks(conn: sa.Connection, count: int) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return ", ".join([mark] * count)
+
+
+def tune(conn: sa.Connection) -> None:
+    """SQLite: a bulk transaction (~30,000 records, ~10 MB with indexes)
+    overflows the default 2 MB page cache, which then spills dirty pages to
+    the WAL mid-transaction and writes hot index pages many times over; and
+    the default checkpoint every 4 MB of WAL (two fsyncs each) would run
+    after every such commit."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+        conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
+
+
+def any_stored(conn: sa.Connection, table: sa.Table, app_id: int, keys: list[str]) -> bool:
+    """Whether a row or a feedback event of any of these keys is stored.
+
+    On SQLite, first one index seek per table for the keys' range (text
+    compares by code point there, as in Python): bulk keys are time-ordered,
+    so a new batch's range holds nothing stored and that is the whole check.
+    Otherwise (a user's random keys; PostgreSQL, whose collation may order
+    text differently) one indexed probe per key, in one statement."""
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    within = "IN (SELECT value FROM json_each(?))" if sqlite else "= ANY(%s)"
+    sources = (
+        (f"SELECT 1 FROM {table.name} WHERE join_key", ()),
+        (f"SELECT 1 FROM {_EVENTS} WHERE application_id = {mark} AND join_key", (app_id,)),
+    )
+    for select, params in sources:
+        if sqlite:
+            in_range = f"{select} BETWEEN ? AND ? LIMIT 1"
+            if conn.exec_driver_sql(in_range, (*params, min(keys), max(keys))).first() is None:
+                continue
+        keys_param = json.dumps(keys) if sqlite else keys
+        if conn.exec_driver_sql(f"{select} {within} LIMIT 1", (*params, keys_param)).first():
+            return True
+    return False
+
+
+def insert_rows(
+    conn: sa.Connection,
+    table: sa.Table,
+    fields: dict[str, Field],
+    entry: Any,
+) -> None:
+    """One executemany of the entry's rows (a BulkEntry with `fast` set)."""
+    paths = list(entry.columns)
+    constant_paths = list(entry.constants)
+    names = [
+        "join_key",
+        "timestamp_us",
+        "hour_us",
+        "version",
+        "logged_at_us",
+        *(fields[p].column for p in [*paths, *constant_paths]),
+    ]
+    stamps = entry.timestamps
+    rows = zip(
+        entry.join_keys,
+        stamps,
+        [t - t % HOUR_US for t in stamps],
+        repeat(entry.version),
+        repeat(entry.logged_at),
+        *(entry.columns[p] for p in paths),
+        *(repeat(entry.constants[p]) for p in constant_paths),
+    )
+    _insert(conn, table.name, names, rows)
+
+
+def insert_events(conn: sa.Connection, app_id: int, entry: Any) -> int:
+    """The entry's feedback events; ids are the entry's id and the record's
+    index, as the per-record expansion names them. Returns how many."""
+    texts = entry.event_texts()
+    ids = map(f"{entry.id}.".__add__, map(str, range(entry.count)))
+    rows = zip(ids, repeat(app_id), entry.join_keys, entry.timestamps, texts)
+    if None in texts:
+        rows = compress(rows, [text is not None for text in texts])
+    names = ["event_id", "application_id", "join_key", "timestamp_us", "feedback"]
+    return _insert(conn, _EVENTS, names, rows)
+
+
+def _insert(conn: sa.Connection, table_name: str, names: list[str], rows: Iterable[tuple]) -> int:
+    """Multi-row VALUES, ROWS_PER_STATEMENT rows a statement, as one executemany.
+    Why: SQLite's driver releases and retakes the GIL around every statement,
+    and a busy caller thread then holds the worker up to the switch interval
+    (5 ms) each time; one statement per row made bulk delivery crawl while the
+    caller was logging. Fewer, larger statements also run faster alone."""
+    width = len(names)
+    per = max(1, min(ROWS_PER_STATEMENT, MAX_PARAMETERS // width))
+    flat = list(chain.from_iterable(rows))
+    full, rest = divmod(len(flat) // width, per)
+    step = per * width
+    head = f"INSERT INTO {table_name} ({', '.join(names)}) VALUES "
+    row = f"({_marks(conn, width)})"
+    if full:
+        batches = [flat[at : at + step] for at in range(0, full * step, step)]
+        _executemany(conn, head + ", ".join([row] * per), batches)
+    if rest:
+        _executemany(conn, head + ", ".join([row] * rest), [flat[full * step :]])
+    return len(flat) // width
+
+
+def _executemany(conn: sa.Connection, sql: str, rows: Iterable[tuple]) -> None:
+    """The DBAPI cursor of the connection's own transaction: no per-row work
+    in SQLAlchemy (errors are wrapped like its own, so delivery can judge them)."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.executemany(sql, rows)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
