@@ -204,3 +204,23 @@ def test_a_damaged_bulk_line_costs_only_itself(tmp_path, store_url):
         assert any("outside inputs/outputs/tags/feedback" in reason for reason in reasons)
     finally:
         recovered.close()
+
+
+def test_a_value_the_database_refuses_costs_only_its_record(tmp_path, store_url):
+    """A hand-written bulk line with NUL in a text (log_records cleans it):
+    PostgreSQL refuses the bulk insert, the records go one by one and only
+    that one is rejected; SQLite stores them all."""
+    client = Client(store_url, blobs=tmp_path / "blobs", spool_dir=tmp_path / "spool")
+    folder = client.spool.directory
+    client.close()
+    texts = ["fine", "bad\x00text", "fine too"]
+    line = _bulk_line(["n1", "n2", "n3"], columns={"inputs.text": texts})
+    (folder / "99999-deadbeef0001.log").write_bytes(line)
+    recovered = Client(store_url, blobs=tmp_path / "blobs", spool_dir=tmp_path / "spool")
+    try:
+        frame = _stored(recovered, APP)
+        refused = store_url.startswith("postgresql")
+        assert list(frame["join_key"]) == (["n1", "n3"] if refused else ["n1", "n2", "n3"])
+        assert recovered.stats()["rejected"] == int(refused)
+    finally:
+        recovered.close()

@@ -11,8 +11,9 @@ Table and column names are generated from integers (`gantry_records_<id>`,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from itertools import compress
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from itertools import compress, repeat
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -135,6 +136,9 @@ def _insert(conn: sa.Connection, table_name: str, columns: dict[str, Column], co
     parameters are laid out by slice assignment, column by column, at C speed."""
     if not count:
         return
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table_name, columns, count)
+        return
     width = len(columns)
     flat: list[Any] = [None] * (count * width)
     for at, values in enumerate(columns.values()):
@@ -151,12 +155,30 @@ def _insert(conn: sa.Connection, table_name: str, columns: dict[str, Column], co
         _executemany(conn, head + ", ".join([row] * rest), [flat[full * step :]])
 
 
-def _executemany(conn: sa.Connection, sql: str, rows: Iterable[tuple]) -> None:
+def _copy(conn: sa.Connection, table_name: str, columns: dict[str, Column], count: int) -> None:
+    """PostgreSQL: COPY FROM STDIN, ~10x a multi-row INSERT through psycopg,
+    which splits a long statement's placeholders in Python on every call."""
+    values = (repeat(c.value, count) if isinstance(c, Constant) else c for c in columns.values())
+    rows = zip(*values, strict=True)
+    sql = f"COPY {table_name} ({', '.join(columns)}) FROM STDIN"
+    with _driver_errors(conn, sql) as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _executemany(conn: sa.Connection, sql: str, rows: Iterable[list]) -> None:
+    with _driver_errors(conn, sql) as cursor:
+        cursor.executemany(sql, rows)
+
+
+@contextmanager
+def _driver_errors(conn: sa.Connection, sql: str) -> Iterator[Any]:
     """The DBAPI cursor of the connection's own transaction: no per-row work
-    in SQLAlchemy (errors are wrapped like its own, so delivery can judge them)."""
+    in SQLAlchemy. Its errors are wrapped like SQLAlchemy's own, so delivery
+    judges them alike (retry an outage, go per record on refused data)."""
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        cursor.executemany(sql, rows)
+        yield cursor
     except conn.dialect.loaded_dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
