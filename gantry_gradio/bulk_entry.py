@@ -19,6 +19,7 @@ which take the ordinary path, rejected one by one if need be.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -155,7 +156,20 @@ def _is_plain(bulk: BulkEntry) -> bool:
         kinds = set(map(type, values)) - {type(None)}
         if len(path) > MAX_FIELD_NAME or "\x00" in path or kinds not in _SCALARS:
             return False
-    return True
+    return _feedback_matches_events(bulk)
+
+
+def _feedback_matches_events(bulk: BulkEntry) -> bool:
+    """The bulk insert writes a row's feedback columns and its event from the
+    same values: feedback only in columns, and only where there is an event
+    (as log_records writes it), so no row shows feedback its events lack."""
+    if any(path.startswith("feedback.") for path in bulk.constants):
+        return False
+    feedback = [v for p, v in bulk.columns.items() if p.startswith("feedback.")]
+    if bulk.events is None:
+        return not feedback
+    without = [not has for has in bulk.events]
+    return all(set(compress(values, without)) <= {None} for values in feedback)
 
 
 def expand(bulk: BulkEntry) -> list[dict[str, Any]]:

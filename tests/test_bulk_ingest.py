@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -142,6 +143,7 @@ def test_sigkill_mid_bulk_delivery_loses_nothing(tmp_path, store_url):
         stdout=subprocess.PIPE,
         text=True,
         cwd=HERE.parent,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent)},  # this checkout, not an install
     )
     try:
         assert proc.stdout.readline().strip() == "logged"
@@ -222,5 +224,24 @@ def test_a_value_the_database_refuses_costs_only_its_record(tmp_path, store_url)
         refused = store_url.startswith("postgresql")
         assert list(frame["join_key"]) == (["n1", "n3"] if refused else ["n1", "n2", "n3"])
         assert recovered.stats()["rejected"] == int(refused)
+    finally:
+        recovered.close()
+
+
+def test_feedback_without_its_event_in_a_bulk_line_goes_record_by_record(tmp_path, store_url):
+    """A hand-written line whose feedback values and event flags disagree is
+    written as log_record would (feedback kept only with an event), never as
+    a row showing feedback its events lack."""
+    client = Client(store_url, blobs=tmp_path / "blobs", spool_dir=tmp_path / "spool")
+    folder = client.spool.directory
+    client.close()
+    columns = {"inputs.text": ["a", "b"], "feedback.ok": [True, False]}
+    line = _bulk_line(["f1", "f2"], columns=columns, events=[True, False])
+    (folder / "99999-deadbeef0002.log").write_bytes(line)
+    recovered = Client(store_url, blobs=tmp_path / "blobs", spool_dir=tmp_path / "spool")
+    try:
+        frame = _stored(recovered, APP).set_index("join_key")
+        assert frame.loc["f1", "feedback.ok"] == True  # noqa: E712 (a numpy bool)
+        assert pd.isna(frame.loc["f2", "feedback.ok"])
     finally:
         recovered.close()
