@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,9 +15,9 @@ import pandas as pd
 import pytest
 
 from gantry_gradio import Client
+from tests.crash_logger import run_and_kill
 
 APP = "bulk-app"
-HERE = Path(__file__).parent
 START = pd.Timestamp("2022-04-01", tz="UTC")
 
 
@@ -137,20 +133,7 @@ def test_feedback_stored_before_its_bulk_prediction_is_merged(client):
 def test_sigkill_mid_bulk_delivery_loses_nothing(tmp_path, store_url):
     count = 5000
     blobs, spool = tmp_path / "blobs", tmp_path / "spool"
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "bulk_crash_logger.py"), store_url, str(blobs), str(spool)]
-        + [str(count)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=HERE.parent,
-        env={**os.environ, "PYTHONPATH": str(HERE.parent)},  # this checkout, not an install
-    )
-    try:
-        assert proc.stdout.readline().strip() == "logged"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    assert proc.returncode == -signal.SIGKILL
+    run_and_kill(store_url, blobs, spool, count, mode="bulk")
     recovered = Client(store_url, blobs=blobs, spool_dir=spool)
     try:
         frame = _stored(recovered, "bulk-crash-app")

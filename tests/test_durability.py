@@ -1,7 +1,6 @@
 """Nothing logged is lost: SIGKILL, database outages, torn and corrupt spool lines."""
 
 import json
-import signal
 import subprocess
 import sys
 import threading
@@ -10,24 +9,10 @@ import uuid
 from pathlib import Path
 
 from gantry_gradio import Client
+from tests.crash_logger import run_and_kill
 
 APP = "crash-app"
 HERE = Path(__file__).parent
-
-
-def _run_and_kill(store: str, blobs: Path, spool: Path, count: int) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "crash_logger.py"), store, str(blobs), str(spool), str(count)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=HERE.parent,
-    )
-    try:
-        assert proc.stdout.readline().strip() == "logged"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    assert proc.returncode == -signal.SIGKILL
 
 
 def _undelivered_lines(spool: Path) -> int:
@@ -51,7 +36,7 @@ def _assert_all_present(client: Client, count: int) -> None:
 def test_sigkill_right_after_logging_loses_nothing(tmp_path, store_url):
     count = 3000
     blobs, spool = tmp_path / "blobs", tmp_path / "spool"
-    _run_and_kill(store_url, blobs, spool, count)
+    run_and_kill(store_url, blobs, spool, count)
     assert _undelivered_lines(spool) > 0, "the kill should land before delivery finished"
     recovered = Client(store_url, blobs=blobs, spool_dir=spool)
     try:
@@ -65,7 +50,7 @@ def test_sigkill_while_database_is_down_then_recover(tmp_path, own_postgres):
     store = own_postgres.create_database("crash")
     own_postgres.stop()
     blobs, spool = tmp_path / "blobs", tmp_path / "spool"
-    _run_and_kill(store, blobs, spool, 500)
+    run_and_kill(store, blobs, spool, 500)
     assert _undelivered_lines(spool) == 500
     own_postgres.start()
     recovered = Client(store, blobs=blobs, spool_dir=spool)
