@@ -28,6 +28,12 @@ MAX_EXACT_INT = 2**53
 #: field names are indexed, and database indexes cap an entry's size.
 MAX_FIELD_NAME = 512
 
+
+def is_field_name(path: str) -> bool:
+    """Whether a dotted name may become a column, on every store (the call
+    cleans NUL away; spool lines from elsewhere are held to the same rule)."""
+    return len(path) <= MAX_FIELD_NAME and "\x00" not in path
+
 Stage = Callable[[bytes | Path, str], str]
 
 

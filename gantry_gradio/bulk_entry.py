@@ -23,7 +23,7 @@ from itertools import compress
 from json.encoder import encode_basestring
 from typing import Any
 
-from ._values import MAX_FIELD_NAME
+from ._values import is_field_name
 from .join_key import MAX_JOIN_KEY_LENGTH
 from .spool_entry import BadEntry, check_entry
 
@@ -154,7 +154,7 @@ def _is_plain(bulk: BulkEntry) -> bool:
         return False
     for path, values in [*bulk.columns.items(), *((p, [v]) for p, v in bulk.constants.items())]:
         kinds = set(map(type, values)) - {type(None)}
-        if len(path) > MAX_FIELD_NAME or "\x00" in path or kinds not in _SCALARS:
+        if not is_field_name(path) or kinds not in _SCALARS:
             return False
     return _feedback_matches_events(bulk)
 

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .._timestamps import HOUR_US
-from .._values import MAX_FIELD_NAME
+from .._values import MAX_FIELD_NAME, is_field_name
 from ..bulk_entry import BulkEntry, expand
 from . import bulk_insert, schema
 from .catalog import Catalog
@@ -62,7 +62,7 @@ def _checked_names(flat: dict[str, Any]) -> dict[str, Any]:
     """The call refuses such names already; entries from elsewhere (an old
     spool, a hand-written line) get the same rule on every database."""
     for path in flat:
-        if len(path) > MAX_FIELD_NAME or "\x00" in path:
+        if not is_field_name(path):
             raise ValueError(
                 f"field name {path[:80]!r}… is longer than {MAX_FIELD_NAME} characters or holds NUL"
             )
