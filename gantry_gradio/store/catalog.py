@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
@@ -23,7 +24,6 @@ SECTION_FIELD_BUDGETS = {
     "feedback": 100,
     "projections": 100,
 }
-MAX_FIELDS_PER_APPLICATION = sum(SECTION_FIELD_BUDGETS.values())
 #: Numeric/boolean fields covered by the metrics index (PostgreSQL allows 32
 #: columns, two of which are the hour and the timestamp).
 MAX_METRIC_INDEX_COLUMNS = 30
@@ -138,15 +138,13 @@ class Catalog:
             if all(path in self.fields(app_id) for path in kinds):
                 return self._fields[app_id]
             known = self.fields(app_id, refresh=True)
-            used: dict[str, int] = {}
-            for path in known:
-                used[_section(path)] = used.get(_section(path), 0) + 1
+            used = Counter(map(_section, known))
             granted = {}
             for path, kind in kinds.items():
                 section = _section(path)
-                if path in known or used.get(section, 0) >= SECTION_FIELD_BUDGETS.get(section, 0):
+                if path in known or used[section] >= SECTION_FIELD_BUDGETS.get(section, 0):
                     continue
-                used[section] = used.get(section, 0) + 1
+                used[section] += 1
                 granted[path] = kind
             if granted:
                 try:
