@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import unquote
 
 from .base import BlobStoreError
 
@@ -26,10 +27,26 @@ class LocalBlobStore:
         os.chmod(partial, 0o600)  # private, like the S3 objects
         os.replace(partial, target)
 
+    def replace_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        target = self.root / key
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        partial.write_bytes(data)
+        os.chmod(partial, 0o600)
+        os.replace(partial, target)
+
+    def delete(self, uri: str) -> None:
+        self._path_of(uri).unlink(missing_ok=True)
+
+    def fetch(self, uri: str, cache_dir: Path) -> Path:
+        """The file itself: a local folder needs no copy."""
+        return self._path_of(uri)
+
     def _path_of(self, uri: str) -> Path:
         if not uri.startswith("file://"):
             raise BlobStoreError(f"{uri!r} is not a file:// URI of this blob store")
-        path = Path(uri[len("file://") :]).resolve()
+        # uri_for percent-encodes (Path.as_uri): lake keys hold `=` and `%`
+        path = Path(unquote(uri[len("file://") :])).resolve()
         if not path.is_relative_to(self.root):
             raise BlobStoreError(f"{uri!r} lies outside the blob folder {self.root}")
         return path

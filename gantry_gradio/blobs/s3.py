@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import boto3
@@ -78,6 +79,39 @@ class S3BlobStore:
             return self.client.get_object(Bucket=self.bucket, Key=self._split(uri))["Body"].read()
         except ClientError as exc:
             raise self._explain(exc) from exc
+
+    def replace_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type
+            )
+        except ClientError as exc:
+            raise self._explain(exc) from exc
+
+    def delete(self, uri: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._split(uri))
+        except ClientError as exc:
+            raise self._explain(exc) from exc
+
+    def fetch(self, uri: str, cache_dir: Path) -> Path:
+        """A local copy under `cache_dir`, downloaded once: lake files are never
+        rewritten under the same name, so a copy never goes stale. Why not let
+        the query engine read S3 itself: DuckDB's httpfs is an extension it
+        downloads on first use, which an offline machine cannot."""
+        key = self._split(uri)
+        target = Path(cache_dir) / self.bucket / key
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            self.client.download_file(self.bucket, key, str(partial))
+        except ClientError as exc:
+            partial.unlink(missing_ok=True)
+            raise self._explain(exc) from exc
+        os.replace(partial, target)
+        return target
 
     def url(self, uri: str, *, expires_in: int = 3600) -> str:
         return self.client.generate_presigned_url(

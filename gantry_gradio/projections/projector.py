@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from .._timestamps import to_epoch_us
 from ..store import Catalog, RecordStore, Selection
+from ..store.changes import claim_change
 from .registry import Projection
 
 log = logging.getLogger("gantry_gradio")
@@ -143,13 +144,17 @@ class Projector:
                 ok = isinstance(number, (int, float)) and number == number  # drop NaN
                 row[f"v_{value}"] = float(number) if ok else None
             params.append(row)
-        assignments = {columns[projection.status_column]: sa.bindparam("status")}
+        assignments = {
+            columns[projection.status_column]: sa.bindparam("status"),
+            "change_seq": sa.bindparam("change"),
+        }
         for value in projection.values:
             if projection.column(value) in columns:
                 assignments[columns[projection.column(value)]] = sa.bindparam(f"v_{value}")
         stmt = table.update().where(table.c.join_key == sa.bindparam("key")).values(assignments)
         with self.engine.begin() as conn:
-            conn.execute(stmt, params)
+            change = claim_change(conn, app_id)
+            conn.execute(stmt, [row | {"change": change} for row in params])
 
     # -- whole ranges --------------------------------------------------------------
 
@@ -195,7 +200,10 @@ class Projector:
             if status is None or not all(f in fields for f in projection.fields):
                 continue
             with self.engine.begin() as conn:
-                conn.execute(table.update().where(*where).values({status.column: None}))
+                change = claim_change(conn, app_id)
+                conn.execute(
+                    table.update().where(*where).values({status.column: None, "change_seq": change})
+                )
 
 
 def _missing_as_none(value: Any) -> Any:

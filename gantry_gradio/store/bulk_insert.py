@@ -79,8 +79,10 @@ def insert_rows(
     table: sa.Table,
     fields: dict[str, Field],
     entry: Any,
+    change: int,
 ) -> None:
-    """The entry's rows (a BulkEntry with `fast` set)."""
+    """The entry's rows (a BulkEntry with `fast` set), stamped with the
+    transaction's change number."""
     stamps = entry.timestamps
     columns: dict[str, Column] = {
         "join_key": entry.join_keys,
@@ -88,6 +90,7 @@ def insert_rows(
         "hour_us": [t - t % HOUR_US for t in stamps],
         "version": Constant(entry.version),
         "logged_at_us": Constant(entry.logged_at),
+        "change_seq": Constant(change),
     }
     for path, values in entry.columns.items():
         columns[fields[path].column] = values

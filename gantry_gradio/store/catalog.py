@@ -56,7 +56,34 @@ class Catalog:
                 schema.metadata.create_all(self.engine)
             except (IntegrityError, OperationalError, ProgrammingError):
                 schema.metadata.create_all(self.engine)
+            self._add_change_columns()
             self._tables_ready = True
+
+    def _add_change_columns(self) -> None:
+        """Stores written before change tracking lack its columns: add them
+        (rows written before read as changed at 0, which the first lake
+        export takes in whole). A read-only store is left as it is; it is
+        read through the SQL path only."""
+        inspector = sa.inspect(self.engine)
+        missing = {
+            table: index
+            for table, index in [(schema.applications.name, None)]
+            + [
+                (name, f"ix_{name}_change")
+                for name in inspector.get_table_names()
+                if name.startswith("gantry_records_")
+            ]
+            if "change_seq" not in {c["name"] for c in inspector.get_columns(table)}
+        }
+        for table, index in missing.items():
+            column = "BIGINT" if index else "BIGINT NOT NULL DEFAULT 0"
+            try:
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN change_seq {column}")
+                    if index:
+                        conn.exec_driver_sql(f"CREATE INDEX {index} ON {table} (change_seq)")
+            except (OperationalError, ProgrammingError):
+                pass  # read-only, or another process added it first
 
     # -- applications --------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from .contract import (
 )
 from .filters import FilterError, field_column, to_sql
 from .frames import to_frame
-from .schema import Field, baseline_values
+from .schema import RECORD_COLUMNS, Field, baseline_values
 from .views import View, ViewStore
 
 #: join_key IN (...) lists stay well under every database's parameter limit.
@@ -36,11 +36,13 @@ _KEYS_PER_QUERY = 500
 @dataclass
 class _Compiled:
     """A `Selection` as this engine runs it: the application's table, its
-    fields, and the WHERE conditions."""
+    fields, the WHERE conditions, and the engine that runs the statements
+    (the SQL store's own, or a columnar one holding the same table)."""
 
     table: sa.Table
     fields: dict[str, Field]
     where: list[sa.ColumnElement[bool]]
+    engine: sa.Engine
 
     def column(self, field_name: str) -> tuple[sa.Column, str]:
         return field_column(field_name, self.table, self.fields)
@@ -80,7 +82,7 @@ class SqlRecordStore(RecordStore):
     def list_views(self, application: str) -> list[View]:
         return self.views.list(application)
 
-    def _compile(self, selection: Selection) -> _Compiled:
+    def _compile(self, selection: Selection, engine: sa.Engine | None = None) -> _Compiled:
         """The application's table, its current fields, and the selection
         (its view written out) as SQL conditions. The window is [start, end)."""
         app_id = self.catalog.application_id(selection.application)
@@ -92,7 +94,7 @@ class SqlRecordStore(RecordStore):
             where.append(table.c.timestamp_us >= _us(selection.start))
         if selection.end is not None:
             where.append(table.c.timestamp_us < _us(selection.end))
-        compiled = _Compiled(table, fields, where)
+        compiled = _Compiled(table, fields, where, engine or self.engine)
         for f in selection.filters:
             column, kind = compiled.column(f.field)
             where.append(to_sql(f, column, kind))
@@ -116,10 +118,8 @@ class SqlRecordStore(RecordStore):
         known = compiled.fields
         if fields is not None:
             known = {path: known[path] for path in fields if path in known}
-            base = ["timestamp_us", "join_key", "version", "extra"]
-            columns = [table.c[name] for name in base] + [table.c[f.column] for f in known.values()]
-        else:
-            columns = [table]
+        base = [table.c[name] for name in RECORD_COLUMNS]
+        columns = base + [table.c[f.column] for f in known.values()]
         order = [table.c.timestamp_us.desc() if newest_first else table.c.timestamp_us]
         if order_by is not None:
             column, _ = compiled.column(order_by)
@@ -129,7 +129,7 @@ class SqlRecordStore(RecordStore):
             stmt = stmt.limit(limit)
         if offset:
             stmt = stmt.offset(offset)
-        with self.engine.connect() as conn:
+        with compiled.engine.connect() as conn:
             result = conn.execute(stmt)
             frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
         return to_frame(frame, known, None if fields is None else set(fields))
@@ -145,7 +145,7 @@ class SqlRecordStore(RecordStore):
             .where(*compiled.where)
             .order_by(table.c.timestamp_us, table.c.join_key)
         )
-        return self._frame(stmt, ["join_key", "value"][: len(columns)])
+        return self._frame(compiled, stmt, ["join_key", "value"][: len(columns)])
 
     def stored_join_keys(self, application: str, join_keys: Sequence[str]) -> set[str]:
         try:
@@ -185,7 +185,7 @@ class SqlRecordStore(RecordStore):
             .group_by(hour)
             .order_by(hour)
         )
-        hourly = self._frame(stmt, ["hour", "predictions", "count", "true"])
+        hourly = self._frame(compiled, stmt, ["hour", "predictions", "count", "true"])
         hourly["start"] = bucket_start(hourly["hour"].astype("int64"), bucket)
         frame = hourly.groupby("start", as_index=False)[["predictions", "count", "true"]].sum()
         frame = frame.astype({"predictions": "int64", "count": "int64", "true": "int64"})
@@ -206,7 +206,7 @@ class SqlRecordStore(RecordStore):
                 columns.append(
                     sa.func.sum(sa.case((column.is_(True), 1), else_=0)).label(f"t{index}")
                 )
-        with self.engine.connect() as conn:
+        with compiled.engine.connect() as conn:
             # select_from: with no field known yet and no window, nothing else
             # names the table, and a bare SELECT count(*) counts one row.
             stmt = sa.select(*columns).select_from(compiled.table).where(*compiled.where)
@@ -230,7 +230,7 @@ class SqlRecordStore(RecordStore):
             .where(*compiled.where, column.is_not(None))
             .group_by(hour)
         )
-        hourly = self._frame(stmt, ["hour", "count", "sum"])
+        hourly = self._frame(compiled, stmt, ["hour", "count", "sum"])
         hourly["start"] = bucket_start(hourly["hour"].astype("int64"), bucket)
         frame = hourly.groupby("start", as_index=False)[["count", "sum"]].sum()
         frame["mean"] = frame["sum"] / frame["count"]
@@ -249,8 +249,8 @@ class SqlRecordStore(RecordStore):
             .order_by(*keys)
         )
         if bucket is None:
-            return self._frame(stmt, ["value", "count"])
-        frame = self._frame(stmt, ["hour", "value", "count"])
+            return self._frame(compiled, stmt, ["value", "count"])
+        frame = self._frame(compiled, stmt, ["hour", "value", "count"])
         frame["start"] = bucket_start(frame["hour"].astype("int64"), bucket)
         frame = frame.groupby(["start", "value"], as_index=False)["count"].sum()
         frame["start"] = to_times(frame["start"])
@@ -281,7 +281,7 @@ class SqlRecordStore(RecordStore):
             high = low + 1.0
         width = (high - low) / bins
         index = sa.case(
-            (column >= high, bins - 1), else_=self._floor((column - low) / width)
+            (column >= high, bins - 1), else_=_floor((column - low) / width, compiled.engine)
         ).label("bin")
         edges = pd.DataFrame(
             {
@@ -293,13 +293,13 @@ class SqlRecordStore(RecordStore):
         where = [*compiled.where, column >= low, column <= high]
         if split_by is None:
             stmt = sa.select(index, sa.func.count()).where(*where).group_by(index)
-            counts = self._frame(stmt, ["bin", "count"])
+            counts = self._frame(compiled, stmt, ["bin", "count"])
             return self._on_edges(edges, counts).drop(columns="bin")
         by, _ = compiled.column(split_by)
         stmt = (
             sa.select(by, index, sa.func.count()).where(*where, by.is_not(None)).group_by(by, index)
         )
-        counts = self._frame(stmt, [split_by, "bin", "count"])
+        counts = self._frame(compiled, stmt, [split_by, "bin", "count"])
         parts = [
             self._on_edges(edges, group.drop(columns=split_by)).assign(**{split_by: value})
             for value, group in counts.groupby(split_by)
@@ -315,7 +315,7 @@ class SqlRecordStore(RecordStore):
 
     def _min_max(self, compiled: _Compiled, column: sa.Column) -> tuple[Any, Any]:
         stmt = sa.select(sa.func.min(column), sa.func.max(column)).where(*compiled.where)
-        with self.engine.connect() as conn:
+        with compiled.engine.connect() as conn:
             low, high = conn.execute(stmt).one()
         return low, high
 
@@ -325,15 +325,9 @@ class SqlRecordStore(RecordStore):
         merged = edges.merge(counts, on="bin", how="left")
         return merged.assign(count=merged["count"].fillna(0).astype("int64"))
 
-    def _floor(self, expression: sa.ColumnElement) -> sa.ColumnElement:
-        # Values here are >= 0, where SQLite's CAST truncates to the floor;
-        # PostgreSQL's CAST rounds, so it gets FLOOR.
-        if self.engine.dialect.name == "sqlite":
-            return sa.cast(expression, sa.Integer)
-        return sa.cast(sa.func.floor(expression), sa.Integer)
-
-    def _frame(self, stmt: sa.Select, columns: list[str]) -> pd.DataFrame:
-        with self.engine.connect() as conn:
+    @staticmethod
+    def _frame(compiled: _Compiled, stmt: sa.Select, columns: list[str]) -> pd.DataFrame:
+        with compiled.engine.connect() as conn:
             return pd.DataFrame(conn.execute(stmt).fetchall(), columns=columns)
 
     # -- baselines -----------------------------------------------------------------
@@ -365,6 +359,14 @@ class SqlRecordStore(RecordStore):
             )
             if rows:
                 conn.execute(table.insert(), rows)
+
+
+def _floor(expression: sa.ColumnElement, engine: sa.Engine) -> sa.ColumnElement:
+    # Values here are >= 0, where SQLite's CAST truncates to the floor;
+    # PostgreSQL's and DuckDB's CAST round, so they get FLOOR.
+    if engine.dialect.name == "sqlite":
+        return sa.cast(expression, sa.Integer)
+    return sa.cast(sa.func.floor(expression), sa.Integer)
 
 
 def _us(when: pd.Timestamp) -> int:

@@ -20,6 +20,9 @@ applications = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    # The application's change counter: each write transaction bumps it under
+    # the write lock and stamps the rows it writes (store/changes.py).
+    sa.Column("change_seq", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 fields = sa.Table(
@@ -113,6 +116,34 @@ automation_runs = sa.Table(
     sa.Column("updated_at_us", sa.BigInteger, nullable=False),
 )
 
+#: The Parquet lake (gantry_gradio/lake): one row per exported partition (an
+#: application's UTC day). Kept here rather than only in the lake's manifest
+#: file so that a new export replaces an older one by compare-and-set in a
+#: transaction, whatever other exporter runs at the same time.
+lake_partitions = sa.Table(
+    "gantry_lake_partitions",
+    metadata,
+    sa.Column("application_id", sa.Integer, primary_key=True),
+    sa.Column("day_us", sa.BigInteger, primary_key=True),
+    sa.Column("uri", sa.Text, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("columns", sa.Text, nullable=False),  # JSON list of the file's columns
+    sa.Column("change_seq", sa.BigInteger, nullable=False),  # changes the file holds
+    sa.Column("exported_at_us", sa.BigInteger, nullable=False),
+)
+
+#: Per application: every change up to `watermark` is in an exported
+#: partition, except in the `pending` days (JSON list of day_us: days not yet
+#: complete, or whose export failed), which readers serve from SQL.
+lake_state = sa.Table(
+    "gantry_lake_state",
+    metadata,
+    sa.Column("application_id", sa.Integer, primary_key=True),
+    sa.Column("watermark", sa.BigInteger, nullable=False),
+    sa.Column("pending", sa.Text, nullable=False),
+)
+
 #: SQL types of the four kinds of flattened value.
 KIND_TYPES: dict[str, sa.types.TypeEngine] = {
     "boolean": sa.Boolean(create_constraint=False),
@@ -123,6 +154,8 @@ KIND_TYPES: dict[str, sa.types.TypeEngine] = {
 
 #: Columns every records table has; all else is a flattened field.
 BASE_FIELDS = ("join_key", "timestamp", "version")
+#: The stored columns a reader turns back into a record, besides field columns.
+RECORD_COLUMNS = ("join_key", "timestamp_us", "hour_us", "version", "logged_at_us", "extra")
 
 
 @dataclass(frozen=True)
@@ -150,6 +183,11 @@ def records_table(application_id: int, field_list: list[Field]) -> sa.Table:
         sa.Column("version", sa.Text),
         sa.Column("logged_at_us", sa.BigInteger, nullable=False),
         sa.Column("extra", sa.Text),  # JSON of values whose kind clashed with their column
+        # The application's change number of the transaction that last wrote
+        # the row: what the lake export finds changed rows by (an index
+        # range), instead of rescanning the store.
+        sa.Column("change_seq", sa.BigInteger),
         *(sa.Column(f.column, KIND_TYPES[f.kind]) for f in field_list),
         sa.Index(f"ix_{name}_timestamp", "timestamp_us"),
+        sa.Index(f"ix_{name}_change", "change_seq"),
     )

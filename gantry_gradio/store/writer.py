@@ -8,9 +8,10 @@ before the feedback or after it.
 The rebuild reads stored events and rows, then writes: two processes doing
 that at once (one storing a prediction, the other its feedback) could each miss
 the other's uncommitted half and leave the row without its feedback. So each
-write transaction first takes the application's write lock (a no-op UPDATE of
-its catalog row: a row lock on PostgreSQL, the database write lock on SQLite);
-writers of one application take turns, readers are never blocked."""
+write transaction first takes the application's write lock (an UPDATE of its
+catalog row that also claims the transaction's change number, store/changes.py:
+a row lock on PostgreSQL, the database write lock on SQLite); writers of one
+application take turns, readers are never blocked."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from .._values import MAX_FIELD_NAME, is_field_name
 from ..bulk_entry import BulkEntry, expand
 from . import bulk_insert, schema
 from .catalog import Catalog
+from .changes import claim_change
 from .flatten import flatten, kind_of, to_column
 from .schema import Field
 
@@ -130,11 +132,11 @@ class RecordWriter:
             table = self.catalog.table(app_id)
             with self.engine.begin() as conn:
                 bulk_insert.tune(conn)
-                self._lock_application(conn, app_id)
+                change = claim_change(conn, app_id)
                 if not bulk_insert.any_stored(conn, table, app_id, keys):
                     stored = 0
                     for entry in entries:
-                        bulk_insert.insert_rows(conn, table, fields, entry)
+                        bulk_insert.insert_rows(conn, table, fields, entry, change)
                         stored += entry.count + bulk_insert.insert_events(conn, app_id, entry)
                     return WriteResult(stored=stored)
         return self.write([record for entry in entries for record in expand(entry)])
@@ -175,7 +177,7 @@ class RecordWriter:
         table = self.catalog.table(app_id)
 
         with self.engine.begin() as conn:
-            self._lock_application(conn, app_id)
+            change = claim_change(conn, app_id)
             keys = set(predictions) | {e.join_key for e in events}
             existing = self._existing_extras(conn, table, keys)
             merged = _merge(self._stored_events(conn, app_id, keys) + events)
@@ -191,21 +193,15 @@ class RecordWriter:
                 if key in existing:
                     result.duplicates += 1
                     continue
-                rows.append(self._row(table, fields, flat | merged.get(key, {}), entry))
+                row = self._row(table, fields, flat | merged.get(key, {}), entry)
+                rows.append(row | {"change_seq": change})
             if rows:
                 conn.execute(self._insert(table).on_conflict_do_nothing(), rows)
                 result.stored += len(rows)
             for key in {e.join_key for e in events} & existing.keys():
-                self._update_feedback(conn, table, fields, key, merged[key], existing[key])
-
-    @staticmethod
-    def _lock_application(conn: sa.Connection, app_id: int) -> None:
-        """Held until commit; taken before any read, so what this transaction
-        reads is everything committed before it, and nothing commits meanwhile."""
-        apps = schema.applications
-        conn.execute(
-            apps.update().where(apps.c.id == app_id).values(created_at_us=apps.c.created_at_us)
-        )
+                self._update_feedback(
+                    conn, table, fields, key, merged[key], existing[key], change
+                )
 
     def _insert_events(self, conn: sa.Connection, app_id: int, events: list[_Event]) -> None:
         """Events whose id is stored already (a re-delivered batch) are skipped."""
@@ -281,9 +277,11 @@ class RecordWriter:
         key: str,
         feedback: dict,
         extra: Any,
+        change: int,
     ) -> None:
         columns, clashes = self._place(fields, feedback)
         kept = {p: v for p, v in json.loads(extra or "{}").items() if not p.startswith("feedback.")}
         kept.update(clashes)
         columns["extra"] = json.dumps(kept, ensure_ascii=False) if kept else None
+        columns["change_seq"] = change
         conn.execute(table.update().where(table.c.join_key == key).values(**columns))

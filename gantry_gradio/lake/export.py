@@ -1,0 +1,293 @@
+"""Exports an application's completed UTC days from the SQL store into the
+Parquet lake, and re-exports a day whenever any of its rows changes.
+
+The SQL store stays the source of truth and the write path; the lake is a
+copy laid out for columnar engines. Which days to (re)export comes from the
+change counter (store/changes.py): rows stamped after the last pass's
+watermark, found through an index, never a rescan. A day that is not complete
+yet (today), or whose export failed, stays `pending` and is served from SQL.
+
+Two exporters may run at once (two dashboards on one store): a partition is
+replaced only by a file holding newer changes (compare-and-set in the SQL
+store, under the application's lake-state row lock), and a day leaves
+`pending` only when its file holds every change up to the new watermark."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from .._timestamps import now_us
+from ..blobs import BlobStore
+from ..store import schema
+from ..store.catalog import Catalog
+from ..store.changes import current_change
+from ..store.schema import Field
+from .layout import (
+    DAY_US,
+    application_prefix,
+    column_names,
+    day_name,
+    lake_schema,
+    manifest_key,
+    partition_key,
+    rows_to_arrow,
+)
+
+log = logging.getLogger("gantry_gradio")
+_ROWS_PER_GROUP = 200_000
+_PARTITIONS = schema.lake_partitions
+_STATE = schema.lake_state
+
+
+@dataclass
+class ExportReport:
+    """What one export pass of one application did."""
+
+    application: str
+    days: list[str] = field(default_factory=list)
+    rows: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class LakeExporter:
+    def __init__(self, engine: sa.Engine, catalog: Catalog, blobs: BlobStore) -> None:
+        self.engine = engine
+        self.catalog = catalog
+        self.blobs = blobs
+
+    def export(self, application: str | None = None) -> list[ExportReport]:
+        """One pass over `application` (every application when None)."""
+        names = [application] if application is not None else self.catalog.application_names()
+        return [self.export_application(name) for name in names]
+
+    def export_application(self, application: str) -> ExportReport:
+        started = time.perf_counter()
+        report = ExportReport(application)
+        app_id = self.catalog.application_id(application)
+        self._ensure_state(app_id)
+        with self.engine.connect() as conn, conn.begin():  # one snapshot for both reads
+            change = current_change(conn, app_id)
+            watermark, pending = read_state(conn, app_id)
+            changed = self._changed_days(conn, app_id, watermark, change)
+        complete_before = now_us() // DAY_US * DAY_US
+        for day in sorted(d for d in changed | pending if d < complete_before):
+            try:
+                report.rows += self.export_day(application, day, change)
+                report.days.append(day_name(day))
+            except Exception as exc:  # noqa: BLE001 - the day stays pending; the rest go on
+                log.warning("lake export of %s %s failed: %s", application, day_name(day), exc)
+                report.failed[day_name(day)] = f"{type(exc).__name__}: {exc}"
+        self._advance(app_id, change, changed | pending)
+        self._write_manifest(application, app_id)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def export_day(self, application: str, day_us: int, change: int | None = None) -> int:
+        """Write the day's rows as one new Parquet file and make it the day's
+        partition unless a newer export won meanwhile. Returns the rows written."""
+        app_id = self.catalog.application_id(application)
+        if change is None:
+            with self.engine.connect() as conn:
+                change = current_change(conn, app_id)
+        fields = self.catalog.fields(app_id, refresh=True)
+        key = partition_key(application, day_us, change)
+        with tempfile.TemporaryDirectory(prefix="gantry-lake-") as tmp:
+            path = Path(tmp) / "part.parquet"
+            rows, columns = self._write_day(app_id, fields, day_us, path)
+            size = path.stat().st_size
+            if rows:
+                self.blobs.put_file(key, path, "application/vnd.apache.parquet")
+        uri = self.blobs.uri_for(key) if rows else None
+        replaced = self._commit(app_id, day_us, change, uri, rows, size, columns)
+        for old in replaced:
+            self._delete_quietly(old)
+        return rows
+
+    # -- steps ---------------------------------------------------------------------
+
+    def _ensure_state(self, app_id: int) -> None:
+        with self.engine.connect() as conn:
+            if (
+                conn.scalar(sa.select(_STATE.c.watermark).where(_STATE.c.application_id == app_id))
+                is not None
+            ):
+                return
+        try:
+            with self.engine.begin() as conn:
+                # -1: no pass yet; the first one takes every day, rows written
+                # before change tracking (NULL) included.
+                conn.execute(
+                    _STATE.insert().values(application_id=app_id, watermark=-1, pending="[]")
+                )
+        except IntegrityError:
+            pass  # another exporter created it
+
+    def _changed_days(
+        self, conn: sa.Connection, app_id: int, watermark: int, change: int
+    ) -> set[int]:
+        table = self.catalog.table(app_id)
+        stmt = sa.select(table.c.hour_us).distinct()
+        if watermark >= 0:
+            stmt = stmt.where(table.c.change_seq > watermark, table.c.change_seq <= change)
+        return {hour - hour % DAY_US for hour in conn.scalars(stmt)}
+
+    def _write_day(
+        self, app_id: int, fields: dict[str, Field], day_us: int, path: Path
+    ) -> tuple[int, list[str]]:
+        """Stream the day's rows into `path` in row groups; never the whole day in memory."""
+        table = self.catalog.table(app_id)
+        ordered = list(fields.values())
+        arrow_schema = lake_schema(fields)
+        stmt = (
+            sa.select(
+                table.c.join_key,
+                table.c.timestamp_us,
+                table.c.version,
+                table.c.logged_at_us,
+                table.c.extra,
+                *(table.c[f.column] for f in ordered),
+            )
+            .where(table.c.hour_us >= day_us, table.c.hour_us < day_us + DAY_US)
+            .order_by(table.c.timestamp_us, table.c.join_key)
+        )
+        rows = 0
+        with (
+            self.engine.connect() as conn,
+            pq.ParquetWriter(path, arrow_schema, compression="zstd") as writer,
+        ):
+            result = conn.execution_options(yield_per=_ROWS_PER_GROUP).execute(stmt)
+            for chunk in result.partitions():
+                writer.write_table(rows_to_arrow(chunk, arrow_schema))
+                rows += len(chunk)
+        return rows, arrow_schema.names
+
+    def _commit(
+        self,
+        app_id: int,
+        day_us: int,
+        change: int,
+        uri: str | None,
+        rows: int,
+        size: int,
+        columns: list[str],
+    ) -> list[str]:
+        """Make `uri` the day's partition if it holds newer changes than the
+        current one. Returns the files no partition names any more."""
+        where = (_PARTITIONS.c.application_id == app_id, _PARTITIONS.c.day_us == day_us)
+        with self.engine.begin() as conn:
+            _lock_state(conn, app_id)
+            current = conn.execute(
+                sa.select(_PARTITIONS.c.uri, _PARTITIONS.c.change_seq).where(*where)
+            ).first()
+            if current is not None and current.change_seq >= change:
+                return [uri] if uri else []  # a newer export won; ours is garbage
+            if current is not None:
+                conn.execute(_PARTITIONS.delete().where(*where))
+            if uri is not None:
+                conn.execute(
+                    _PARTITIONS.insert().values(
+                        application_id=app_id,
+                        day_us=day_us,
+                        uri=uri,
+                        rows=rows,
+                        bytes=size,
+                        columns=json.dumps(columns, ensure_ascii=False),
+                        change_seq=change,
+                        exported_at_us=now_us(),
+                    )
+                )
+        return [current.uri] if current is not None else []
+
+    def _advance(self, app_id: int, change: int, seen: set[int]) -> None:
+        """Move the watermark to `change`; keep pending every day seen whose
+        partition does not hold all changes up to the new watermark."""
+        with self.engine.begin() as conn:
+            _lock_state(conn, app_id)
+            watermark, pending = read_state(conn, app_id)
+            new_watermark = max(watermark, change)
+            covered = dict(
+                conn.execute(
+                    sa.select(_PARTITIONS.c.day_us, _PARTITIONS.c.change_seq).where(
+                        _PARTITIONS.c.application_id == app_id
+                    )
+                ).all()
+            )
+            still = sorted(d for d in pending | seen if covered.get(d, -1) < new_watermark)
+            conn.execute(
+                _STATE.update()
+                .where(_STATE.c.application_id == app_id)
+                .values(watermark=new_watermark, pending=json.dumps(still))
+            )
+
+    def _write_manifest(self, application: str, app_id: int) -> None:
+        """A small JSON beside the partitions for readers without the SQL
+        store: which file is each day's, and what the columns mean."""
+        fields = self.catalog.fields(app_id, refresh=True)
+        names = column_names(fields)
+        with self.engine.connect() as conn:
+            watermark, pending = read_state(conn, app_id)
+            parts = conn.execute(
+                sa.select(_PARTITIONS)
+                .where(_PARTITIONS.c.application_id == app_id)
+                .order_by(_PARTITIONS.c.day_us)
+            ).all()
+        manifest = {
+            "format": 1,
+            "application": application,
+            "prefix": application_prefix(application),
+            "watermark": watermark,
+            "pending_days": [day_name(d) for d in sorted(pending)],
+            "fields": {names[f.column]: {"path": f.path, "kind": f.kind} for f in fields.values()},
+            "partitions": [
+                {
+                    "day": day_name(p.day_us),
+                    "uri": p.uri,
+                    "rows": p.rows,
+                    "bytes": p.bytes,
+                    "change_seq": p.change_seq,
+                }
+                for p in parts
+            ],
+        }
+        try:
+            self.blobs.replace_bytes(
+                manifest_key(application),
+                json.dumps(manifest, indent=1, ensure_ascii=False).encode(),
+                "application/json",
+            )
+        except Exception as exc:  # noqa: BLE001 - informational copy; the SQL rows are authoritative
+            log.warning("could not write the lake manifest of %s: %s", application, exc)
+
+    def _delete_quietly(self, uri: str) -> None:
+        try:
+            self.blobs.delete(uri)
+        except Exception as exc:  # noqa: BLE001 - an orphan file wastes space, nothing else
+            log.warning("could not delete superseded lake file %s: %s", uri, exc)
+
+
+def _lock_state(conn: sa.Connection, app_id: int) -> None:
+    """The application's lake lock (its state row), held to commit."""
+    conn.execute(
+        _STATE.update()
+        .where(_STATE.c.application_id == app_id)
+        .values(watermark=_STATE.c.watermark)
+    )
+
+
+def read_state(conn: sa.Connection, app_id: int) -> tuple[int, set[int]]:
+    row = conn.execute(
+        sa.select(_STATE.c.watermark, _STATE.c.pending).where(_STATE.c.application_id == app_id)
+    ).first()
+    if row is None:
+        return -1, set()
+    return int(row.watermark), set(json.loads(row.pending))

@@ -1,0 +1,99 @@
+"""Where lake files live and what their columns are called.
+
+`lake/app=<application>/day=YYYY-MM-DD/part-<change>-<random>.parquet`: the
+Hive layout Spark, Trino, DuckDB, ClickHouse and pandas all read as-is, with
+`app` and `day` as partition columns. The application name is percent-encoded
+(as Spark encodes partition values), so no name can add a path segment.
+
+Columns carry the field paths users know (`feedback.accepted`), not the SQL
+store's generated `f17`, so the lake reads without the catalog. Engines that
+fold case (DuckDB, Spark) would merge `tags.Env` with `tags.env`: the later
+field of such a pair gets its field id appended (`tags.env#42`), decided from
+the catalog alone, so every file of an application names a field alike."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import quote
+
+import pandas as pd
+import pyarrow as pa
+
+from .._timestamps import MICROS
+from ..store.schema import Field
+
+DAY_US = 86400 * MICROS
+ROOT = "lake"
+
+#: Arrow types of the four kinds of field.
+ARROW_TYPES = {
+    "boolean": pa.bool_(),
+    "number": pa.float64(),
+    "text": pa.string(),
+    "json": pa.string(),
+}
+_TIME = pa.timestamp("us", tz="UTC")
+#: Columns of every lake file before the fields.
+BASE_SCHEMA = pa.schema(
+    [
+        ("join_key", pa.string()),
+        ("timestamp", _TIME),
+        ("version", pa.string()),
+        ("logged_at", _TIME),
+        ("extra", pa.string()),
+    ]
+)
+
+
+def day_name(day_us: int) -> str:
+    return pd.Timestamp(day_us, unit="us", tz="UTC").strftime("%Y-%m-%d")
+
+
+def application_prefix(application: str) -> str:
+    return f"{ROOT}/app={quote(application, safe='')}"
+
+
+def partition_key(application: str, day_us: int, change: int) -> str:
+    """A new name for every export: a file is never rewritten in place, so a
+    reader (or a cached copy) never sees half of one."""
+    part = f"part-{change}-{uuid.uuid4().hex[:8]}.parquet"
+    return f"{application_prefix(application)}/day={day_name(day_us)}/{part}"
+
+
+def manifest_key(application: str) -> str:
+    return f"{application_prefix(application)}/_manifest.json"
+
+
+def column_names(fields: dict[str, Field]) -> dict[str, str]:
+    """Store column (`f17`) -> lake column name, for every field."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for field in sorted(fields.values(), key=lambda f: int(f.column[1:])):
+        name = field.path
+        if name.casefold() in taken:
+            name = f"{field.path}#{field.column[1:]}"
+        taken.add(name.casefold())
+        names[field.column] = name
+    return names
+
+
+def lake_schema(fields: dict[str, Field]) -> pa.Schema:
+    names = column_names(fields)
+    extra = [(names[f.column], ARROW_TYPES[f.kind]) for f in fields.values()]
+    return pa.schema([*BASE_SCHEMA, *extra])
+
+
+def rows_to_arrow(rows: list, arrow_schema: pa.Schema) -> pa.Table:
+    """Rows fetched from the SQL store (in the schema's column order) as an
+    Arrow table: epoch microseconds become timestamps where the schema says
+    so, and SQLite's 0/1 booleans become booleans."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(arrow_schema)
+    arrays = []
+    for target, values in zip(arrow_schema, columns, strict=True):
+        if pa.types.is_boolean(target.type):
+            arrays.append(pa.array(values).cast(pa.bool_()))
+        elif pa.types.is_timestamp(target.type):
+            arrays.append(pa.array(values, pa.int64()).cast(target.type))
+        else:
+            arrays.append(pa.array(values, target.type))
+    return pa.Table.from_arrays(arrays, schema=arrow_schema)
