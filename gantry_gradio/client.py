@@ -23,6 +23,7 @@ from .blobs import BlobStore, open_blob_store
 from .datasets import Dataset, DatasetError, DatasetRegistry
 from .delivery import DeliveryWorker
 from .join_key import JoinKey, check_join_key
+from .lake import ExportReport, LakeExporter, LakeExportScheduler, LakeRecordStore
 from .projections import Projection, resolve
 from .projections.projector import Projector
 from .spool import Spool
@@ -47,6 +48,16 @@ MAX_ENTRY_BYTES = 16 * 2**20
 EXIT_FLUSH_SECONDS = 10.0
 
 log = logging.getLogger("gantry_gradio")
+ANALYTICS_ENGINES = ("sql", "lake")
+
+
+def _analytics_engine(choice: str | None) -> str:
+    """Where aggregations run: "lake" is DuckDB over the Parquet lake plus
+    the SQL tail (interactive at millions of records), "sql" the SQL store."""
+    value = choice or os.environ.get("GANTRY_ANALYTICS") or "sql"
+    if value not in ANALYTICS_ENGINES:
+        raise ValueError(f"analytics must be one of {', '.join(ANALYTICS_ENGINES)}, not {value!r}")
+    return value
 
 
 def _check_application(application: Any) -> str:
@@ -78,6 +89,8 @@ class Client:
         s3_endpoint_url: str | None = None,
         batch_size: int = 1000,
         projections: Sequence[str | dict | Projection] | None = None,
+        analytics: str | None = None,
+        lake_export_seconds: float = 60.0,
     ) -> None:
         self.store_url = (
             store
@@ -96,8 +109,17 @@ class Client:
         self.spool = Spool(spool_root / destination)
         self.catalog = Catalog(self.engine)
         self.views = ViewStore(self.engine, self.catalog)
+        self.lake = LakeExporter(self.engine, self.catalog, self.blobs)
+        self.analytics = _analytics_engine(analytics)
+        sql_store = SqlRecordStore(self.engine, self.catalog, self.views)
         #: Every read goes through this `RecordStore` (store/contract.py).
-        self.store = SqlRecordStore(self.engine, self.catalog, self.views)
+        self.store: SqlRecordStore = sql_store
+        self._lake_scheduler: LakeExportScheduler | None = None
+        if self.analytics == "lake":
+            self.store = LakeRecordStore(
+                sql_store, self.blobs, spool_root / "lake-cache", exporter=self.lake
+            )
+            self._lake_scheduler = LakeExportScheduler(self.lake, lake_export_seconds)
         self.dataset_registry = DatasetRegistry(self.engine, self.catalog)
         self.worker = DeliveryWorker(
             self.spool, RecordWriter(self.engine, self.catalog), self.blobs, batch_size=batch_size
@@ -107,6 +129,8 @@ class Client:
         self.projector = Projector(self.store, self.engine, self.catalog, self.projections)
         if self.projections:
             self.projector.start()
+        if self._lake_scheduler is not None:
+            self._lake_scheduler.start()
         self.closed = False  # set by close(); a closed client logs nothing more
         self.monitoring_errors = 0  # failures the Gradio integration absorbed
         atexit.register(self.close)
@@ -328,10 +352,19 @@ class Client:
         if self.worker.is_alive():
             self.flush(timeout)
         self.projector.stop(timeout=timeout)
+        if self._lake_scheduler is not None:
+            self._lake_scheduler.stop(timeout=timeout)
         self.worker.stop(timeout=timeout)
         if not self.worker.is_alive():
             self.spool.close()
         self.engine.dispose()
+
+    def export_lake(self, application: str | None = None) -> list[ExportReport]:
+        """Export completed days that changed since the last pass (every day
+        on the first) to the Parquet lake under the blob store's `lake/`
+        folder; a background pass does this every `lake_export_seconds` when
+        `analytics="lake"`."""
+        return self.lake.export(application)
 
     # -- reading -------------------------------------------------------------------
 

@@ -1,0 +1,9 @@
+"""The Parquet lake: completed days of each application exported from the SQL
+store (lake/export.py), read back with DuckDB together with the SQL tail
+(lake/store.py), kept current by a background pass (lake/scheduler.py)."""
+
+from .export import ExportReport, LakeExporter
+from .scheduler import LakeExportScheduler
+from .store import LakeRecordStore
+
+__all__ = ["ExportReport", "LakeExportScheduler", "LakeExporter", "LakeRecordStore"]
