@@ -153,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             chosen = [p for p in args.projections.split(",") if p]
             if chosen:
                 client.compute_projections(args.app, projections=chosen)
+            # The month is history: its days go to the Parquet lake now, so
+            # the tab reads them with DuckDB from its first refresh.
+            for report in client.export_lake(args.app):
+                print(f"exported {report.rows:,} rows ({len(report.days)} days) to the lake")
         if args.create_views:
             create_views(client, args.app)
     finally:

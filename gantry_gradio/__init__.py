@@ -33,6 +33,7 @@ from .curators import (
 )
 from .datasets import Dataset, DatasetError
 from .join_key import JoinKey
+from .lake import ExportReport
 from .projections import Projection, ProjectionError, register_projection
 from .spool import SpoolError
 from .store import (
@@ -74,6 +75,8 @@ __all__ = [
     "create_view",
     "feedback_controls",
     "delete_view",
+    "export_lake",
+    "ExportReport",
     "flush",
     "get_client",
     "get_dataset",
@@ -129,6 +132,7 @@ def init(
     spool_dir: str | Path | None = None,
     s3_endpoint_url: str | None = None,
     projections: Sequence[str | dict | Projection] | None = None,
+    analytics: str | None = None,
 ) -> Client:
     """Configure the default client (closing a previous one after it flushed).
 
@@ -138,6 +142,9 @@ def init(
     environment: stored as tags.env on every prediction unless the call sets it
     projections: computed in the background for every stored record, e.g.
         ["entropy", "edit", "profanity", {"name": "detoxify", "checkpoint": ...}]
+    analytics: "lake" (default, or GANTRY_ANALYTICS) runs the tab's
+        aggregations on DuckDB over the Parquet lake (exported in the
+        background) plus the SQL tail; "sql" on the SQL store alone
     """
     global _default
     with _default_lock:
@@ -150,6 +157,7 @@ def init(
             spool_dir=spool_dir,
             s3_endpoint_url=s3_endpoint_url,
             projections=projections,
+            analytics=analytics,
         )
         return _default
 
@@ -200,6 +208,11 @@ def flush(timeout: float | None = None) -> bool:
 
 def stats() -> dict[str, Any]:
     return get_client().stats()
+
+
+def export_lake(application: str | None = None) -> list[ExportReport]:
+    """Export changed completed days to the Parquet lake (see Client.export_lake)."""
+    return get_client().export_lake(application)
 
 
 def query(

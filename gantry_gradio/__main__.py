@@ -1,4 +1,4 @@
-"""Command line: `python -m gantry_gradio projections|dashboard|curators ...`
+"""Command line: `python -m gantry_gradio projections|dashboard|curators|lake ...`
 (also `gantry-gradio`)."""
 
 from __future__ import annotations
@@ -58,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         help="loopback: serve this machine without a token (a trusted single-user "
         "machine only; any proxy or forwarder on it lets others in)",
     )
+    board.add_argument(
+        "--analytics",
+        choices=("sql", "lake"),
+        help="where the tab's aggregations run: the SQL store, or DuckDB over the "
+        "Parquet lake plus the SQL tail (default: GANTRY_ANALYTICS, else lake)",
+    )
     board.add_argument("--accepted-field", default="feedback.accepted")
     board.add_argument("--flag-field", default="feedback.flag")
     curate = commands.add_parser("curators", help="run or list the store's curators")
@@ -66,9 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     curate.add_argument("--blobs", help="blob folder or s3://bucket/prefix (where datasets go)")
     curate.add_argument("--once", action="store_true", help="one pass, then exit")
     curate.add_argument("--poll-seconds", type=float, default=60.0)
+    lake = commands.add_parser(
+        "lake", help="export completed days that changed since the last pass to the Parquet lake"
+    )
+    lake.add_argument("action", choices=("export",))
+    lake.add_argument("--store", help="SQLAlchemy URL (default: GANTRY_STORE or ./gantry_data)")
+    lake.add_argument("--blobs", help="blob folder or s3://bucket/prefix (the lake goes in lake/)")
+    lake.add_argument("--app", help="only this application (default: every one)")
     args = parser.parse_args(argv)
     if args.command == "dashboard":
         return dashboard(args)
+    if args.command == "lake":
+        return export_lake(args)
     if args.command == "curators":
         return curators(args)
 
@@ -122,6 +137,26 @@ def curators(args: argparse.Namespace) -> int:
         client.close()
 
 
+def export_lake(args: argparse.Namespace) -> int:
+    """One export pass; exit 1 when a day could not be exported (it stays
+    served from SQL and the next pass tries again)."""
+    client = Client(args.store, args.blobs)
+    try:
+        reports = client.export_lake(args.app)
+    finally:
+        client.close()
+    for report in reports:
+        days = (
+            f"{len(report.days)} days ({report.days[0]}..{report.days[-1]})"
+            if report.days
+            else "nothing changed"
+        )
+        print(f"{report.application}: {days}, {report.rows:,} rows in {report.seconds:.1f} s")
+        for day, error in report.failed.items():
+            print(f"  {day} failed: {error}")
+    return 1 if any(r.failed for r in reports) else 0
+
+
 def dashboard(args: argparse.Namespace) -> int:
     """Serve the tab for a store (read-only files included). Beyond loopback it
     needs logins; on loopback, the access token (printed as a link) unless
@@ -152,7 +187,7 @@ def dashboard(args: argparse.Namespace) -> int:
         print(f"{exc} (--user, --access and --token are alternatives)", file=sys.stderr)
         return 2
     token = access.token or None
-    client = Client(args.store, args.blobs)
+    client = Client(args.store, args.blobs, analytics=args.analytics)
     with gr.Blocks(title="gantry_gradio monitoring") as demo:
         tab = monitoring_tab(
             args.app,

@@ -53,8 +53,9 @@ ANALYTICS_ENGINES = ("sql", "lake")
 
 def _analytics_engine(choice: str | None) -> str:
     """Where aggregations run: "lake" is DuckDB over the Parquet lake plus
-    the SQL tail (interactive at millions of records), "sql" the SQL store."""
-    value = choice or os.environ.get("GANTRY_ANALYTICS") or "sql"
+    the SQL tail (interactive at millions of records; the default), "sql"
+    the SQL store alone."""
+    value = choice or os.environ.get("GANTRY_ANALYTICS") or "lake"
     if value not in ANALYTICS_ENGINES:
         raise ValueError(f"analytics must be one of {', '.join(ANALYTICS_ENGINES)}, not {value!r}")
     return value
@@ -354,6 +355,7 @@ class Client:
         self.projector.stop(timeout=timeout)
         if self._lake_scheduler is not None:
             self._lake_scheduler.stop(timeout=timeout)
+            self.store.close()
         self.worker.stop(timeout=timeout)
         if not self.worker.is_alive():
             self.spool.close()

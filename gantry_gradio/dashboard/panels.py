@@ -220,7 +220,8 @@ def snapshot(
         baseline=done.get("baseline"),
         views=[v.name for v in client.store.list_views(scope.application)],
         rows=done["rows"],
-        notes=explain_gaps(
+        notes=client.store.notes(scope.application)
+        + explain_gaps(
             client,
             scope,
             accepted_field=accepted_field,

@@ -33,7 +33,10 @@ class LakeExportScheduler:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        # The first pass waits one interval too: a short-lived process (a
+        # script, a test) then never exports, and a long-lived one has
+        # delivered its spool's backlog by then.
+        while not self._stop.wait(self.interval_seconds):
             try:
                 for report in self.exporter.export():
                     if report.failed:
@@ -42,4 +45,3 @@ class LakeExportScheduler:
             except Exception as exc:  # noqa: BLE001 - next pass retries; reads fall back to SQL
                 self.errors += 1
                 log.warning("lake export pass failed: %s: %s", type(exc).__name__, exc)
-            self._stop.wait(self.interval_seconds)

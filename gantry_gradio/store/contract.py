@@ -114,6 +114,12 @@ class RecordStore(ABC):
     def list_views(self, application: str) -> list[View]:
         """The application's saved views, by name."""
 
+    def notes(self, application: str) -> list[str]:
+        """What a reader of this application's numbers should know about how
+        they were computed (e.g. part of a columnar copy was unreadable and
+        the SQL store answered instead), one line each; usually none."""
+        return []
+
     def resolve(self, selection: S) -> S:
         """The selection with its saved view written out (window where the
         selection leaves it open, the view's filters first) and no view name:
