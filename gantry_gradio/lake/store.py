@@ -57,6 +57,12 @@ _TAIL_BASE = pa.schema(
     ]
 )
 _HOUR_US = 3600 * 1_000_000
+#: Where each SQL store puts NULLs in ORDER BY: SQLite first ascending,
+#: PostgreSQL last ascending (and the other way round descending).
+_NULL_ORDER = {
+    "sqlite": "nulls_first_on_asc_last_on_desc",
+    "postgresql": "nulls_last_on_asc_first_on_desc",
+}
 
 
 @dataclass(frozen=True)
@@ -101,14 +107,19 @@ class LakeRecordStore(SqlRecordStore):
         *,
         exporter: LakeExporter | None = None,
         sync_seconds: float = 1.0,
-        memory_limit: str = "1GB",
+        memory_limit: str = "512MB",
     ) -> None:
         super().__init__(sql.engine, sql.catalog, sql.views)
         self.blobs = blobs
         self.cache_dir = Path(cache_dir)
         self.exporter = exporter
         self.sync_seconds = sync_seconds
-        self._db = duckdb.connect(config={"memory_limit": memory_limit})
+        # NULLs sort where the SQL store sorts them (DuckDB's own default is
+        # last either way), so `rows(order_by=...)` pages alike on both.
+        null_order = _NULL_ORDER.get(sql.engine.dialect.name, "nulls_last_on_asc_first_on_desc")
+        self._db = duckdb.connect(
+            config={"memory_limit": memory_limit, "default_null_order": null_order}
+        )
         # Each pooled connection is a cursor: its own connection to the same
         # in-memory database, safe to use from the thread that holds it.
         self.duck = sa.create_engine(
@@ -204,11 +215,16 @@ class LakeRecordStore(SqlRecordStore):
             mirror = self._mirrors.setdefault(app_id, _Mirror())
             if time.monotonic() - mirror.synced_at < self.sync_seconds:
                 return bool(mirror.lake)
-            with self.engine.connect() as conn, conn.begin():  # one snapshot
-                change = current_change(conn, app_id)
-                watermark, pending = read_state(conn, app_id)
-                partitions = self._partitions(conn, app_id) if watermark >= 0 else []
-                dirty = self._dirty_days(conn, app_id, watermark) if partitions else set()
+            try:
+                with self.engine.connect() as conn, conn.begin():  # one snapshot
+                    change = current_change(conn, app_id)
+                    watermark, pending = read_state(conn, app_id)
+                    partitions = self._partitions(conn, app_id) if watermark >= 0 else []
+                    dirty = self._dirty_days(conn, app_id, watermark) if partitions else set()
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+                # a read-only store from before the lake has no lake tables
+                log.debug("no lake for application %s: %s", application, exc)
+                change, pending, partitions, dirty = 0, set(), [], set()
             usable = {p.day_us: p for p in partitions if p.day_us not in pending | dirty}
             lake = self._checked(app_id, application, usable)
             if not lake:
@@ -216,10 +232,20 @@ class LakeRecordStore(SqlRecordStore):
                 mirror = self._mirrors[app_id]
             else:
                 fields = self.catalog.fields(app_id, refresh=True)
-                self._update_tail(app_id, mirror, fields, set(lake), change)
-                mirror.lake = {day: path for day, (path, _) in lake.items()}
-                mirror.lake_columns = frozenset(c for _, cols in lake.values() for c in cols)
-                self._update_view(app_id, mirror, fields)
+                # One DuckDB transaction: a panel querying meanwhile (the tab
+                # runs them side by side) sees the tail before or after, never
+                # a row deleted and not yet inserted again.
+                self._cursor.begin()
+                try:
+                    self._update_tail(app_id, mirror, fields, set(lake), change)
+                    mirror.lake = {day: path for day, (path, _) in lake.items()}
+                    mirror.lake_columns = frozenset(c for _, cols in lake.values() for c in cols)
+                    self._update_view(app_id, mirror, fields)
+                except BaseException:
+                    self._cursor.rollback()
+                    self._drop(app_id)  # start again from a clean mirror next time
+                    raise
+                self._cursor.commit()
             mirror.synced_at = time.monotonic()
             return bool(mirror.lake)
 
