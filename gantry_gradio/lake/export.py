@@ -92,9 +92,18 @@ class LakeExporter:
         report.seconds = time.perf_counter() - started
         return report
 
-    def export_day(self, application: str, day_us: int, change: int | None = None) -> int:
+    def export_day(
+        self,
+        application: str,
+        day_us: int,
+        change: int | None = None,
+        *,
+        replacing: str | None = None,
+    ) -> int:
         """Write the day's rows as one new Parquet file and make it the day's
-        partition unless a newer export won meanwhile. Returns the rows written."""
+        partition unless a newer export won meanwhile. Returns the rows written.
+        `replacing`: the URI of a file found missing or damaged, which the new
+        one replaces even when both hold the same changes (a rebuild)."""
         app_id = self.catalog.application_id(application)
         if change is None:
             with self.engine.connect() as conn:
@@ -108,7 +117,7 @@ class LakeExporter:
             if rows:
                 self.blobs.put_file(key, path, "application/vnd.apache.parquet")
         uri = self.blobs.uri_for(key) if rows else None
-        replaced = self._commit(app_id, day_us, change, uri, rows, size, columns)
+        replaced = self._commit(app_id, day_us, change, uri, rows, size, columns, replacing)
         for old in replaced:
             self._delete_quietly(old)
         return rows
@@ -180,16 +189,19 @@ class LakeExporter:
         rows: int,
         size: int,
         columns: list[str],
+        replacing: str | None = None,
     ) -> list[str]:
         """Make `uri` the day's partition if it holds newer changes than the
-        current one. Returns the files no partition names any more."""
+        current one, or as many when the current one is `replacing`. Returns
+        the files no partition names any more."""
         where = (_PARTITIONS.c.application_id == app_id, _PARTITIONS.c.day_us == day_us)
         with self.engine.begin() as conn:
             _lock_state(conn, app_id)
             current = conn.execute(
                 sa.select(_PARTITIONS.c.uri, _PARTITIONS.c.change_seq).where(*where)
             ).first()
-            if current is not None and current.change_seq >= change:
+            rebuild = current is not None and current.uri == replacing
+            if current is not None and current.change_seq >= change + rebuild:
                 return [uri] if uri else []  # a newer export won; ours is garbage
             if current is not None:
                 conn.execute(_PARTITIONS.delete().where(*where))

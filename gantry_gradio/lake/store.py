@@ -127,6 +127,7 @@ class LakeRecordStore(SqlRecordStore):
         )
         self._mirrors: dict[int, _Mirror] = {}
         self._verified: dict[str, str | None] = {}  # uri -> None (good) or why not
+        self._stamps: dict[str, tuple[int, int] | None] = {}  # uri -> (size, mtime) checked
         self._partition_uris: dict[tuple[int, int], str] = {}  # (app, day) -> current file
         self._rebuilding: set[tuple[int, int]] = set()
         self._lock = threading.RLock()
@@ -272,40 +273,59 @@ class LakeRecordStore(SqlRecordStore):
         self, app_id: int, application: str, usable: dict[int, _Partition]
     ) -> dict[int, tuple[str, tuple[str, ...]]]:
         """The usable partitions whose file is there and whole (size and row
-        count as exported); each file is checked once. A bad one is left to
-        SQL, and rebuilt when this store has an exporter."""
+        count as exported); each file is checked once, and again when its
+        size or modification time is no longer what was checked. A bad one is
+        left to SQL, and rebuilt when this store has an exporter."""
         good = {}
         for day, part in usable.items():
             self._partition_uris[(app_id, day)] = part.uri
+            if self._verified.get(part.uri, "") is None and not self._unchanged(part):
+                del self._verified[part.uri]  # replaced or touched since it was checked
             if part.uri not in self._verified:
                 self._verified[part.uri] = self._problem(part)
             if self._verified[part.uri] is None:
                 good[day] = (str(self.blobs.fetch(part.uri, self.cache_dir)), part.columns)
             else:
-                self._rebuild(app_id, application, day)
+                self._rebuild(app_id, application, day, part.uri)
         return good
+
+    def _stamp(self, part: _Partition) -> tuple[int, int] | None:
+        try:
+            stat = self.blobs.fetch(part.uri, self.cache_dir).stat()
+        except Exception:  # noqa: BLE001 - gone or unreachable: check it again
+            return None
+        return stat.st_size, stat.st_mtime_ns
+
+    def _unchanged(self, part: _Partition) -> bool:
+        """Whether the file is still the one `_problem` found whole (one stat)."""
+        stamp = self._stamp(part)
+        return stamp is not None and self._stamps.get(part.uri) == stamp
 
     def _problem(self, part: _Partition) -> str | None:
         try:
             path = self.blobs.fetch(part.uri, self.cache_dir)
+            stamp = self._stamp(part)
             if path.stat().st_size != part.bytes:
                 return "file truncated or replaced"
             if pq.read_metadata(path).num_rows != part.rows:
                 return "row count differs"
+            self._stamps[part.uri] = stamp
         except FileNotFoundError:
             return "file missing"
         except Exception as exc:  # noqa: BLE001 - any unreadable file is a bad partition
             return f"unreadable: {type(exc).__name__}"
         return None
 
-    def _rebuild(self, app_id: int, application: str, day: int) -> None:
+    def _rebuild(self, app_id: int, application: str, day: int, uri: str) -> None:
         if self.exporter is None or (app_id, day) in self._rebuilding:
             return
         self._rebuilding.add((app_id, day))
 
         def run() -> None:
             try:
-                self.exporter.export_day(application, day)
+                # Nothing may have changed since the bad file was written: the
+                # new one must win at the same change number too.
+                self.exporter.export_day(application, day, replacing=uri)
             except Exception as exc:  # noqa: BLE001 - served from SQL meanwhile
                 log.warning("rebuilding lake partition %s %s failed: %s", application, day, exc)
             finally:

@@ -1,0 +1,670 @@
+"""The Parquet lake (gantry_gradio/lake): a lake-backed client answers every
+read exactly as the SQL store does on the same rows, whether a day comes from
+an exported Parquet file, from the mirrored SQL tail (today, days changed
+since their export), or from SQL again because its file went missing or bad;
+on a local folder and on S3, with two exporters racing, and for application
+names that try to escape their folder. Everything runs through real parts:
+SQLite/PostgreSQL, DuckDB, Parquet files, moto's S3 server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import boto3
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gantry_gradio import Client
+from gantry_gradio.lake import LakeRecordStore
+from gantry_gradio.store import FilterError, Selection, SqlRecordStore
+from gantry_gradio.store.schema import lake_partitions
+
+APRIL = pd.Timestamp("2022-04-01", tz="UTC")
+DAYS = 6
+NUM, TXT, FLAG, OK = "tags.num", "tags.txt", "tags.flag", "feedback.ok"
+SCORE, LABEL, LISTED = "outputs.score", "outputs.label", "outputs.list"
+#: `tags.Txt` folds onto `tags.txt` (lake column `tags.Txt#<id>`), `tags.mixed`
+#: holds numbers and texts (the later kind goes to `extra`), `tags.q"é` needs
+#: quoting in DuckDB, `tags.late` appears only from some day on and
+#: `feedback.note` / `outputs.new` only after the first export.
+FIELDS = (
+    NUM,
+    TXT,
+    FLAG,
+    OK,
+    SCORE,
+    LABEL,
+    LISTED,
+    "tags.Txt",
+    "tags.mixed",
+    'tags.q"é',
+    "tags.late",
+    "feedback.note",
+    "outputs.new",
+)
+FILTERS = (
+    ["tags.num < 10"],
+    [(TXT, "==", "a")],
+    [(TXT, "contains", "a")],
+    [(FLAG, "==", True)],
+    [(NUM, "is null")],
+    [(TXT, "in", ["a", "A", ""])],
+    [(OK, "!=", False), (SCORE, ">=", 0)],
+    [(LISTED, "contains", "a")],
+    [("timestamp", "<", "2022-04-03T12:00:00Z")],
+    [("tags.late", "is not null"), ("feedback.note", "is null")],
+)
+WINDOW = ("2022-04-02T06:30:00Z", "2022-04-04T18:00:00Z")
+WEIRD_APP = "../a/b%2F..=c ü😀 'x'"
+
+
+# -- clients and comparisons ---------------------------------------------------
+
+
+def _lake_client(store_url: str, root: Path, blobs: str | Path | None = None, **kw) -> Client:
+    """A lake-backed client whose reads see every change at once. Its
+    background export pass runs once at start (nothing is stored yet) and
+    then not for an hour, so the tests decide when exports happen."""
+    client = Client(
+        store_url,
+        blobs=blobs or root / "blobs",
+        spool_dir=root / "spool",
+        analytics="lake",
+        lake_export_seconds=3600,
+        **kw,
+    )
+    assert isinstance(client.store, LakeRecordStore)
+    client.store.sync_seconds = 0
+    return client
+
+
+def _sql(client: Client) -> SqlRecordStore:
+    return SqlRecordStore(client.engine, client.catalog, client.views)
+
+
+def _engine_name(store: SqlRecordStore, application: str) -> str:
+    """Where a read of the application runs: duckdb when the lake serves it."""
+    return store._compile(Selection(application)).engine.dialect.name
+
+
+def _outcome(read, store):
+    try:
+        return read(store)
+    except FilterError as exc:  # e.g. a field only some data sets have
+        return ("FilterError", str(exc))
+
+
+def _assert_same(what: str, lake, sql) -> None:
+    if isinstance(sql, pd.DataFrame):
+        assert isinstance(lake, pd.DataFrame), what
+        pd.testing.assert_frame_equal(lake, sql, check_exact=False, rtol=1e-9, atol=0, obj=what)
+    else:
+        assert lake == sql, what
+
+
+SMALL, MEDIUM, FULL = 0, 1, 2
+
+
+def _reads(selection: Selection, level: int) -> dict:
+    """The reads of the contract with the variants a dashboard uses: a few
+    (SMALL), the main ones (MEDIUM) or every one (FULL)."""
+    reads = {
+        "summary": lambda s: s.summary(selection, [*FIELDS, "tags.nope"]),
+        "rows": lambda s: s.rows(selection),
+        "value_counts text by day": lambda s: s.value_counts(selection, TXT, "day"),
+    }
+    if level >= MEDIUM:
+        reads |= {
+            "histogram split": lambda s: s.histogram(selection, NUM, 6, split_by=TXT),
+            "percent_true day": lambda s: s.percent_true(selection, OK, "day"),
+            "keys": lambda s: s.keys(selection, SCORE),
+            "mean_over_time day": lambda s: s.mean_over_time(selection, SCORE, "day"),
+            "value_range": lambda s: s.value_range(selection, SCORE),
+            "rows by number": lambda s: s.rows(selection, order_by=NUM, limit=7, offset=1),
+        }
+    if level >= FULL:
+        reads |= {
+            "percent_true hour": lambda s: s.percent_true(selection, OK, "hour"),
+            "percent_true week": lambda s: s.percent_true(selection, FLAG, "week"),
+            "value_counts text": lambda s: s.value_counts(selection, TXT, None),
+            "value_counts bool by week": lambda s: s.value_counts(selection, FLAG, "week"),
+            "value_counts number": lambda s: s.value_counts(selection, NUM, None),
+            "value_counts text by hour": lambda s: s.value_counts(selection, "tags.Txt", "hour"),
+            "value_counts mixed": lambda s: s.value_counts(selection, "tags.mixed", None),
+            "mean_over_time hour": lambda s: s.mean_over_time(selection, NUM, "hour"),
+            "mean_over_time week": lambda s: s.mean_over_time(selection, "tags.late", "week"),
+            "value_range num": lambda s: s.value_range(selection, NUM),
+            "histogram": lambda s: s.histogram(selection, SCORE, 7),
+            "histogram range": lambda s: s.histogram(selection, NUM, 5, value_range=(-10, 10)),
+            "histogram split bool": lambda s: s.histogram(
+                selection, NUM, 4, value_range=(0.0, 30.0), split_by=FLAG
+            ),
+            "rows fields": lambda s: s.rows(
+                selection, fields=[NUM, 'tags.q"é', "tags.mixed", "feedback.note", "tags.nope"]
+            ),
+            "rows page": lambda s: s.rows(selection, limit=4, offset=3),
+            "rows newest": lambda s: s.rows(selection, newest_first=True, limit=5),
+            "rows by text desc": lambda s: s.rows(
+                selection, order_by=TXT, ascending=False, limit=6
+            ),
+            "rows by bool": lambda s: s.rows(selection, order_by=FLAG, newest_first=True),
+            "rows by late": lambda s: s.rows(selection, order_by="tags.late", ascending=False),
+            "keys plain": lambda s: s.keys(selection),
+            "keys text": lambda s: s.keys(selection, "tags.Txt"),
+        }
+    return reads
+
+
+def _selections(application: str, view: str | None, depth: int) -> list[tuple[Selection, int]]:
+    """The whole application at `depth`; a window and the saved view one
+    level less (FULL stays FULL); each filter of FILTERS with a few reads."""
+    around = depth if depth == FULL else max(depth - 1, SMALL)
+    chosen = [(Selection(application), depth), (Selection(application, *WINDOW), around)]
+    if view is not None:
+        chosen.append((Selection(application, view=view), around))
+        chosen.append((Selection(application, view=view, filters=[(FLAG, "==", False)]), SMALL))
+    if depth > SMALL:
+        chosen += [(Selection(application, filters=f), SMALL) for f in FILTERS]
+    return chosen
+
+
+def _assert_reads_equal(
+    client: Client, application: str, view: str | None = None, depth: int = FULL
+) -> int:
+    """Reads through `client.store` (the lake) equal the SQL store's.
+    Returns how many reads were compared."""
+    lake, sql = client.store, _sql(client)
+    assert lake.fields(application) == sql.fields(application)
+    compared = 0
+    for selection, level in _selections(application, view, depth):
+        for name, read in _reads(selection, level).items():
+            what = f"{name} of {selection}"
+            _assert_same(what, _outcome(read, lake), _outcome(read, sql))
+            compared += 1
+    return compared
+
+
+def _log(client: Client, application: str, records: list[dict]) -> list[str]:
+    keys = client.log_records(
+        application,
+        inputs=[{"i": i} for i in range(len(records))],
+        outputs=[r["outputs"] for r in records],
+        feedbacks=[r["feedback"] for r in records],
+        tags=[r["tags"] for r in records],
+        timestamps=[r["timestamp"] for r in records],
+    )
+    assert client.flush(60)
+    return keys
+
+
+def _partitions(client: Client, application: str) -> dict[str, str]:
+    """Exported day (YYYY-MM-DD) -> its file's URI."""
+    app_id = client.catalog.application_id(application)
+    t = lake_partitions
+    with client.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.c.day_us, t.c.uri).where(t.c.application_id == app_id))
+        return {pd.Timestamp(day, unit="us").strftime("%Y-%m-%d"): uri for day, uri in rows}
+
+
+def _local_path(uri: str) -> Path:
+    assert uri.startswith("file://"), uri
+    return Path(unquote(uri[len("file://") :]))
+
+
+def _fixed_records(days: range, per_day: int, *, late_from: int = 3) -> list[dict]:
+    """A known data set: every kind of field, gaps, a kind clash, a field
+    that starts on day `late_from`."""
+    records = []
+    for day in days:
+        for i in range(per_day):
+            n = day * per_day + i
+            tags = {"num": (n * 7) % 23 - 5, "txt": ["a", "A", "ba", ""][n % 4], "flag": n % 3 == 0}
+            if n % 5 == 0:
+                del tags["num"]
+            if n % 6 == 1:
+                tags["Txt"] = "fold"
+            tags["mixed"] = n if n % 4 else f"t{n}"
+            if day >= late_from:
+                tags["late"] = n / 4
+            outputs = {"score": n * 1.37 - 10, "label": f"l{n % 3}", "list": [n % 2, "a"]}
+            feedback = {"ok": n % 4 != 1} if n % 7 else {}
+            stamp = APRIL + pd.Timedelta(days=day, minutes=37 * i + 5)
+            records.append(
+                {"tags": tags, "outputs": outputs, "feedback": feedback, "timestamp": stamp}
+            )
+    return records
+
+
+# -- the property: lake reads == SQL reads -------------------------------------
+
+_TEXTS = st.sampled_from(["", "a", "A", "ab", "b a", "é", "ü😀", "x'y", 'q"q', "Zz"])
+_NUMBERS = st.one_of(st.integers(-40, 40), st.integers(-160, 160).map(lambda n: n / 4))
+_FLOATS = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def _record(draw, day: int, late_day: int, late: bool = False) -> dict:
+    optional_tags = {
+        "num": _NUMBERS,
+        "txt": _TEXTS,
+        "flag": st.booleans(),
+        "Txt": _TEXTS,
+        "mixed": st.one_of(_NUMBERS, _TEXTS),
+        'q"é': st.booleans(),
+    }
+    if day >= late_day:
+        optional_tags["late"] = _NUMBERS
+    optional_outputs = {
+        "score": _FLOATS,
+        "label": _TEXTS,
+        "list": st.lists(st.one_of(st.integers(0, 3), _TEXTS), max_size=2),
+    }
+    if late:
+        optional_outputs["new"] = _TEXTS
+    minute = draw(st.integers(0, 24 * 60 - 1))
+    return {
+        "tags": draw(st.fixed_dictionaries({}, optional=optional_tags)),
+        "outputs": draw(st.fixed_dictionaries({}, optional=optional_outputs)),
+        "feedback": draw(st.fixed_dictionaries({}, optional={"ok": st.booleans()})),
+        "timestamp": APRIL + pd.Timedelta(days=day, minutes=minute),
+    }
+
+
+def _complete(record: dict) -> dict:
+    """The first record has every base field, so filters on them compile."""
+    record["tags"] = {"num": 1, "txt": "a", "flag": True, "Txt": "A", **record["tags"]}
+    record["outputs"] = {"score": 0.5, "list": ["a"], **record["outputs"]}
+    record["feedback"] = {"ok": False, **record["feedback"]}
+    return record
+
+
+@st.composite
+def _histories(draw) -> dict:
+    """Records over April days (some days empty), maybe some of today, then
+    what arrives after the first export: late feedback (a new field among
+    it) and late predictions for past days; and whether a second export runs."""
+    late_day = draw(st.integers(1, DAYS - 1))
+    days = draw(st.lists(st.integers(0, DAYS - 1), min_size=1, max_size=DAYS, unique=True))
+    records = []
+    for day in sorted(days):
+        count = draw(st.integers(1, 6))
+        records += [draw(_record(day, late_day)) for _ in range(count)]
+    records[0] = _complete(records[0])
+    today = draw(st.integers(0, 2))
+    late_feedback = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, len(records) + today - 1),
+                st.fixed_dictionaries(
+                    {"ok": st.booleans()}, optional={"note": _TEXTS, "score": _FLOATS}
+                ),
+            ),
+            max_size=4,
+        )
+    )
+    late_days = draw(st.lists(st.integers(0, DAYS - 1), max_size=3))
+    late_records = [draw(_record(day, late_day, late=True)) for day in late_days]
+    return {
+        "records": records,
+        "today": [draw(_record(0, late_day)) for _ in range(today)],
+        "late_feedback": late_feedback,
+        "late_records": late_records,
+        "second_export": draw(st.booleans()),
+        "view_filters": draw(st.sampled_from(FILTERS[:6])),
+    }
+
+
+@pytest.fixture
+def lake_client(store_url, tmp_path):
+    client = _lake_client(store_url, tmp_path)
+    yield client
+    client.close()
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=_histories())
+def test_every_lake_read_equals_the_sql_store(tmp_path, history):
+    """Random stores: lake reads equal SQL reads after the first export (some
+    days changed since), and after a second one when drawn."""
+    client = _lake_client(
+        f"sqlite:///{tmp_path}/{uuid.uuid4().hex}.db", tmp_path / uuid.uuid4().hex
+    )
+    try:
+        _check_history(client, history)
+    finally:
+        client.close()
+
+
+def _check_history(client: Client, history: dict) -> None:
+    app = f"prop-{uuid.uuid4().hex[:8]}"
+    records = history["records"]
+    keys = _log(client, app, records)
+    now = pd.Timestamp.now(tz="UTC")
+    for record in history["today"]:  # today: not complete, served from SQL
+        record["timestamp"] = now - pd.Timedelta(seconds=1)
+    if history["today"]:
+        keys += _log(client, app, history["today"])
+    report = client.export_lake(app)[0]
+    assert not report.failed
+    exported = {r["timestamp"].strftime("%Y-%m-%d") for r in records}
+    assert exported <= set(report.days)
+    assert exported <= set(_partitions(client, app))
+    _assert_reads_equal(client, app, depth=SMALL)
+
+    changed = set()
+    for index, feedback in history["late_feedback"]:
+        client.log_record(app, feedback=feedback, join_key=keys[index])
+        if index < len(records):
+            changed.add(records[index]["timestamp"].strftime("%Y-%m-%d"))
+    if history["late_records"]:
+        _log(client, app, history["late_records"])
+        changed |= {r["timestamp"].strftime("%Y-%m-%d") for r in history["late_records"]}
+    assert client.flush(60)
+    if history["second_export"]:
+        assert not client.export_lake(app)[0].failed
+        changed = set()
+    client.create_view(app, "saved", "2022-04-02", None, history["view_filters"])
+    _assert_reads_equal(client, app, view="saved", depth=MEDIUM)
+    if exported - changed:
+        # Some exported day has not changed since: the lake serves it.
+        assert _engine_name(client.store, app) == "duckdb"
+    assert client.store.notes(app) == []
+
+
+def test_lake_reads_equal_sql_on_both_stores(lake_client):
+    """A fixed history on SQLite and PostgreSQL: before any export (SQL),
+    after it (lake), after late feedback and late predictions changed two
+    exported days (lake + tail), after a second export."""
+    client, app = lake_client, "fixed"
+    records = _fixed_records(range(5), 9)
+    keys = _log(client, app, records[:27])  # days 0-2, without `tags.late`
+    client.create_view(app, "young", "2022-04-02", "2022-04-05", ["tags.num < 10"])
+    assert _engine_name(client.store, app) == client.engine.dialect.name
+    _assert_reads_equal(client, app, view="young", depth=SMALL)
+
+    assert client.export_lake(app)[0].days == ["2022-04-01", "2022-04-02", "2022-04-03"]
+    keys += _log(client, app, records[27:])  # days 3-4 reach the tail, new field
+    assert _engine_name(client.store, app) == "duckdb"
+    compared = _assert_reads_equal(client, app, view="young")
+    assert compared > 100
+
+    client.log_record(app, feedback={"ok": True, "note": "late"}, join_key=keys[3])
+    client.log_record(app, feedback={"ok": False}, join_key=keys[12])
+    client.log_records(
+        app,
+        outputs=[{"score": 99.5, "new": "x"}],
+        tags=[{"num": 4, "txt": "a", "flag": True}],
+        timestamps=[APRIL + pd.Timedelta(days=1, hours=23, minutes=59)],
+    )
+    assert client.flush(60)
+    assert _engine_name(client.store, app) == "duckdb"  # April 3 is still the lake's
+    _assert_reads_equal(client, app, view="young")
+
+    report = client.export_lake(app)[0]
+    assert report.days == ["2022-04-01", "2022-04-02", "2022-04-04", "2022-04-05"]
+    assert report.rows == 37
+    _assert_reads_equal(client, app, view="young", depth=MEDIUM)
+    assert client.export_lake(app)[0].days == []  # nothing changed: nothing rewritten
+    assert client.store.notes(app) == []
+
+
+# -- damaged partitions ----------------------------------------------------------
+
+
+def _damage(client: Client, app: str) -> dict[str, str]:
+    """Delete day 1's file, truncate day 2's, replace day 3's with day 4's
+    (a valid Parquet file of another row count). Returns day -> why."""
+    parts = _partitions(client, app)
+    _local_path(parts["2022-04-01"]).unlink()
+    second = _local_path(parts["2022-04-02"])
+    second.write_bytes(second.read_bytes()[: second.stat().st_size // 2])
+    third, fourth = _local_path(parts["2022-04-03"]), _local_path(parts["2022-04-04"])
+    assert pq.read_metadata(third).num_rows != pq.read_metadata(fourth).num_rows
+    shutil.copyfile(fourth, third)
+    return {"2022-04-01": "file missing", "2022-04-02": "truncated", "2022-04-03": "replaced"}
+
+
+def _wait_rebuilt(client: Client, app: str, old: dict[str, str], days: list[str]) -> None:
+    """Poll (reading, which picks up a finished rebuild) until the damaged
+    days have new files and the notes are gone."""
+    deadline = time.monotonic() + 10
+    while True:
+        client.store.summary(Selection(app), [NUM])
+        parts = _partitions(client, app)
+        if all(parts[d] != old[d] for d in days) and client.store.notes(app) == []:
+            return
+        assert time.monotonic() < deadline, (parts, client.store.notes(app))
+        time.sleep(0.05)
+
+
+def test_damaged_files_are_read_from_sql_named_in_notes_and_rebuilt(tmp_path):
+    client = _lake_client(f"sqlite:///{tmp_path}/records.db", tmp_path)
+    try:
+        app = "damaged"
+        records = _fixed_records(range(4), 8 - 1, late_from=2)
+        records += _fixed_records(range(3, 4), 3)  # day 4 has 10 rows, the others 7
+        _log(client, app, records)
+        client.export_lake(app)
+        before = _partitions(client, app)
+        damaged = _damage(client, app)
+
+        # A reader without an exporter: served from SQL, nothing rebuilt.
+        sql = _sql(client)
+        plain = LakeRecordStore(sql, client.blobs, tmp_path / "cache", sync_seconds=0)
+        assert _engine_name(plain, app) == "duckdb"  # day 4 is fine
+        notes = plain.notes(app)
+        assert len(notes) == 1 and "rebuilt" not in notes[0]
+        assert "2022-04-01 (file missing)" in notes[0]
+        assert "2022-04-02 (file truncated" in notes[0]
+        assert "2022-04-03 (" in notes[0] and "2022-04-04" not in notes[0]
+        for selection, level in _selections(app, None, MEDIUM):
+            for name, read in _reads(selection, level).items():
+                _assert_same(name, _outcome(read, plain), _outcome(read, sql))
+        assert _partitions(client, app) == before
+
+        # The client's store has the exporter: it rebuilds the three days.
+        assert _engine_name(client.store, app) == "duckdb"
+        notes = client.store.notes(app)
+        assert len(notes) == 1 and all(day in notes[0] for day in damaged)
+        assert "rebuilt" in notes[0]
+        _assert_reads_equal(client, app, depth=MEDIUM)
+        _wait_rebuilt(client, app, before, list(damaged))
+        after = _partitions(client, app)
+        assert after["2022-04-04"] == before["2022-04-04"]
+        for day in damaged:
+            assert _local_path(after[day]).exists()
+            assert not _local_path(before[day]).exists()  # the bad file is gone
+        _assert_reads_equal(client, app, depth=MEDIUM)
+        assert client.store.notes(app) == []
+
+        # Damage after the files were checked: the query fails in DuckDB, the
+        # files are checked again, and the answer is still the SQL store's.
+        _local_path(after["2022-04-02"]).unlink()
+        third = _local_path(after["2022-04-03"])
+        third.write_bytes(third.read_bytes()[:100])
+        summary = client.store.summary(Selection(app), FIELDS)
+        notes = client.store.notes(app)  # as of that read, before any rebuild is seen
+        assert summary == _sql(client).summary(Selection(app), FIELDS)
+        assert len(notes) == 1 and "2022-04-02" in notes[0] and "2022-04-03" in notes[0]
+        assert "2022-04-01" not in notes[0] and "2022-04-04" not in notes[0]
+        _assert_reads_equal(client, app, depth=SMALL)
+        _wait_rebuilt(client, app, after, ["2022-04-02", "2022-04-03"])
+        _assert_reads_equal(client, app, depth=SMALL)
+
+        # A checked file replaced by another valid one (a file of 7 rows over
+        # one of 10): its modification time gives it away at the next read.
+        rebuilt = _partitions(client, app)
+        shutil.copyfile(_local_path(rebuilt["2022-04-01"]), _local_path(rebuilt["2022-04-04"]))
+        summary = client.store.summary(Selection(app), FIELDS)
+        notes = client.store.notes(app)
+        assert summary == _sql(client).summary(Selection(app), FIELDS)
+        assert len(notes) == 1 and "2022-04-04 (file truncated or replaced)" in notes[0]
+        _wait_rebuilt(client, app, rebuilt, ["2022-04-04"])
+        _assert_reads_equal(client, app, depth=SMALL)
+    finally:
+        client.close()
+
+
+# -- S3 ------------------------------------------------------------------------
+
+
+def test_lake_on_s3_with_a_hostile_application_name(s3_server, s3_bucket, tmp_path):
+    client = _lake_client(
+        f"sqlite:///{tmp_path}/records.db",
+        tmp_path,
+        blobs=f"s3://{s3_bucket}/prefix",
+        s3_endpoint_url=s3_server.endpoint_url,
+    )
+    try:
+        keys = _log(client, WEIRD_APP, _fixed_records(range(3), 6))
+        client.log_record(WEIRD_APP, feedback={"ok": True, "note": "s3"}, join_key=keys[2])
+        assert client.flush(60)
+        report = client.export_lake(WEIRD_APP)[0]
+        assert report.days == ["2022-04-01", "2022-04-02", "2022-04-03"] and not report.failed
+        assert _engine_name(client.store, WEIRD_APP) == "duckdb"
+        _assert_reads_equal(client, WEIRD_APP, depth=MEDIUM)
+        assert client.store.notes(WEIRD_APP) == []
+
+        s3 = boto3.client("s3", endpoint_url=s3_server.endpoint_url)
+        listed = s3.list_objects_v2(Bucket=s3_bucket, Prefix="prefix/lake/")["Contents"]
+        segment = f"app={quote(WEIRD_APP, safe='')}"
+        part = re.compile(
+            rf"prefix/lake/{re.escape(segment)}/day=2022-04-0[123]/part-\d+-[0-9a-f]{{8}}\.parquet"
+        )
+        names = sorted(item["Key"] for item in listed)
+        parquet = [n for n in names if n.endswith(".parquet")]
+        assert all(part.fullmatch(n) for n in parquet), names
+        assert names == sorted([*parquet, f"prefix/lake/{segment}/_manifest.json"])
+        uris = _partitions(client, WEIRD_APP)
+        assert sorted(uris.values()) == [f"s3://{s3_bucket}/{n}" for n in parquet]
+        manifest = json.loads(
+            s3.get_object(Bucket=s3_bucket, Key=f"prefix/lake/{segment}/_manifest.json")[
+                "Body"
+            ].read()
+        )
+        assert manifest["application"] == WEIRD_APP
+        assert [p["uri"] for p in manifest["partitions"]] == [uris[d] for d in sorted(uris)]
+    finally:
+        client.close()
+
+
+def test_hostile_application_name_stays_in_one_lake_folder(tmp_path):
+    client = _lake_client(f"sqlite:///{tmp_path}/records.db", tmp_path)
+    try:
+        _log(client, WEIRD_APP, _fixed_records(range(2), 5))
+        _log(client, "plain", _fixed_records(range(1), 3))
+        client.export_lake()
+        lake = tmp_path / "blobs" / "lake"
+        assert sorted(p.name for p in lake.iterdir()) == [
+            f"app={quote(WEIRD_APP, safe='')}",
+            "app=plain",
+        ]
+        files = sorted(p.relative_to(tmp_path / "blobs") for p in lake.rglob("*") if p.is_file())
+        for path in files:
+            if path.name == "_manifest.json":
+                assert len(path.parts) == 3
+                continue
+            assert len(path.parts) == 4 and path.parts[0] == "lake", path
+            assert path.parts[2].startswith("day=2022-04-0") and path.suffix == ".parquet"
+        ours = [p for p in files if p.parts[1] != "app=plain"]
+        assert unquote(ours[0].parts[1].removeprefix("app=")) == WEIRD_APP
+        assert len([p for p in ours if p.suffix == ".parquet"]) == 2
+        assert not [p for p in (tmp_path / "blobs").iterdir() if p.name != "lake"]
+        assert _engine_name(client.store, WEIRD_APP) == "duckdb"
+        _assert_reads_equal(client, WEIRD_APP, depth=MEDIUM)
+        _assert_reads_equal(client, "plain", depth=SMALL)
+    finally:
+        client.close()
+
+
+# -- two exporters at once -------------------------------------------------------
+
+
+def test_two_exporters_racing_writers_leave_one_file_per_day(store_url, tmp_path, caplog):
+    """Two clients on one store and lake export in threads while records and
+    late feedback keep arriving; afterwards every day has one partition, the
+    lake folder holds exactly the partitions' files, and reads equal SQL."""
+    caplog.set_level(logging.WARNING, logger="gantry_gradio")
+    first = _lake_client(store_url, tmp_path / "a", blobs=tmp_path / "blobs")
+    second = _lake_client(store_url, tmp_path / "b", blobs=tmp_path / "blobs")
+    app = "race"
+    try:
+        keys = _log(first, app, _fixed_records(range(4), 4))
+        stop = threading.Event()
+        errors: list[BaseException] = []
+        passes = [0, 0]
+
+        def export(client: Client, slot: int) -> None:
+            try:
+                while not stop.is_set():
+                    report = client.lake.export_application(app)
+                    assert not report.failed, report.failed
+                    passes[slot] += 1
+            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+                errors.append(exc)
+
+        threads = [
+            threading.Thread(target=export, args=(c, i)) for i, c in enumerate((first, second))
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for round_ in range(12):
+                more = _fixed_records(range(round_ % 5, round_ % 5 + 1), 2, late_from=9)
+                for record in more:
+                    record["timestamp"] += pd.Timedelta(seconds=round_ + 1)
+                keys += _log(second if round_ % 2 else first, app, more)
+                for key in keys[round_ : len(keys) : 7]:
+                    first.log_record(
+                        app, feedback={"ok": round_ % 2 == 0, "round": round_}, join_key=key
+                    )
+                assert first.flush(60)
+                _assert_same(
+                    "summary",
+                    first.store.summary(Selection(app), [OK]),
+                    _sql(first).summary(Selection(app), [OK]),
+                )
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(60)
+        assert not errors, errors
+        assert min(passes) >= 2, passes
+
+        _assert_reads_equal(first, app, depth=MEDIUM)
+        assert not first.export_lake(app)[0].failed
+        parts = _partitions(first, app)
+        assert sorted(parts) == [f"2022-04-0{d}" for d in range(1, 6)]
+        on_disk = sorted((tmp_path / "blobs" / "lake").rglob("*.parquet"))
+        assert on_disk == sorted(_local_path(uri) for uri in parts.values())
+        leftovers = [p for p in (tmp_path / "blobs").rglob("*") if p.name.startswith(".")]
+        assert not leftovers
+        assert not [r for r in caplog.records if "could not delete" in r.getMessage()]
+        for client in (first, second):
+            assert _engine_name(client.store, app) == "duckdb"
+            _assert_reads_equal(client, app, depth=MEDIUM)
+            assert client.store.notes(app) == []
+        manifest = json.loads(
+            (tmp_path / "blobs" / "lake" / f"app={app}" / "_manifest.json").read_text()
+        )
+        assert {p["day"]: p["uri"] for p in manifest["partitions"]} == parts
+    finally:
+        first.close()
+        second.close()
