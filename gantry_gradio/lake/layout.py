@@ -2,8 +2,10 @@
 
 `lake/app=<application>/day=YYYY-MM-DD/part-<change>-<random>.parquet`: the
 Hive layout Spark, Trino, DuckDB, ClickHouse and pandas all read as-is, with
-`app` and `day` as partition columns. The application name is percent-encoded
-(as Spark encodes partition values), so no name can add a path segment.
+`app` and `day` as partition columns. The application name is escaped the way
+Hive and Spark escape partition values (`%XX` for `/`, `=`, `%`, control and a
+few other characters; the rest, non-ASCII included, as is), so no name can add
+a path segment and every engine reads the name back unchanged.
 
 Columns carry the field paths users know (`feedback.accepted`), not the SQL
 store's generated `f17`, so the lake reads without the catalog. Engines that
@@ -14,7 +16,6 @@ the catalog alone, so every file of an application names a field alike."""
 from __future__ import annotations
 
 import uuid
-from urllib.parse import quote
 
 import pandas as pd
 import pyarrow as pa
@@ -49,8 +50,16 @@ def day_name(day_us: int) -> str:
     return pd.Timestamp(day_us, unit="us", tz="UTC").strftime("%Y-%m-%d")
 
 
+#: The characters Hive's and Spark's `escapePathName` escape.
+_HIVE_ESCAPED = frozenset(chr(c) for c in range(0x20)) | frozenset('"#%\'*/:=?\\\x7f{[]^')
+
+
+def hive_escape(value: str) -> str:
+    return "".join(f"%{ord(ch):02X}" if ch in _HIVE_ESCAPED else ch for ch in value)
+
+
 def application_prefix(application: str) -> str:
-    return f"{ROOT}/app={quote(application, safe='')}"
+    return f"{ROOT}/app={hive_escape(application)}"
 
 
 def partition_key(application: str, day_us: int, change: int) -> str:
