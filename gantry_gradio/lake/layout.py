@@ -51,7 +51,7 @@ def day_name(day_us: int) -> str:
 
 
 #: The characters Hive's and Spark's `escapePathName` escape.
-_HIVE_ESCAPED = frozenset(chr(c) for c in range(0x20)) | frozenset('"#%\'*/:=?\\\x7f{[]^')
+_HIVE_ESCAPED = frozenset(chr(c) for c in range(0x20)) | frozenset("\"#%'*/:=?\\\x7f{[]^")
 
 
 def hive_escape(value: str) -> str:
