@@ -16,18 +16,19 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import boto3
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from gantry_gradio import Client
 from gantry_gradio.lake import LakeRecordStore
+from gantry_gradio.lake.layout import application_prefix
 from gantry_gradio.store import FilterError, Selection, SqlRecordStore
 from gantry_gradio.store.schema import lake_partitions
 
@@ -35,7 +36,7 @@ APRIL = pd.Timestamp("2022-04-01", tz="UTC")
 DAYS = 6
 NUM, TXT, FLAG, OK = "tags.num", "tags.txt", "tags.flag", "feedback.ok"
 SCORE, LABEL, LISTED = "outputs.score", "outputs.label", "outputs.list"
-#: `tags.Txt` folds onto `tags.txt` (lake column `tags.Txt#<id>`), `tags.mixed`
+#: `tags.Txt` folds onto `tags.txt` (the later one is `...#<id>` in the lake), `tags.mixed`
 #: holds numbers and texts (the later kind goes to `extra`), `tags.q"é` needs
 #: quoting in DuckDB, `tags.late` appears only from some day on and
 #: `feedback.note` / `outputs.new` only after the first export.
@@ -67,7 +68,7 @@ FILTERS = (
     [("tags.late", "is not null"), ("feedback.note", "is null")],
 )
 WINDOW = ("2022-04-02T06:30:00Z", "2022-04-04T18:00:00Z")
-WEIRD_APP = "../a/b%2F..=c ü😀 'x'"
+WEIRD_APP = "../a/b%2F..=c ü😀 'x' #*?[]{:\\\n"
 
 
 # -- clients and comparisons ---------------------------------------------------
@@ -75,8 +76,8 @@ WEIRD_APP = "../a/b%2F..=c ü😀 'x'"
 
 def _lake_client(store_url: str, root: Path, blobs: str | Path | None = None, **kw) -> Client:
     """A lake-backed client whose reads see every change at once. Its
-    background export pass runs once at start (nothing is stored yet) and
-    then not for an hour, so the tests decide when exports happen."""
+    background export pass waits an hour, so the tests decide when exports
+    happen."""
     client = Client(
         store_url,
         blobs=blobs or root / "blobs",
@@ -167,10 +168,11 @@ def _reads(selection: Selection, level: int) -> dict:
     return reads
 
 
-def _selections(application: str, view: str | None, depth: int) -> list[tuple[Selection, int]]:
-    """The whole application at `depth`; a window and the saved view one
-    level less (FULL stays FULL); each filter of FILTERS with a few reads."""
-    around = depth if depth == FULL else max(depth - 1, SMALL)
+def _selections(
+    application: str, view: str | None, depth: int, around: int
+) -> list[tuple[Selection, int]]:
+    """The whole application with reads of `depth`; a window and the saved
+    view with reads of `around`; with MEDIUM or more, each of FILTERS too."""
     chosen = [(Selection(application), depth), (Selection(application, *WINDOW), around)]
     if view is not None:
         chosen.append((Selection(application, view=view), around))
@@ -181,14 +183,18 @@ def _selections(application: str, view: str | None, depth: int) -> list[tuple[Se
 
 
 def _assert_reads_equal(
-    client: Client, application: str, view: str | None = None, depth: int = FULL
+    client: Client,
+    application: str,
+    view: str | None = None,
+    depth: int = FULL,
+    around: int = MEDIUM,
 ) -> int:
     """Reads through `client.store` (the lake) equal the SQL store's.
     Returns how many reads were compared."""
     lake, sql = client.store, _sql(client)
     assert lake.fields(application) == sql.fields(application)
     compared = 0
-    for selection, level in _selections(application, view, depth):
+    for selection, level in _selections(application, view, depth, min(around, depth)):
         for name, read in _reads(selection, level).items():
             what = f"{name} of {selection}"
             _assert_same(what, _outcome(read, lake), _outcome(read, sql))
@@ -216,6 +222,15 @@ def _partitions(client: Client, application: str) -> dict[str, str]:
     with client.engine.connect() as conn:
         rows = conn.execute(sa.select(t.c.day_us, t.c.uri).where(t.c.application_id == app_id))
         return {pd.Timestamp(day, unit="us").strftime("%Y-%m-%d"): uri for day, uri in rows}
+
+
+def _app_segment(application: str) -> str:
+    """The one folder name an application's files live under: `app=` and
+    the name escaped (Hive style), which decodes back to the name."""
+    root, segment = application_prefix(application).split("/")
+    assert root == "lake" and segment.startswith("app=")
+    assert unquote(segment.removeprefix("app=")) == application
+    return segment
 
 
 def _local_path(uri: str) -> Path:
@@ -296,7 +311,7 @@ def _histories(draw) -> dict:
     what arrives after the first export: late feedback (a new field among
     it) and late predictions for past days; and whether a second export runs."""
     late_day = draw(st.integers(1, DAYS - 1))
-    days = draw(st.lists(st.integers(0, DAYS - 1), min_size=1, max_size=DAYS, unique=True))
+    days = draw(st.lists(st.integers(0, DAYS - 1), min_size=2, max_size=DAYS, unique=True))
     records = []
     for day in sorted(days):
         count = draw(st.integers(1, 6))
@@ -333,23 +348,41 @@ def lake_client(store_url, tmp_path):
     client.close()
 
 
-@settings(
-    max_examples=15,
+_PROPERTY = settings(
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@settings(_PROPERTY, max_examples=15)
 @given(history=_histories())
 def test_every_lake_read_equals_the_sql_store(tmp_path, history):
-    """Random stores: lake reads equal SQL reads after the first export (some
-    days changed since), and after a second one when drawn."""
-    client = _lake_client(
-        f"sqlite:///{tmp_path}/{uuid.uuid4().hex}.db", tmp_path / uuid.uuid4().hex
-    )
+    """Random stores on SQLite (a new one each): lake reads equal SQL reads
+    after the first export (some days changed since), and after a second
+    one when drawn."""
+    root = tmp_path / uuid.uuid4().hex
+    client = _lake_client(f"sqlite:///{root}.db", root)
     try:
         _check_history(client, history)
     finally:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_lake_client(postgres, tmp_path_factory):
+    """One lake client on PostgreSQL for every example (each its own application)."""
+    url = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    client = _lake_client(url, tmp_path_factory.mktemp("pg-lake"))
+    yield client
+    client.close()
+
+
+@settings(_PROPERTY, max_examples=5)
+@given(history=_histories())
+def test_every_lake_read_equals_the_sql_store_on_postgresql(postgres_lake_client, history):
+    """The same property on PostgreSQL (fewer examples: each costs more)."""
+    _check_history(postgres_lake_client, history)
 
 
 def _check_history(client: Client, history: dict) -> None:
@@ -366,6 +399,7 @@ def _check_history(client: Client, history: dict) -> None:
     exported = {r["timestamp"].strftime("%Y-%m-%d") for r in records}
     assert exported <= set(report.days)
     assert exported <= set(_partitions(client, app))
+    assert _engine_name(client.store, app) == "duckdb"
     _assert_reads_equal(client, app, depth=SMALL)
 
     changed = set()
@@ -381,10 +415,14 @@ def _check_history(client: Client, history: dict) -> None:
         assert not client.export_lake(app)[0].failed
         changed = set()
     client.create_view(app, "saved", "2022-04-02", None, history["view_filters"])
-    _assert_reads_equal(client, app, view="saved", depth=MEDIUM)
+    _assert_reads_equal(client, app, view="saved", depth=FULL, around=SMALL)
+    engine = _engine_name(client.store, app)
+    event(f"read on {engine}, {len(exported - changed)} of {len(exported)} days clean")
     if exported - changed:
         # Some exported day has not changed since: the lake serves it.
-        assert _engine_name(client.store, app) == "duckdb"
+        assert engine == "duckdb"
+    else:  # every exported day changed since its export: all of it from SQL
+        assert engine == client.engine.dialect.name
     assert client.store.notes(app) == []
 
 
@@ -403,7 +441,7 @@ def test_lake_reads_equal_sql_on_both_stores(lake_client):
     keys += _log(client, app, records[27:])  # days 3-4 reach the tail, new field
     assert _engine_name(client.store, app) == "duckdb"
     compared = _assert_reads_equal(client, app, view="young")
-    assert compared > 100
+    assert compared >= 80
 
     client.log_record(app, feedback={"ok": True, "note": "late"}, join_key=keys[3])
     client.log_record(app, feedback={"ok": False}, join_key=keys[12])
@@ -441,16 +479,23 @@ def _damage(client: Client, app: str) -> dict[str, str]:
     return {"2022-04-01": "file missing", "2022-04-02": "truncated", "2022-04-03": "replaced"}
 
 
-def _wait_rebuilt(client: Client, app: str, old: dict[str, str], days: list[str]) -> None:
+def _wait_rebuilt(
+    client: Client,
+    app: str,
+    old: dict[str, str],
+    days: list[str],
+    store: LakeRecordStore | None = None,
+) -> None:
     """Poll (reading, which picks up a finished rebuild) until the damaged
-    days have new files and the notes are gone."""
+    days have new files and the notes of `store` (the client's) are gone."""
+    store = store or client.store
     deadline = time.monotonic() + 10
     while True:
-        client.store.summary(Selection(app), [NUM])
+        store.summary(Selection(app), [NUM])
         parts = _partitions(client, app)
-        if all(parts[d] != old[d] for d in days) and client.store.notes(app) == []:
+        if all(parts[d] != old[d] for d in days) and store.notes(app) == []:
             return
-        assert time.monotonic() < deadline, (parts, client.store.notes(app))
+        assert time.monotonic() < deadline, (parts, store.notes(app))
         time.sleep(0.05)
 
 
@@ -474,10 +519,11 @@ def test_damaged_files_are_read_from_sql_named_in_notes_and_rebuilt(tmp_path):
         assert "2022-04-01 (file missing)" in notes[0]
         assert "2022-04-02 (file truncated" in notes[0]
         assert "2022-04-03 (" in notes[0] and "2022-04-04" not in notes[0]
-        for selection, level in _selections(app, None, MEDIUM):
+        for selection, level in _selections(app, None, MEDIUM, SMALL):
             for name, read in _reads(selection, level).items():
                 _assert_same(name, _outcome(read, plain), _outcome(read, sql))
         assert _partitions(client, app) == before
+        plain.close()
 
         # The client's store has the exporter: it rebuilds the three days.
         assert _engine_name(client.store, app) == "duckdb"
@@ -494,8 +540,9 @@ def test_damaged_files_are_read_from_sql_named_in_notes_and_rebuilt(tmp_path):
         _assert_reads_equal(client, app, depth=MEDIUM)
         assert client.store.notes(app) == []
 
-        # Damage after the files were checked: the query fails in DuckDB, the
-        # files are checked again, and the answer is still the SQL store's.
+        # Damage after the files were checked (and read): the next read sees
+        # their size or modification time change, checks them again, counts
+        # those days from SQL and rebuilds them.
         _local_path(after["2022-04-02"]).unlink()
         third = _local_path(after["2022-04-03"])
         third.write_bytes(third.read_bytes()[:100])
@@ -544,7 +591,7 @@ def test_lake_on_s3_with_a_hostile_application_name(s3_server, s3_bucket, tmp_pa
 
         s3 = boto3.client("s3", endpoint_url=s3_server.endpoint_url)
         listed = s3.list_objects_v2(Bucket=s3_bucket, Prefix="prefix/lake/")["Contents"]
-        segment = f"app={quote(WEIRD_APP, safe='')}"
+        segment = _app_segment(WEIRD_APP)
         part = re.compile(
             rf"prefix/lake/{re.escape(segment)}/day=2022-04-0[123]/part-\d+-[0-9a-f]{{8}}\.parquet"
         )
@@ -561,6 +608,25 @@ def test_lake_on_s3_with_a_hostile_application_name(s3_server, s3_bucket, tmp_pa
         )
         assert manifest["application"] == WEIRD_APP
         assert [p["uri"] for p in manifest["partitions"]] == [uris[d] for d in sorted(uris)]
+
+        # An object gone from the bucket, read by a store with an empty cache:
+        # that day is counted from SQL, named in notes, and uploaded again.
+        gone = uris["2022-04-02"].removeprefix(f"s3://{s3_bucket}/")
+        s3.delete_object(Bucket=s3_bucket, Key=gone)
+        sql = _sql(client)
+        fresh = LakeRecordStore(sql, client.blobs, tmp_path / "cold", exporter=client.lake)
+        fresh.sync_seconds = 0
+        assert fresh.summary(Selection(WEIRD_APP), FIELDS) == sql.summary(
+            Selection(WEIRD_APP), FIELDS
+        )
+        notes = fresh.notes(WEIRD_APP)
+        assert len(notes) == 1 and "2022-04-02 (" in notes[0] and "2022-04-01" not in notes[0]
+        _wait_rebuilt(client, WEIRD_APP, uris, ["2022-04-02"], store=fresh)
+        rebuilt = _partitions(client, WEIRD_APP)["2022-04-02"].removeprefix(f"s3://{s3_bucket}/")
+        assert s3.head_object(Bucket=s3_bucket, Key=rebuilt)["ContentLength"] > 0
+        for name, read in _reads(Selection(WEIRD_APP), MEDIUM).items():
+            _assert_same(name, _outcome(read, fresh), _outcome(read, sql))
+        fresh.close()
     finally:
         client.close()
 
@@ -573,7 +639,7 @@ def test_hostile_application_name_stays_in_one_lake_folder(tmp_path):
         client.export_lake()
         lake = tmp_path / "blobs" / "lake"
         assert sorted(p.name for p in lake.iterdir()) == [
-            f"app={quote(WEIRD_APP, safe='')}",
+            _app_segment(WEIRD_APP),
             "app=plain",
         ]
         files = sorted(p.relative_to(tmp_path / "blobs") for p in lake.rglob("*") if p.is_file())
@@ -656,7 +722,8 @@ def test_two_exporters_racing_writers_leave_one_file_per_day(store_url, tmp_path
         assert on_disk == sorted(_local_path(uri) for uri in parts.values())
         leftovers = [p for p in (tmp_path / "blobs").rglob("*") if p.name.startswith(".")]
         assert not leftovers
-        assert not [r for r in caplog.records if "could not delete" in r.getMessage()]
+        # Neither a superseded file left undeleted nor a manifest write lost.
+        assert not [r.getMessage() for r in caplog.records if "could not" in r.getMessage()]
         for client in (first, second):
             assert _engine_name(client.store, app) == "duckdb"
             _assert_reads_equal(client, app, depth=MEDIUM)
@@ -668,3 +735,20 @@ def test_two_exporters_racing_writers_leave_one_file_per_day(store_url, tmp_path
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="layout.application_prefix: an allowed name (<= 200 characters) whose escaped "
+    "form passes 255 bytes cannot be a folder name, so its days are never exported",
+)
+def test_long_application_name_is_exported(tmp_path):
+    client = _lake_client(f"sqlite:///{tmp_path}/records.db", tmp_path)
+    try:
+        app = "客" * 90  # 270 bytes of UTF-8
+        _log(client, app, _fixed_records(range(2), 3))
+        report = client.export_lake(app)[0]
+        assert not report.failed, report.failed
+        assert _engine_name(client.store, app) == "duckdb"
+    finally:
+        client.close()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,10 @@ log = logging.getLogger("gantry_gradio")
 _ROWS_PER_GROUP = 200_000
 _PARTITIONS = schema.lake_partitions
 _STATE = schema.lake_state
+#: LocalBlobStore.replace_bytes names its temporary file by process id, so
+#: two exporters of one process (threads) writing a manifest at once shared
+#: it: one write failed ("No such file"), or the manifest briefly held half of one.
+_MANIFEST_LOCK = threading.Lock()
 
 
 @dataclass
@@ -272,11 +277,12 @@ class LakeExporter:
             ],
         }
         try:
-            self.blobs.replace_bytes(
-                manifest_key(application),
-                json.dumps(manifest, indent=1, ensure_ascii=False).encode(),
-                "application/json",
-            )
+            with _MANIFEST_LOCK:
+                self.blobs.replace_bytes(
+                    manifest_key(application),
+                    json.dumps(manifest, indent=1, ensure_ascii=False).encode(),
+                    "application/json",
+                )
         except Exception as exc:  # noqa: BLE001 - informational copy; the SQL rows are authoritative
             log.warning("could not write the lake manifest of %s: %s", application, exc)
 
