@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 from typing import Protocol
 
@@ -31,3 +33,10 @@ class BlobStore(Protocol):
     def delete(self, uri: str) -> None: ...
 
     def fetch(self, uri: str, cache_dir: Path) -> Path: ...
+
+
+def partial_path(target: Path) -> Path:
+    """Where to write `target` before renaming it into place: unique per
+    write, so two threads or processes writing one key each finish their own
+    file, and the last rename wins whole."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")

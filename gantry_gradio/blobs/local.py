@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import unquote
 
-from .base import BlobStoreError
+from .base import BlobStoreError, partial_path
 
 
 class LocalBlobStore:
@@ -22,7 +22,7 @@ class LocalBlobStore:
         if target.exists():
             return
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        partial = partial_path(target)
         shutil.copyfile(path, partial)
         os.chmod(partial, 0o600)  # private, like the S3 objects
         os.replace(partial, target)
@@ -30,7 +30,7 @@ class LocalBlobStore:
     def replace_bytes(self, key: str, data: bytes, content_type: str) -> None:
         target = self.root / key
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        partial = partial_path(target)
         partial.write_bytes(data)
         os.chmod(partial, 0o600)
         os.replace(partial, target)
@@ -57,3 +57,4 @@ class LocalBlobStore:
     def url(self, uri: str, *, expires_in: int = 3600) -> str:
         """Local files need no signing; the path is only readable by this user."""
         return str(self._path_of(uri))
+

@@ -10,7 +10,7 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .base import BlobStoreError
+from .base import BlobStoreError, partial_path
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
@@ -104,7 +104,7 @@ class S3BlobStore:
         if target.exists():
             return target
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        partial = partial_path(target)
         try:
             self.client.download_file(self.bucket, key, str(partial))
         except ClientError as exc:
