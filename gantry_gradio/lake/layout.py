@@ -15,6 +15,7 @@ the catalog alone, so every file of an application names a field alike."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 import pandas as pd
@@ -58,8 +59,27 @@ def hive_escape(value: str) -> str:
     return "".join(f"%{ord(ch):02X}" if ch in _HIVE_ESCAPED else ch for ch in value)
 
 
+#: Folder names are at most 255 bytes on common file systems; `app=` and room
+#: to spare leave this for the escaped name.
+MAX_NAME_BYTES = 200
+
+
 def application_prefix(application: str) -> str:
-    return f"{ROOT}/app={hive_escape(application)}"
+    """`lake/app=<escaped name>`. A name whose escaped form is too long for a
+    folder keeps its first characters and gets a hash of the whole name
+    (`app=<start>~<16 hex>`): still one folder per application, and the
+    manifest in it holds the full name."""
+    escaped = hive_escape(application)
+    if len(escaped.encode()) > MAX_NAME_BYTES:
+        digest = hashlib.sha256(application.encode()).hexdigest()[:16]
+        kept, size = [], 0
+        for unit in map(hive_escape, application):  # never half of a %XX or a character
+            size += len(unit.encode())
+            if size > MAX_NAME_BYTES - len(digest) - 1:
+                break
+            kept.append(unit)
+        escaped = f"{''.join(kept)}~{digest}"
+    return f"{ROOT}/app={escaped}"
 
 
 def partition_key(application: str, day_us: int, change: int) -> str:
