@@ -737,11 +737,6 @@ def test_two_exporters_racing_writers_leave_one_file_per_day(store_url, tmp_path
         second.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="layout.application_prefix: an allowed name (<= 200 characters) whose escaped "
-    "form passes 255 bytes cannot be a folder name, so its days are never exported",
-)
 def test_long_application_name_is_exported(tmp_path):
     client = _lake_client(f"sqlite:///{tmp_path}/records.db", tmp_path)
     try:

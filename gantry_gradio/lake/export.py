@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,10 +46,6 @@ log = logging.getLogger("gantry_gradio")
 _ROWS_PER_GROUP = 200_000
 _PARTITIONS = schema.lake_partitions
 _STATE = schema.lake_state
-#: LocalBlobStore.replace_bytes names its temporary file by process id, so
-#: two exporters of one process (threads) writing a manifest at once shared
-#: it: one write failed ("No such file"), or the manifest briefly held half of one.
-_MANIFEST_LOCK = threading.Lock()
 
 
 @dataclass
@@ -85,15 +80,18 @@ class LakeExporter:
             watermark, pending = read_state(conn, app_id)
             changed = self._changed_days(conn, app_id, watermark, change)
         complete_before = now_us() // DAY_US * DAY_US
+        superseded: list[str] = []
         for day in sorted(d for d in changed | pending if d < complete_before):
             try:
-                report.rows += self.export_day(application, day, change)
+                rows, replaced = self._export_day(application, day, change)
+                report.rows += rows
                 report.days.append(day_name(day))
+                superseded += replaced
             except Exception as exc:  # noqa: BLE001 - the day stays pending; the rest go on
                 log.warning("lake export of %s %s failed: %s", application, day_name(day), exc)
                 report.failed[day_name(day)] = f"{type(exc).__name__}: {exc}"
         self._advance(app_id, change, changed | pending)
-        self._write_manifest(application, app_id)
+        self._publish(application, app_id, superseded)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -109,6 +107,14 @@ class LakeExporter:
         partition unless a newer export won meanwhile. Returns the rows written.
         `replacing`: the URI of a file found missing or damaged, which the new
         one replaces even when both hold the same changes (a rebuild)."""
+        rows, replaced = self._export_day(application, day_us, change, replacing)
+        self._publish(application, self.catalog.application_id(application), replaced)
+        return rows
+
+    def _export_day(
+        self, application: str, day_us: int, change: int | None, replacing: str | None = None
+    ) -> tuple[int, list[str]]:
+        """Write and commit one day; returns its rows and the files it superseded."""
         app_id = self.catalog.application_id(application)
         if change is None:
             with self.engine.connect() as conn:
@@ -122,10 +128,15 @@ class LakeExporter:
             if rows:
                 self.blobs.put_file(key, path, "application/vnd.apache.parquet")
         uri = self.blobs.uri_for(key) if rows else None
-        replaced = self._commit(app_id, day_us, change, uri, rows, size, columns, replacing)
-        for old in replaced:
+        return rows, self._commit(app_id, day_us, change, uri, rows, size, columns, replacing)
+
+    def _publish(self, application: str, app_id: int, superseded: list[str]) -> None:
+        """Manifest first, then delete the files it no longer names: a reader
+        going by the manifest never meets a deleted file, and one globbing the
+        folder meets a superseded file only for that moment."""
+        self._write_manifest(application, app_id)
+        for old in superseded:
             self._delete_quietly(old)
-        return rows
 
     # -- steps ---------------------------------------------------------------------
 
@@ -277,12 +288,11 @@ class LakeExporter:
             ],
         }
         try:
-            with _MANIFEST_LOCK:
-                self.blobs.replace_bytes(
-                    manifest_key(application),
-                    json.dumps(manifest, indent=1, ensure_ascii=False).encode(),
-                    "application/json",
-                )
+            self.blobs.replace_bytes(
+                manifest_key(application),
+                json.dumps(manifest, indent=1, ensure_ascii=False).encode(),
+                "application/json",
+            )
         except Exception as exc:  # noqa: BLE001 - informational copy; the SQL rows are authoritative
             log.warning("could not write the lake manifest of %s: %s", application, exc)
 
