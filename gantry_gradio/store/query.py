@@ -129,9 +129,8 @@ class SqlRecordStore(RecordStore):
             stmt = stmt.limit(limit)
         if offset:
             stmt = stmt.offset(offset)
-        with compiled.engine.connect() as conn:
-            result = conn.execute(stmt)
-            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        data, names = self._run(compiled, stmt)
+        frame = pd.DataFrame(data, columns=names)
         return to_frame(frame, known, None if fields is None else set(fields))
 
     def keys(self, selection: Selection, field: str | None = None) -> pd.DataFrame:
@@ -206,11 +205,11 @@ class SqlRecordStore(RecordStore):
                 columns.append(
                     sa.func.sum(sa.case((column.is_(True), 1), else_=0)).label(f"t{index}")
                 )
-        with compiled.engine.connect() as conn:
-            # select_from: with no field known yet and no window, nothing else
-            # names the table, and a bare SELECT count(*) counts one row.
-            stmt = sa.select(*columns).select_from(compiled.table).where(*compiled.where)
-            row = conn.execute(stmt).one()._mapping
+        # select_from: with no field known yet and no window, nothing else
+        # names the table, and a bare SELECT count(*) counts one row.
+        stmt = sa.select(*columns).select_from(compiled.table).where(*compiled.where)
+        data, names = self._run(compiled, stmt)
+        row = dict(zip(names, data[0], strict=True))
         result: dict[str, Any] = {"predictions": int(row["predictions"])}
         for index, field in enumerate(known):
             result[field] = {"count": int(row[f"n{index}"] or 0)}
@@ -315,8 +314,7 @@ class SqlRecordStore(RecordStore):
 
     def _min_max(self, compiled: _Compiled, column: sa.Column) -> tuple[Any, Any]:
         stmt = sa.select(sa.func.min(column), sa.func.max(column)).where(*compiled.where)
-        with compiled.engine.connect() as conn:
-            low, high = conn.execute(stmt).one()
+        ((low, high),) = self._run(compiled, stmt)[0]
         return low, high
 
     @staticmethod
@@ -325,10 +323,16 @@ class SqlRecordStore(RecordStore):
         merged = edges.merge(counts, on="bin", how="left")
         return merged.assign(count=merged["count"].fillna(0).astype("int64"))
 
-    @staticmethod
-    def _frame(compiled: _Compiled, stmt: sa.Select, columns: list[str]) -> pd.DataFrame:
+    def _frame(self, compiled: _Compiled, stmt: sa.Select, columns: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(self._run(compiled, stmt)[0], columns=columns)
+
+    def _run(self, compiled: _Compiled, stmt: sa.Select) -> tuple[list, list[str]]:
+        """Rows and column names of one read statement. Every read of records
+        runs through here: an engine that is not a SQLAlchemy one (Spark)
+        overrides this and runs the same statement its own way."""
         with compiled.engine.connect() as conn:
-            return pd.DataFrame(conn.execute(stmt).fetchall(), columns=columns)
+            result = conn.execute(stmt)
+            return result.fetchall(), list(result.keys())
 
     # -- baselines -----------------------------------------------------------------
 
