@@ -160,11 +160,7 @@ class LakeExporter:
     def _changed_days(
         self, conn: sa.Connection, app_id: int, watermark: int, change: int
     ) -> set[int]:
-        table = self.catalog.table(app_id)
-        stmt = sa.select(table.c.hour_us).distinct()
-        if watermark >= 0:
-            stmt = stmt.where(table.c.change_seq > watermark, table.c.change_seq <= change)
-        return {hour - hour % DAY_US for hour in conn.scalars(stmt)}
+        return changed_days(conn, self.catalog.table(app_id), watermark, change)
 
     def _write_day(
         self, app_id: int, fields: dict[str, Field], day_us: int, path: Path
@@ -301,6 +297,23 @@ class LakeExporter:
             self.blobs.delete(uri)
         except Exception as exc:  # noqa: BLE001 - an orphan file wastes space, nothing else
             log.warning("could not delete superseded lake file %s: %s", uri, exc)
+
+
+def changed_days(
+    conn: sa.Connection, table: sa.Table, after: int, upto: int | None = None
+) -> set[int]:
+    """The days (UTC, epoch µs) of rows changed after change number `after`
+    (every day when it is negative: no pass yet). No DISTINCT then: SQLite
+    would answer it by walking the hour index over every row (150 ms at 1M)
+    instead of the change index over the few changed ones."""
+    if after < 0:
+        hours = conn.scalars(sa.select(table.c.hour_us).distinct())
+    else:
+        stmt = sa.select(table.c.hour_us).where(table.c.change_seq > after)
+        if upto is not None:
+            stmt = stmt.where(table.c.change_seq <= upto)
+        hours = conn.scalars(stmt)
+    return {hour - hour % DAY_US for hour in hours}
 
 
 def _lock_state(conn: sa.Connection, app_id: int) -> None:

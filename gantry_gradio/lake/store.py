@@ -45,7 +45,7 @@ from ..store import schema
 from ..store.changes import current_change
 from ..store.query import SqlRecordStore, _Compiled
 from ..store.schema import RECORD_COLUMNS, Field
-from .export import LakeExporter, read_state
+from .export import LakeExporter, changed_days, read_state
 from .layout import ARROW_TYPES, DAY_US, column_names, day_name, rows_to_arrow
 
 log = logging.getLogger("gantry_gradio")
@@ -272,9 +272,7 @@ class LakeRecordStore(SqlRecordStore):
 
     def _dirty_days(self, conn: sa.Connection, app_id: int, watermark: int) -> set[int]:
         """Days with a change the lake's files cannot hold yet (an index range)."""
-        table = self.catalog.table(app_id)
-        stmt = sa.select(table.c.hour_us).distinct().where(table.c.change_seq > watermark)
-        return {hour - hour % DAY_US for hour in conn.scalars(stmt)}
+        return changed_days(conn, self.catalog.table(app_id), watermark)
 
     def _checked(
         self, app_id: int, application: str, usable: dict[int, _Partition]
