@@ -18,8 +18,12 @@ import json
 import logging
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import sqlalchemy as sa
@@ -44,6 +48,7 @@ from .layout import (
 
 log = logging.getLogger("gantry_gradio")
 _ROWS_PER_GROUP = 200_000
+_PARALLEL_DAYS = 2
 _PARTITIONS = schema.lake_partitions
 _STATE = schema.lake_state
 
@@ -81,9 +86,14 @@ class LakeExporter:
             changed = self._changed_days(conn, app_id, watermark, change)
         complete_before = now_us() // DAY_US * DAY_US
         superseded: list[str] = []
-        for day in sorted(d for d in changed | pending if d < complete_before):
+        days = sorted(d for d in changed | pending if d < complete_before)
+        # Two days at a time: one reads from the database while the other
+        # compresses and writes (both release the GIL for much of it).
+        with ThreadPoolExecutor(max_workers=_PARALLEL_DAYS) as pool:
+            futures = {day: pool.submit(self._export_day, application, day, change) for day in days}
+        for day, future in futures.items():
             try:
-                rows, replaced = self._export_day(application, day, change)
+                rows, replaced = future.result()
                 report.rows += rows
                 report.days.append(day_name(day))
                 superseded += replaced
@@ -186,8 +196,7 @@ class LakeExporter:
             self.engine.connect() as conn,
             pq.ParquetWriter(path, arrow_schema, compression="zstd") as writer,
         ):
-            result = conn.execution_options(yield_per=_ROWS_PER_GROUP).execute(stmt)
-            for chunk in result.partitions():
+            for chunk in fetch_batches(conn, stmt, _ROWS_PER_GROUP):
                 writer.write_table(rows_to_arrow(chunk, arrow_schema))
                 rows += len(chunk)
         return rows, arrow_schema.names
@@ -297,6 +306,28 @@ class LakeExporter:
             self.blobs.delete(uri)
         except Exception as exc:  # noqa: BLE001 - an orphan file wastes space, nothing else
             log.warning("could not delete superseded lake file %s: %s", uri, exc)
+
+
+def fetch_batches(conn: sa.Connection, stmt: sa.Select, size: int) -> Iterator[list[tuple]]:
+    """The statement's rows as plain tuples, `size` at a time, straight from
+    the driver's cursor: building SQLAlchemy Row objects was a fifth of an
+    export's time, and these columns need no type processing. PostgreSQL
+    streams through a server-side cursor, so a big day never sits in memory."""
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params: Any = compiled.params
+    if conn.dialect.paramstyle in ("qmark", "format", "numeric"):
+        params = tuple(params[name] for name in compiled.positiontup)
+    dbapi = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        cursor = dbapi.cursor(name=f"gantry_lake_{uuid.uuid4().hex[:8]}")
+    else:
+        cursor = dbapi.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        while batch := cursor.fetchmany(size):
+            yield batch
+    finally:
+        cursor.close()
 
 
 def changed_days(

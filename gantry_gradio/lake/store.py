@@ -45,7 +45,7 @@ from ..store import schema
 from ..store.changes import current_change
 from ..store.query import SqlRecordStore, _Compiled
 from ..store.schema import RECORD_COLUMNS, Field
-from .export import LakeExporter, changed_days, read_state
+from .export import LakeExporter, changed_days, fetch_batches, read_state
 from .layout import ARROW_TYPES, DAY_US, column_names, day_name, rows_to_arrow
 
 log = logging.getLogger("gantry_gradio")
@@ -435,8 +435,7 @@ class LakeRecordStore(SqlRecordStore):
         stmt = sa.select(*columns).where(sa.or_(*bounds), *([] if where is None else [where]))
         cursor = self._cursor
         with self.engine.connect() as conn:
-            result = conn.execution_options(yield_per=100_000).execute(stmt)
-            for chunk in result.partitions():
+            for chunk in fetch_batches(conn, stmt, 100_000):
                 cursor.register("incoming", rows_to_arrow(chunk, arrow_schema))
                 cursor.execute(
                     f"DELETE FROM {table} WHERE join_key IN (SELECT join_key FROM incoming)"
