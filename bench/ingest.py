@@ -53,6 +53,7 @@ def ingest_gantry(rows: list[dict], work: Path, store: str | None = None) -> flo
         store or f"sqlite:///{work / 'gantry.db'}",
         blobs=work / "blobs",
         spool_dir=work / "spool",
+        analytics="sql",  # the write path alone: no lake export pass during the run
     )
     t0 = time.perf_counter()
     for at in range(0, len(rows), BATCH):

@@ -29,16 +29,14 @@ from types import SimpleNamespace
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import sqlalchemy as sa
 from duckdb_engine import ConnectionWrapper
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from gantry_gradio import Client, UnknownApplicationError  # noqa: E402
 from gantry_gradio.dashboard import panels  # noqa: E402
-from gantry_gradio.lake.layout import ARROW_TYPES, rows_to_arrow  # noqa: E402
+from gantry_gradio.lake.layout import records_table_schema, rows_to_arrow  # noqa: E402
 from gantry_gradio.store import SqlRecordStore, schema  # noqa: E402
-from gantry_gradio.store.schema import RECORD_COLUMNS  # noqa: E402
 
 APP = "agg-app"  # the name bench/aggregate.py's stores use
 ACCEPTED, FLAG = "feedback.correction_accepted", "feedback.flag"
@@ -223,18 +221,7 @@ def native_client(client: Client, path: Path) -> tuple[SimpleNamespace, duckdb.D
     app_id = client.catalog.application_id(APP)
     fields = client.catalog.fields(app_id, refresh=True)
     table = client.catalog.table(app_id)
-    arrow_schema = pa.schema(
-        [
-            ("join_key", pa.string()),
-            ("timestamp_us", pa.int64()),
-            ("hour_us", pa.int64()),
-            ("version", pa.string()),
-            ("logged_at_us", pa.int64()),
-            ("extra", pa.string()),
-            *((f.column, ARROW_TYPES[f.kind]) for f in fields.values()),
-        ]
-    )
-    assert arrow_schema.names[:6] == list(RECORD_COLUMNS)
+    arrow_schema = records_table_schema(fields)
     db = duckdb.connect(str(path), config={"memory_limit": "1GB"})
     name = schema.records_table_name(app_id)
     db.register("incoming", arrow_schema.empty_table())

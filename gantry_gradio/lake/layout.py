@@ -46,6 +46,26 @@ BASE_SCHEMA = pa.schema(
     ]
 )
 
+#: Columns of the SQL records table before the fields, as Arrow types.
+_RECORDS_TABLE_BASE = pa.schema(
+    [
+        ("join_key", pa.string()),
+        ("timestamp_us", pa.int64()),
+        ("hour_us", pa.int64()),
+        ("version", pa.string()),
+        ("logged_at_us", pa.int64()),
+        ("extra", pa.string()),
+    ]
+)
+
+
+def records_table_schema(fields: dict[str, Field]) -> pa.Schema:
+    """The SQL records table's columns (`f17`, not field paths) as Arrow:
+    the shape DuckDB copies of it are built with."""
+    return pa.schema(
+        [*_RECORDS_TABLE_BASE, *((f.column, ARROW_TYPES[f.kind]) for f in fields.values())]
+    )
+
 
 def day_name(day_us: int) -> str:
     return pd.Timestamp(day_us, unit="us", tz="UTC").strftime("%Y-%m-%d")
@@ -115,14 +135,21 @@ def lake_schema(fields: dict[str, Field]) -> pa.Schema:
 def rows_to_arrow(rows: list, arrow_schema: pa.Schema) -> pa.Table:
     """Rows fetched from the SQL store (in the schema's column order) as an
     Arrow table: epoch microseconds become timestamps where the schema says
-    so, and SQLite's 0/1 booleans become booleans."""
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(arrow_schema)
-    arrays = []
-    for target, values in zip(arrow_schema, columns, strict=True):
-        if pa.types.is_boolean(target.type):
-            arrays.append(pa.array(values).cast(pa.bool_()))
-        elif pa.types.is_timestamp(target.type):
-            arrays.append(pa.array(values, pa.int64()).cast(target.type))
-        else:
-            arrays.append(pa.array(values, target.type))
-    return pa.Table.from_arrays(arrays, schema=arrow_schema)
+    so, and booleans come as SQLite's 0/1 or PostgreSQL's bools. The tuples
+    go to Arrow as one struct array, converted in C++: a third of the time of
+    transposing them in Python first."""
+    try:
+        raw = _struct_array(rows, arrow_schema, pa.int64())
+    except pa.ArrowTypeError:  # the driver hands booleans as bools
+        raw = _struct_array(rows, arrow_schema, pa.bool_())
+    columns = zip(raw.flatten(), arrow_schema, strict=True)
+    return pa.Table.from_arrays([c.cast(f.type) for c, f in columns], schema=arrow_schema)
+
+
+def _struct_array(rows: list, arrow_schema: pa.Schema, booleans: pa.DataType) -> pa.StructArray:
+    def raw_type(target: pa.DataType) -> pa.DataType:
+        if pa.types.is_boolean(target):
+            return booleans
+        return pa.int64() if pa.types.is_timestamp(target) else target
+
+    return pa.array(rows, pa.struct([(f.name, raw_type(f.type)) for f in arrow_schema]))

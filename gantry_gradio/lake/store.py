@@ -46,22 +46,12 @@ from ..store.changes import current_change
 from ..store.query import SqlRecordStore, _Compiled
 from ..store.schema import RECORD_COLUMNS, Field
 from .export import LakeExporter, changed_days, fetch_batches, read_state
-from .layout import ARROW_TYPES, DAY_US, column_names, day_name, rows_to_arrow
+from .layout import DAY_US, column_names, day_name, records_table_schema, rows_to_arrow
 
 log = logging.getLogger("gantry_gradio")
 T = TypeVar("T")
 
 _DUCK_TYPES = {"boolean": "BOOLEAN", "number": "DOUBLE", "text": "VARCHAR", "json": "VARCHAR"}
-_TABLE_BASE = pa.schema(
-    [
-        ("join_key", pa.string()),
-        ("timestamp_us", pa.int64()),
-        ("hour_us", pa.int64()),
-        ("version", pa.string()),
-        ("logged_at_us", pa.int64()),
-        ("extra", pa.string()),
-    ]
-)
 _HOUR_US = 3600 * 1_000_000
 #: Where each SQL store puts NULLs in ORDER BY: SQLite first ascending,
 #: PostgreSQL last ascending (and the other way round descending).
@@ -354,32 +344,38 @@ class LakeRecordStore(SqlRecordStore):
         SQL rows of every other day; only what changed since the last call is
         loaded again."""
         table = schema.records_table_name(app_id)
-        arrow_schema = _table_schema(fields)
+        arrow_schema = records_table_schema(fields)
         cursor = self._cursor
         if mirror.seen_change < 0:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
             cursor.register("incoming", arrow_schema.empty_table())
             cursor.execute(f"CREATE TABLE {table} AS SELECT * FROM incoming")
             cursor.unregister("incoming")
-            from_lake, from_sql = set(lake), _outside(set(lake))
+            self._load_files(table, fields, [lake[day] for day in sorted(lake)])
+            self._copy_from_sql(table, app_id, fields, _outside(set(lake)), arrow_schema)
         else:
             for f in fields.values():
                 if f.column not in mirror.columns:
                     cursor.execute(
                         f"ALTER TABLE {table} ADD COLUMN {f.column} {_DUCK_TYPES[f.kind]}"
                     )
-            from_lake = {day for day, (path, _) in lake.items() if mirror.lake.get(day) != path}
-            left = set(mirror.lake) - set(lake)  # now served from SQL
-            for day in sorted(from_lake | left):
+            # A new file replaces its day's rows. A day leaving the lake (late
+            # feedback made it dirty) keeps the rows it has: they are the day
+            # as of `seen_change`, and the rows changed since are replaced
+            # next, so a late feedback on a day of 300k records copies one
+            # row, not the day.
+            new_files = sorted(
+                day for day, (path, _) in lake.items() if mirror.lake.get(day) != path
+            )
+            for day in new_files:
                 cursor.execute(
                     f"DELETE FROM {table} WHERE hour_us >= ? AND hour_us < ?", [day, day + DAY_US]
                 )
-            from_sql = [(day, day + DAY_US) for day in sorted(left)]
-        self._load_files(table, fields, [lake[day] for day in sorted(from_lake)])
-        self._copy_from_sql(table, app_id, fields, from_sql, arrow_schema)
-        if mirror.seen_change >= 0:  # rows changed since, in the days SQL serves
+            self._load_files(table, fields, [lake[day] for day in new_files])
             changed = self.catalog.table(app_id).c.change_seq > mirror.seen_change
-            self._copy_from_sql(table, app_id, fields, _outside(set(lake)), arrow_schema, changed)
+            self._copy_from_sql(
+                table, app_id, fields, _outside(set(lake)), arrow_schema, changed, replacing=True
+            )
         mirror.lake = {day: path for day, (path, _) in lake.items()}
         mirror.columns = tuple(f.column for f in fields.values())
         mirror.seen_change = change
@@ -415,9 +411,12 @@ class LakeRecordStore(SqlRecordStore):
         ranges: list[tuple[int | None, int | None]],
         arrow_schema: pa.Schema,
         where: sa.ColumnElement[bool] | None = None,
+        *,
+        replacing: bool = False,
     ) -> None:
         """Copy the SQL rows in the hour `ranges` (and `where`) into the
-        table, replacing rows of the same join key."""
+        table; `replacing` first deletes the table's rows of the same join
+        keys (changed rows), which rows of days the table lacks need not."""
         source = self.catalog.table(app_id)
         hour = source.c.hour_us
         bounds = [
@@ -437,19 +436,16 @@ class LakeRecordStore(SqlRecordStore):
         with self.engine.connect() as conn:
             for chunk in fetch_batches(conn, stmt, 100_000):
                 cursor.register("incoming", rows_to_arrow(chunk, arrow_schema))
-                cursor.execute(
-                    f"DELETE FROM {table} WHERE join_key IN (SELECT join_key FROM incoming)"
-                )
+                if replacing:
+                    cursor.execute(
+                        f"DELETE FROM {table} WHERE join_key IN (SELECT join_key FROM incoming)"
+                    )
                 cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
                 cursor.unregister("incoming")
 
     def _drop(self, app_id: int) -> None:
         self._cursor.execute(f"DROP TABLE IF EXISTS {schema.records_table_name(app_id)}")
         self._mirrors[app_id] = _Mirror()
-
-
-def _table_schema(fields: dict[str, Field]) -> pa.Schema:
-    return pa.schema([*_TABLE_BASE, *((f.column, ARROW_TYPES[f.kind]) for f in fields.values())])
 
 
 def _remove_orphans(cache_dir: Path) -> None:
