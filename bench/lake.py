@@ -35,6 +35,7 @@ from duckdb_engine import ConnectionWrapper
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from gantry_gradio import Client, UnknownApplicationError  # noqa: E402
 from gantry_gradio.dashboard import panels  # noqa: E402
+from gantry_gradio.lake.export import fetch_batches  # noqa: E402
 from gantry_gradio.lake.layout import records_table_schema, rows_to_arrow  # noqa: E402
 from gantry_gradio.store import SqlRecordStore, schema  # noqa: E402
 
@@ -229,8 +230,7 @@ def native_client(client: Client, path: Path) -> tuple[SimpleNamespace, duckdb.D
     db.unregister("incoming")
     stmt = sa.select(*(table.c[c] for c in arrow_schema.names)).order_by(table.c.timestamp_us)
     with client.engine.connect() as conn:
-        result = conn.execution_options(yield_per=200_000).execute(stmt)
-        for chunk in result.partitions():
+        for chunk in fetch_batches(conn, stmt, 200_000):
             db.register("incoming", rows_to_arrow(chunk, arrow_schema))
             db.execute(f"INSERT INTO {name} SELECT * FROM incoming")
             db.unregister("incoming")

@@ -132,8 +132,8 @@ def lake_schema(fields: dict[str, Field]) -> pa.Schema:
     return pa.schema([*BASE_SCHEMA, *extra])
 
 
-def rows_to_arrow(rows: list, arrow_schema: pa.Schema) -> pa.Table:
-    """Rows fetched from the SQL store (in the schema's column order) as an
+def rows_to_arrow(rows: list[tuple], arrow_schema: pa.Schema) -> pa.Table:
+    """Rows fetched from the SQL store as plain tuples (in the schema's column order) as an
     Arrow table: epoch microseconds become timestamps where the schema says
     so, and booleans come as SQLite's 0/1 or PostgreSQL's bools. The tuples
     go to Arrow as one struct array, converted in C++: a third of the time of
@@ -146,7 +146,9 @@ def rows_to_arrow(rows: list, arrow_schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays([c.cast(f.type) for c, f in columns], schema=arrow_schema)
 
 
-def _struct_array(rows: list, arrow_schema: pa.Schema, booleans: pa.DataType) -> pa.StructArray:
+def _struct_array(
+    rows: list[tuple], arrow_schema: pa.Schema, booleans: pa.DataType
+) -> pa.StructArray:
     def raw_type(target: pa.DataType) -> pa.DataType:
         if pa.types.is_boolean(target):
             return booleans
