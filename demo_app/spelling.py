@@ -10,10 +10,12 @@ are often pre-tokenised, and a corrector that re-spaces them makes edits no
 one asked for.
 
 What it leaves alone, because a wrong fix there does more harm than a missed
-one: capitalised words (names, except a sentence's first word when a rule
-only capitalises it), words with digits or mixed case, URLs and e-mail
-addresses, words of one or two letters ("ok", "tv"), and words the dictionary
-knows even when they are the wrong word in context ("there" for "their").
+one: capitalised words (names: "Ahmed" is no misspelling of "armed", so even a
+capitalised first word only gets the contraction and fixed-word rules),
+words with digits or mixed case, URLs and e-mail addresses, words under four
+letters and words without a vowel (chat: "lol", "thx", "pls"), and words the
+dictionaries know even when they are the wrong word in context ("there" for
+"their", "exited" for "excited").
 
 SymSpell's 82,765-word list is British-leaning ("favorite", "traveling",
 "neighbor", "mom" are missing from it) and would "correct" good American
@@ -200,8 +202,6 @@ class SpellingStage:
             return word  # a name, an acronym, or mixed case: not ours to touch
         fixed = CONTRACTIONS.get(lower) or FIXED_WORDS.get(lower)
         if fixed is None:
-            # A capitalised first word may be a name ("Ahmed" is no misspelling
-            # of "armed"), so the dictionary only sees lowercase words.
             fixed = word if capitalised else self._spell(lower, previous, following)
         if starts_sentence:
             fixed = fixed[:1].upper() + fixed[1:]
