@@ -126,6 +126,38 @@ FIXED_WORDS = {
     "builded": "built",
     "spended": "spent",
     "understanded": "understood",
+    "striked": "struck",
+    "setted": "set",
+    "cutted": "cut",
+    "hitted": "hit",
+    "hurted": "hurt",
+    "shutted": "shut",
+    "spreaded": "spread",
+    "fighted": "fought",
+    "drived": "drove",
+    "growed": "grew",
+    "throwed": "threw",
+    "blowed": "blew",
+    "drawed": "drew",
+    "falled": "fell",
+    "holded": "held",
+    "lended": "lent",
+    "sended": "sent",
+    "shooted": "shot",
+    "standed": "stood",
+    "stealed": "stole",
+    "sticked": "stuck",
+    "weared": "wore",
+    "winned": "won",
+    "breaked": "broke",
+    "comed": "came",
+    "digged": "dug",
+    "feeded": "fed",
+    "freezed": "froze",
+    "heared": "heard",
+    "hided": "hid",
+    "rided": "rode",
+    "sitted": "sat",
 }
 #: A full stop after these does not end a sentence.
 ABBREVIATIONS = {"etc", "vs", "mr", "mrs", "ms", "dr", "st", "approx"}
@@ -229,7 +261,10 @@ class SpellingStage:
         ]
         if not suggestions:
             return word
-        return max(suggestions, key=lambda s: self._in_context(s, previous, following)).term
+        return max(
+            suggestions,
+            key=lambda s: (_common_slip(word, s.term), self._in_context(s, previous, following)),
+        ).term
 
     def _in_context(self, candidate: SuggestItem, previous: str, following: str) -> float:
         """Candidates at the same distance ("finaly": final, finally; "wich":
@@ -241,6 +276,27 @@ class SpellingStage:
         left = bigrams.get((previous, term)) or BACKOFF * candidate.count
         right = bigrams.get((term, following), 0) / candidate.count or BACKOFF
         return left * right
+
+
+def _common_slip(word: str, candidate: str) -> bool:
+    """Whether `word` is `candidate` with one letter left out, two neighbours
+    swapped or one letter doubled: the commonest learner slips ("litle",
+    "recieve", "untill"). Among candidates one edit away these beat a
+    substituted or stray letter, which more often lands on an unrelated
+    word ("title", "sits" for "siks", "rear" for "remar")."""
+    if len(candidate) == len(word) + 1:
+        return any(candidate[:i] + candidate[i + 1 :] == word for i in range(len(candidate)))
+    if len(candidate) == len(word) - 1:
+        return any(
+            word[i] == word[i + 1] and word[:i] + word[i + 1 :] == candidate
+            for i in range(len(word) - 1)
+        )
+    if len(candidate) == len(word):
+        return any(
+            word[:i] + word[i + 1] + word[i] + word[i + 2 :] == candidate
+            for i in range(len(word) - 1)
+        )
+    return False
 
 
 def _cuts_an_affix(word: str, candidate: str) -> bool:
