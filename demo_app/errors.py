@@ -236,8 +236,9 @@ _NOT_BEFORE_INSERTED_ARTICLE += ("NNPS", "WP$", "PDT", "RB")
 
 
 def article(sentence: str, rng: random.Random) -> str:
-    """Articles dropped ("I saw cat"), inserted where none belongs ("the
-    life is hard"), or swapped ("a" <-> "the", and the wrong one of a/an)."""
+    """Articles dropped ("I saw cat"), inserted before a noun phrase where
+    none belongs ("the life is hard"), or swapped ("a" <-> "the", and the
+    wrong one of a/an)."""
     words = _words(sentence)
     tags = _tags(sentence)
     cores = [w[1] for w in words]
@@ -253,7 +254,7 @@ def article(sentence: str, rng: random.Random) -> str:
                 ops.append(("swap", i, "the"))
                 ops.append(("swap", i, "an" if low == "a" else "a"))
         elif (
-            tag in ("NN", "NNS", "JJ")
+            (tag in ("NN", "NNS") or (tag == "JJ" and tags[i + 1 : i + 2] in (("NN",), ("NNS",))))
             and _plain(word)
             and (i == 0 or tags[i - 1] not in _NOT_BEFORE_INSERTED_ARTICLE)
             and (i == 0 or cores[i - 1].lower() not in _ARTICLES)

@@ -152,6 +152,8 @@ def test_article_is_dropped_inserted_or_swapped():
     inserted = outcomes(errors.article, "Life is hard for children.")
     assert "The life is hard for children." in inserted
     assert "Life is hard for the children." in inserted
+    assert "Life is the hard for children." not in inserted  # an adjective alone takes none
+    assert "I like the new music." in outcomes(errors.article, "I like new music.")
     assert outcomes(errors.drop_article, "The dog barked at a stranger.") == {
         "Dog barked at a stranger.",
         "The dog barked at stranger.",
