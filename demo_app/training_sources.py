@@ -306,8 +306,8 @@ def wordnet_examples(folder: Path = WORDNET) -> Iterator[str]:
     for part in ("noun", "verb", "adj", "adv"):
         text = (folder / f"data.{part}").read_text(encoding="latin-1")
         for quoted in re.findall(r'"([^"]{12,120})"', text):
-            if not quoted[0].isalpha() or quoted.isupper():
-                continue
+            if not quoted[0].isalpha() or quoted.isupper() or not quoted.isascii():
+                continue  # (accented ones would be normalised to another held-out hash)
             sentence = quoted[0].upper() + quoted[1:]
             yield sentence if sentence[-1] in ".!?" else sentence + "."
 
