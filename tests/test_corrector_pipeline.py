@@ -23,8 +23,14 @@ def test_spelling_fixes_words_and_keeps_the_tokenisation(spelling):
         "I receive a lot of emails because I am a teacher ."
     ]
     # Whitespace is the input's, tabs and double spaces included.
-    assert spelling.correct(["  i  dont\tknow wich one , realy .  "]) == [
-        "  I  don't\tknow which one , really .  "
+    assert spelling.correct(["  i  dont\tknow wich one , realy .  ", ""]) == [
+        "  I  don't\tknow which one , really .  ",
+        "",
+    ]
+    # Of candidates one edit away, a left-out letter beats a dropped one
+    # ("rear"), and the neighbours pick among the rest ("I finally").
+    assert spelling.correct(["His remar was rude and I finaly left ."]) == [
+        "His remark was rude and I finally left ."
     ]
 
 
