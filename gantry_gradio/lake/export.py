@@ -319,6 +319,10 @@ def fetch_batches(conn: sa.Connection, stmt: sa.Select, size: int) -> Iterator[l
         params = tuple(params[name] for name in compiled.positiontup)
     dbapi = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
+        # A cursor is planned for its first tenth by default, which made
+        # PostgreSQL scan the whole table for a handful of changed rows
+        # rather than use the change index: plan it as the query it is.
+        conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
         cursor = dbapi.cursor(name=f"gantry_lake_{uuid.uuid4().hex[:8]}")
     else:
         cursor = dbapi.cursor()
