@@ -3,16 +3,36 @@ folder, run with `generate` (transformers 5 has no text2text pipeline).
 
 Hub downloads fail on machines without internet; then the corrector bundled
 with the repo (demo_app/bundled_model, when present) is used instead, and the
-log says so."""
+log says so.
+
+Two safety nets sit between the model and the user, because a corrector that
+mangles a good sentence does more harm than one that misses an error:
+
+- each sentence gets its own length bound, and a generation that does not end
+  within it comes back as the input (small models that lose their way start
+  repeating themselves, and never stop on their own);
+- `CopyGuard` refuses outputs that change too much: many word edits, a lost
+  clause, a changed name or number, or a repetition loop."""
 
 from __future__ import annotations
 
+import difflib
 import logging
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 import torch
-from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+from transformers import (
+    AutoModelForSeq2SeqLM,
+    AutoTokenizer,
+    LogitsProcessor,
+    LogitsProcessorList,
+    PreTrainedTokenizerBase,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +42,191 @@ BUNDLED_MODEL = Path(__file__).parent / "bundled_model"
 _PREFIXES = {DEFAULT_MODEL: "gec: "}
 
 
+_SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*$")
+_EDGE_PUNCTUATION = "\"'`“”‘’()[]{}<>.,;:!?"
+_FIRST_PERSON = re.compile(r"I(['’].*)?$")
+_STUTTER = re.compile(r"(\w)\1\1")
+_NOT_A_PLAIN_WORD = re.compile(r"\d|.[A-Z]|\w[@./]\w")
+
+
+def word_edit_distance(before: Sequence[str], after: Sequence[str]) -> int:
+    """Levenshtein distance over words (insertions, deletions, replacements):
+    the size of a correction as a reader sees it, whatever the tokenizer."""
+    previous = list(range(len(after) + 1))
+    for i, word in enumerate(before, 1):
+        current = [i]
+        for j, other in enumerate(after, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other))
+            )
+        previous = current
+    return previous[-1]
+
+
+def largest_loss(before: Sequence[str], after: Sequence[str]) -> int:
+    """Most words lost in one place (deleted, or replaced by fewer): a grammar
+    correction drops an article or a doubled word, not a phrase, so a big loss
+    in one spot is a skipped clause even when the sentence is long enough for
+    it to pass the edit budget. `largest_loss(after, before)` is the most
+    words added in one place, where a phrase copied twice shows up."""
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    return max(
+        (
+            (i2 - i1) - (j2 - j1)
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+            if tag in ("delete", "replace")
+        ),
+        default=0,
+    )
+
+
+def _core(word: str) -> str:
+    return word.strip(_EDGE_PUNCTUATION)
+
+
+def _cores(words: Sequence[str]) -> list[tuple[str, str]]:
+    """Each word stripped of surrounding punctuation, and its key for
+    comparing protected words: at a sentence start the first letter's case is
+    ignored, as a correction may capitalise it ("oPEC bumped" -> "OPEC")."""
+    found = []
+    for index, word in enumerate(words):
+        core = _core(word)
+        starts = index == 0 or bool(_SENTENCE_END.search(words[index - 1]))
+        found.append((core, core[:1].lower() + core[1:] if starts else core))
+    return found
+
+
+def protected_words(text: str) -> Counter[str]:
+    """Names, numbers and other tokens a corrector has no business changing,
+    as keys (see `_cores`): capitalised words that do not start a sentence
+    (other than "I" and its contractions), and anywhere, words with a digit,
+    a capital after the first letter (iPhone, McDonald's, WHO) or an inner
+    @ . / (addresses, web sites)."""
+    found: Counter[str] = Counter()
+    for core, key in _cores(text.split()):
+        if _NOT_A_PLAIN_WORD.search(core) or (
+            core[:1].isupper() and key == core and not _FIRST_PERSON.match(core)
+        ):
+            found[key] += 1
+    return found
+
+
+def repetitions(words: Sequence[str]) -> Counter[tuple[str, ...]]:
+    """Repeated material, the signature of a generation that lost its place:
+    a word said three times in a row, a 2- or 3-word phrase said twice in a
+    row, any 4-word phrase said twice anywhere, and a character tripled inside
+    a word ("DELLLL"). Counted, so an output can be compared with its input
+    (which may legitimately say "very very" or repeat a phrase)."""
+    lowered = [word.lower() for word in words]
+    found: Counter[tuple[str, ...]] = Counter()
+    for n, times in ((1, 3), (2, 2), (3, 2)):
+        for i in range(len(lowered) - n * times + 1):
+            gram = tuple(lowered[i : i + n])
+            if all(tuple(lowered[i + k * n : i + (k + 1) * n]) == gram for k in range(times)):
+                found[gram] += 1
+    fours = Counter(tuple(lowered[i : i + 4]) for i in range(len(lowered) - 3))
+    found.update({gram: count - 1 for gram, count in fours.items() if count > 1})
+    found.update(("stutter", word) for word in lowered if _STUTTER.search(word))
+    return found
+
+
+@dataclass(frozen=True)
+class CopyGuard:
+    """Refuses a correction that does not look like a copy of its input with a
+    few local fixes. Why: a grammar correction touches a few words and keeps
+    the rest (names, numbers, clauses); a small seq2seq model that does
+    otherwise has nearly always lost its thread (a clause skipped, a phrase
+    repeated, a name rewritten), and showing the input instead costs one
+    missed correction where showing the output damages a sentence.
+
+    Thresholds: at most max(`min_edits`, `edit_share` x the input's words)
+    word edits; at most `max_words_lost` words lost and `max_words_added`
+    words added in one place; every protected word (name or number) kept; no
+    repetition the input lacks."""
+
+    min_edits: int = 2
+    edit_share: float = 1 / 3
+    max_words_lost: int = 2
+    max_words_added: int = 2
+
+    def edit_limit(self, words: int) -> int:
+        """The edit budget of an input of `words` words: a few edits are
+        normal in a short sentence, a share of the words in a long one."""
+        return max(self.min_edits, int(words * self.edit_share))
+
+    def refusal(self, source: str, output: str) -> str | None:
+        """Why `output` may not stand for `source`, or None when it may."""
+        if output == source:
+            return None
+        before, after = source.split(), output.split()
+        edits, limit = word_edit_distance(before, after), self.edit_limit(len(before))
+        if edits > limit:
+            return f"{edits} word edits, more than {limit}"
+        lost = largest_loss(before, after)
+        if lost > self.max_words_lost:
+            return f"{lost} words lost in one place"
+        added = largest_loss(after, before)
+        if added > self.max_words_added:
+            return f"{added} words added in one place"
+        missing = protected_words(source) - Counter(key for _, key in _cores(after))
+        if missing:
+            return "changes " + ", ".join(sorted(missing))
+        repeated = repetitions(after) - repetitions(before)
+        if repeated:
+            return "repeats " + " / ".join(" ".join(gram) for gram in sorted(repeated))
+        return None
+
+    def __call__(self, source: str, output: str) -> str:
+        """`output`, or `source` when the output is refused."""
+        return source if self.refusal(source, output) else output
+
+
+DEFAULT_GUARD = CopyGuard()
+
+
+def tokenizer_appends_eos(tokenizer: PreTrainedTokenizerBase) -> bool:
+    """Whether encoding a text ends it with the tokenizer's end token, as T5's
+    own tokenizers do. A seq2seq model learns from inputs that end with it,
+    and one given an input without it reads an unfinished sentence and keeps
+    copying (tokenizers made with the `tokenizers` library, like the bundled
+    corrector's, add nothing). Asked once, of a short string, so any model's
+    tokenizer works. A tokenizer without an end token counts as appending it:
+    there is nothing to add."""
+    eos = tokenizer.eos_token_id
+    if eos is None:
+        return True
+    ids = tokenizer("a")["input_ids"]
+    return bool(ids) and ids[-1] == eos
+
+
+class _EndAtBound(LogitsProcessor):
+    """Forces the end token as the token after each row's own bound. Why:
+    `generate` has one `max_new_tokens` for the whole batch (the longest
+    row's); with it alone, a short row that would have been cut off on its
+    own gets room to finish a runaway copy. Ending every row at its own bound
+    makes its beams compete exactly as they would alone, so a sentence's
+    result does not depend on its batch."""
+
+    def __init__(self, bounds: list[int], num_beams: int, eos: int) -> None:
+        self.limits = torch.tensor(bounds).repeat_interleave(num_beams)
+        self.eos = eos
+        self.prompt_length: int | None = None
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if self.prompt_length is None:  # the decoder's start tokens, at the first step
+            self.prompt_length = input_ids.shape[1]
+        done = self.limits.to(scores.device) <= input_ids.shape[1] - self.prompt_length
+        if done.any():
+            scores = scores.clone()
+            scores[done] = -float("inf")
+            scores[done, self.eos] = 0.0
+        return scores
+
+
 class Corrector:
-    """Batched correction with bounded length, on GPU when there is one."""
+    """Batched correction on GPU when there is one. Each sentence is bounded
+    on its own and checked by `guard` (a `CopyGuard`, or None for raw model
+    output), so a sentence's correction is the same alone or in any batch."""
 
     def __init__(
         self,
@@ -34,6 +237,7 @@ class Corrector:
         max_length: int = 128,
         device: str | None = None,
         local_files_only: bool = False,
+        guard: CopyGuard | None = DEFAULT_GUARD,
     ) -> None:
         self.source = source
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -44,34 +248,63 @@ class Corrector:
         self.prefix = _PREFIXES.get(source, "") if prefix is None else prefix
         self.num_beams = num_beams
         self.max_length = max_length
+        self.guard = guard
+        self.appends_eos = tokenizer_appends_eos(self.tokenizer)
+        ends = self.model.generation_config.eos_token_id
+        ends = [] if ends is None else [ends] if isinstance(ends, int) else list(ends)
+        self.end_ids = {*ends, self.tokenizer.eos_token_id} - {None}
 
-    def correct(self, texts: list[str]) -> list[str]:
-        if not texts:
-            return []
-        batch = self.tokenizer(
-            [self.prefix + text for text in texts],
-            return_tensors="pt",
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
+    def length_bound(self, input_tokens: int) -> int:
+        """Most tokens, its end token included, that a correction of an input
+        of `input_tokens` tokens may have. A correction is about as long as its
+        input; a generation that runs past this has gone astray (small models
+        start repeating themselves), and its input comes back unchanged."""
+        return min(self.max_length, input_tokens + input_tokens // 2 + 8)
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids as the model met them in training: ending with the end
+        token (see `tokenizer_appends_eos`), not truncated."""
+        ids = self.tokenizer([self.prefix + text for text in texts])["input_ids"]
+        if self.appends_eos:
+            return ids
+        return [row + [self.tokenizer.eos_token_id] for row in ids]
+
+    def correct(self, texts: Sequence[str]) -> list[str]:
+        """Corrections in order. Blank inputs and inputs longer than
+        `max_length` tokens come back unchanged: a cut sentence would come back
+        cut, which is worse than uncorrected."""
+        results = list(texts)
+        if not results:
+            return results
+        encoded = self.encode(texts)
+        rows = [
+            i
+            for i, (text, ids) in enumerate(zip(texts, encoded, strict=True))
+            if text.strip() and len(ids) <= self.max_length
+        ]
+        if not rows:
+            return results
+        bounds = [self.length_bound(len(encoded[i])) for i in rows]
+        batch = self.tokenizer.pad(
+            {"input_ids": [encoded[i] for i in rows]}, return_tensors="pt"
         ).to(self.device)
-        # A correction is about as long as its input. A generation that hits
-        # this bound without its end-of-sequence token has gone astray (small
-        # models start repeating themselves), so that input comes back
-        # unchanged: leaving a sentence alone is the safe failure for a corrector.
-        longest = batch["input_ids"].shape[1]
+        end_at_bound = _EndAtBound(bounds, self.num_beams, self.tokenizer.eos_token_id)
         with torch.inference_mode():
             generated = self.model.generate(
-                **batch,
+                input_ids=batch["input_ids"],
+                attention_mask=batch["attention_mask"],
                 num_beams=self.num_beams,
-                max_new_tokens=min(self.max_length, longest + longest // 2 + 8),
+                max_new_tokens=max(bounds) + 1,
+                logits_processor=LogitsProcessorList([end_at_bound]),
             )
-        finished = (generated[:, 1:] == self.tokenizer.eos_token_id).any(dim=1).tolist()
-        decoded = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
-        return [
-            out.strip() if done else text
-            for text, out, done in zip(texts, decoded, finished, strict=True)
-        ]
+        start = end_at_bound.prompt_length or 1
+        for row, bound, tokens in zip(rows, bounds, generated[:, start:].tolist(), strict=True):
+            end = next((k for k, token in enumerate(tokens) if token in self.end_ids), None)
+            if end is None or end + 1 > bound:
+                continue  # did not finish within its bound: the input stands
+            output = self.tokenizer.decode(tokens[:end], skip_special_tokens=True).strip()
+            results[row] = output if self.guard is None else self.guard(texts[row], output)
+        return results
 
 
 def load_corrector(model: str | None = None, **options) -> Corrector:
