@@ -12,14 +12,14 @@ import gradio as gr
 import gantry_gradio as gantry
 
 from .diff import word_diff
-from .model import Corrector
+from .pipeline import Stage
 
 APP = "gec-demo-app"
 ACCEPTED = "correction_accepted"
 
 
 def build_demo(
-    corrector: Corrector,
+    corrector: Stage,
     *,
     application: str = APP,
     client: gantry.Client | None = None,

@@ -207,6 +207,8 @@ class SpellingStage:
     """Rules and dictionary spelling correction, word by word; a stage of
     demo_app.pipeline.CorrectionPipeline, usually before a learned model."""
 
+    source = "spelling"
+
     def __init__(self) -> None:
         self.dictionaries = dictionaries()
 
