@@ -1,10 +1,12 @@
 """The corrector's safety nets on the shipped model (demo_app/bundled_model,
 loaded offline): a sentence's correction does not depend on its batch, outputs
 stay within their own length bound, and the faithful-copy guard refuses
-outputs that change too much. Before these, a short sentence batched with a
+outputs that change too much, and the confidence margin keeps only corrections
+the model itself prefers to the unchanged input. Before these, a short sentence batched with a
 long one came back as "I has a dog.I has a dog.I has a dog...": the bundled
 tokenizer added no end token, the model kept copying, and the batch's length
-cap came from its longest row."""
+cap came from its longest row. Before the margin, the model turned "at" into
+"to" and "are" into "is" in about one correct learner sentence in five."""
 
 from __future__ import annotations
 
@@ -16,10 +18,13 @@ from tokenizers import Tokenizer
 from tokenizers.processors import TemplateProcessing
 from transformers import PreTrainedTokenizerFast
 
+from demo_app import model as model_module
 from demo_app.model import (
     BUNDLED_MODEL,
+    DEFAULT_MIN_MARGIN,
     CopyGuard,
     Corrector,
+    Proposal,
     protected_words,
     repetitions,
     tokenizer_appends_eos,
@@ -52,8 +57,15 @@ def corrector() -> Corrector:
 
 @pytest.fixture(scope="module")
 def raw() -> Corrector:
-    """The same model without the copy guard: what the model itself says."""
-    return Corrector(str(BUNDLED_MODEL), local_files_only=True, guard=None)
+    """The same model without the copy guard or the margin: what the model
+    itself says."""
+    return Corrector(str(BUNDLED_MODEL), local_files_only=True, guard=None, min_margin=None)
+
+
+@pytest.fixture(scope="module")
+def unchecked() -> Corrector:
+    """The same model with the copy guard but no confidence margin."""
+    return Corrector(str(BUNDLED_MODEL), local_files_only=True, min_margin=None)
 
 
 def new_repetitions(source: str, output: str) -> set[tuple[str, ...]]:
@@ -148,13 +160,13 @@ def fake_generate(corrector: Corrector, outputs: list[str]):
 
 def test_the_guard_returns_the_input_for_an_over_editing_model(corrector, raw, monkeypatch):
     sources = [
-        "She go to school every day.",
+        "he have a red car.",
         "I met Anna in Paris in 2019.",
         FORTY_WORDS,
         "The meeting starts at noon.",
     ]
     said = [
-        "She goes to school every day.",  # a correction: stands
+        "He has a red car.",  # a correction the model is sure of: stands
         "I met Maria in London in 2020.",  # names and a number changed
         "The committee that was appointed by the state of the old railway bridge.",  # cut
         "A party begins after the lunch on Friday.",  # rewritten
@@ -264,3 +276,79 @@ def test_protected_words_are_names_and_numbers_not_sentence_starts():
         "iPhone": 1,
         "www.who.int": 1,
     }
+
+
+#: Correct sentences the bundled model "corrects" ("at" -> "to") while barely
+#: preferring its edit to the copy: what the confidence margin is for.
+UNSURE_ON_CORRECT = [
+    "We stayed at home all weekend.",
+    "The children are playing at the park.",
+    "The shops close at six on Sundays.",
+]
+#: Errors the bundled model fixes and is sure of.
+SURE_FIXES = {
+    "he have a red car.": "He has a red car.",
+    "i like my new school.": "I like my new school.",
+}
+
+
+def test_the_margin_is_on_by_default_unless_the_model_is_calibrated(corrector, monkeypatch):
+    assert corrector.min_margin == DEFAULT_MIN_MARGIN > 0
+    monkeypatch.setitem(model_module.CALIBRATED_MARGINS, str(BUNDLED_MODEL), None)
+    assert Corrector(str(BUNDLED_MODEL), local_files_only=True).min_margin is None
+    chosen = Corrector(str(BUNDLED_MODEL), local_files_only=True, min_margin=0.5)
+    assert chosen.min_margin == 0.5
+
+
+def test_the_margin_rejects_a_correction_the_model_scores_below_the_copy(
+    corrector, unchecked, monkeypatch
+):
+    """The model is made to say a preposition swap and a tense-less edit;
+    scoring is the real model's: it prefers the copies, so the inputs stand."""
+    sources = ["We arrived at the station in time.", "The cat sat on the mat."]
+    said = ["We arrived to the station in time.", "The cat sat to the mat."]
+    for chosen in (corrector, unchecked):
+        monkeypatch.setattr(chosen.model, "generate", fake_generate(chosen, said))
+    proposals = corrector.propose(sources)
+    assert [p.output for p in proposals] == said
+    assert all(p.margin is not None and p.margin < 0 for p in proposals), proposals
+    assert corrector.correct(sources) == sources
+    assert unchecked.correct(sources) == said
+
+
+def test_the_margin_accepts_a_clearly_better_correction(corrector):
+    sources = list(SURE_FIXES)
+    proposals = corrector.propose(sources)
+    assert [p.output for p in proposals] == list(SURE_FIXES.values())
+    assert all(p.margin is not None and p.margin > 1.0 for p in proposals), proposals
+    assert corrector.correct(sources) == list(SURE_FIXES.values())
+
+
+def test_the_margin_keeps_correct_sentences_the_model_is_unsure_about(corrector, unchecked):
+    changed = unchecked.correct(UNSURE_ON_CORRECT)
+    assert all(c != s for c, s in zip(changed, UNSURE_ON_CORRECT, strict=True)), changed
+    margins = [p.margin for p in corrector.propose(UNSURE_ON_CORRECT)]
+    assert all(m is not None and 0 <= m < DEFAULT_MIN_MARGIN for m in margins), margins
+    assert corrector.correct(UNSURE_ON_CORRECT) == UNSURE_ON_CORRECT
+
+
+def test_a_batch_equals_one_by_one_with_the_margin_on(corrector):
+    """Margins are scored in one batched pass over the changed rows; a row's
+    decision must not depend on which rows share it."""
+    texts = [UNSURE_ON_CORRECT[0], FORTY_WORDS, *SURE_FIXES, *MIXED[2:5], *UNSURE_ON_CORRECT[1:]]
+    batched = corrector.propose(texts)
+    single = [corrector.propose([text])[0] for text in texts]
+    assert [p.output for p in batched] == [p.output for p in single]
+    for together, alone in zip(batched, single, strict=True):
+        assert (together.margin is None) == (alone.margin is None)
+        if together.margin is not None:
+            assert together.margin == pytest.approx(alone.margin, abs=1e-4)
+    corrected = corrector.correct(texts)
+    assert corrected == [corrector.correct([text])[0] for text in texts]
+    assert corrected[0] == UNSURE_ON_CORRECT[0] and corrected[-2:] == UNSURE_ON_CORRECT[1:]
+    assert set(SURE_FIXES.values()) <= set(corrected)
+    assert corrector.correct(texts[::-1]) == corrected[::-1]
+
+
+def test_no_margin_is_scored_when_the_check_is_off(unchecked):
+    assert unchecked.propose(list(SURE_FIXES)) == [Proposal(o) for o in SURE_FIXES.values()]
