@@ -35,8 +35,8 @@ from pathlib import Path
 
 from .errors import corrupt
 from .model import BUNDLED_MODEL, Corrector
-from .pipeline import CorrectionPipeline, Stage
-from .spelling import SpellingStage
+from .pipeline import CorrectionPipeline, KnownWordsOnly, Stage
+from .spelling import SpellingStage, dictionaries
 from .train_corrector import held_out, wordnet_sentences
 
 SEED = 11
@@ -257,7 +257,10 @@ def build_correctors(names: list[str], model: str) -> dict[str, Stage]:
     def get(name: str) -> Stage:
         if name not in built:
             built[name] = (
-                CorrectionPipeline([get("spelling"), get("bundled")])
+                # as load_pipeline builds it for the app
+                CorrectionPipeline(
+                    [get("spelling"), KnownWordsOnly(get("bundled"), dictionaries())]
+                )
                 if name == "pipeline"
                 else loaders[name]()
             )

@@ -4,11 +4,12 @@ grammar rather than on misspellings."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Protocol
 
 from .model import load_corrector
-from .spelling import SpellingStage
+from .spelling import Dictionaries, SpellingStage, dictionaries
 
 
 class Stage(Protocol):
@@ -37,11 +38,45 @@ class CorrectionPipeline:
         return list(texts)
 
 
+class KnownWordsOnly:
+    """Wraps a learned stage: a correction that brings in a word neither
+    dictionary knows is refused, and the sentence comes back as it went in.
+    A byte-level model can spell out non-words and stray letters ("london"
+    -> "l filled"), and no edit a corrector should make needs one."""
+
+    def __init__(self, stage: Stage, lexicon: Dictionaries) -> None:
+        self.stage = stage
+        self.lexicon = lexicon
+
+    @property
+    def source(self) -> str:
+        return self.stage.source
+
+    def correct(self, texts: list[str]) -> list[str]:
+        outputs = self.stage.correct(texts)
+        return [
+            output if self._only_known_added(text, output) else text
+            for text, output in zip(texts, outputs, strict=True)
+        ]
+
+    def _only_known_added(self, text: str, output: str) -> bool:
+        added = set(_WORD.findall(output.lower())) - set(_WORD.findall(text.lower()))
+        # Word lists hold every letter ("l"), but a letter on its own is a
+        # word only as "a" or "I".
+        return all(
+            self.lexicon.knows(word) and (len(word) > 1 or word in ("a", "i")) for word in added
+        )
+
+
 def load_pipeline(model: str | None = None, *, spelling: bool = True) -> CorrectionPipeline:
     """The demo's corrector: the spelling stage, then `model` (hub id or
-    folder, falling back to the bundled model as `load_corrector` does)."""
+    folder, falling back to the bundled model as `load_corrector` does),
+    allowed only edits made of known words."""
     stages: list[Stage] = [SpellingStage()] if spelling else []
-    return CorrectionPipeline([*stages, load_corrector(model)])
+    return CorrectionPipeline([*stages, KnownWordsOnly(load_corrector(model), dictionaries())])
+
+
+_WORD = re.compile(r"[a-z]+(?:['\u2019][a-z]+)?")
 
 
 def _name(stage: Stage) -> str:

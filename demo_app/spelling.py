@@ -179,6 +179,9 @@ MIN_CANDIDATE_COUNT = 1_000_000
 #: A missing bigram scores as this share of the candidate's unigram count, so
 #: with no context at all the most frequent candidate wins.
 BACKOFF = 0.01
+_CLITIC = re.compile(r"(n't|'s|'re|'ve|'ll|'d|'m)$")
+#: What is left of can't, won't, shan't once "n't" is cut off.
+_CONTRACTION_STEMS = {"ca", "wo", "sha", ""}
 
 
 @dataclass(frozen=True)
@@ -186,6 +189,12 @@ class Dictionaries:
     speller: SymSpell
     bigrams: dict[tuple[str, str], int]
     known: SpellChecker
+
+    def knows(self, word: str) -> bool:
+        """Whether either word list has `word` (lowercase), a contraction's
+        stem included ("doesn't" by "does", "can't" by "ca")."""
+        stem = _CLITIC.sub("", word.replace("\u2019", "'"))
+        return stem in _CONTRACTION_STEMS or stem in self.speller.words or stem in self.known
 
 
 @lru_cache(maxsize=1)

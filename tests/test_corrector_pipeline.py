@@ -9,8 +9,9 @@ import math
 import pytest
 
 from demo_app.evaluate_corrector import Identity, evaluate, gleu, learner_set, word_edits
-from demo_app.pipeline import CorrectionPipeline
-from demo_app.spelling import SpellingStage
+from demo_app.model import BUNDLED_MODEL
+from demo_app.pipeline import CorrectionPipeline, KnownWordsOnly, load_pipeline
+from demo_app.spelling import SpellingStage, dictionaries
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +147,48 @@ def test_evaluate_scores_identity_and_spelling_on_the_learner_set(spelling):
     assert report.agreement == 100.0
     assert report.gleu > identity.gleu + 10
     assert report.precision > 0.9
+
+
+class _Rewrites:
+    """A learned stage's possible outputs, fixed, to test the wrapper's rule."""
+
+    source = "rewrites"
+
+    def __init__(self, outputs: dict[str, str]) -> None:
+        self.outputs = outputs
+
+    def correct(self, texts: list[str]) -> list[str]:
+        return [self.outputs.get(text, text) for text in texts]
+
+
+def test_a_model_edit_that_brings_in_an_unknown_word_or_a_stray_letter_is_refused():
+    model = _Rewrites(
+        {
+            "we are going to london next month .": "We are going to l filled next month .",
+            "He go to school.": "He goes to school.",
+            "She doesnt know.": "She doesn't know.",
+            "I like it.": "I likke it.",
+            "It is an apple.": "It is a apple.",
+            "i saw it.": "I saw it.",
+        }
+    )
+    guarded = KnownWordsOnly(model, dictionaries())
+    assert guarded.source == "rewrites"
+    assert guarded.correct(list(model.outputs)) == [
+        "we are going to london next month .",  # "l" is no word; the input stays
+        "He goes to school.",
+        "She doesn't know.",
+        "I like it.",  # "likke" is no word
+        "It is a apple.",  # known words: allowed (a wrong edit is the margin's job)
+        "I saw it.",
+    ]
+
+
+def test_the_apps_pipeline_never_adds_a_word_the_dictionaries_do_not_know():
+    pipeline = load_pipeline(str(BUNDLED_MODEL))
+    lexicon = dictionaries()
+    texts = learner_set().sources
+    for text, output in zip(texts, pipeline.correct(texts), strict=True):
+        added = set(output.lower().split()) - set(text.lower().split())
+        words = {w.strip(".,!?;:\"()") for w in added}
+        assert all(lexicon.knows(w) or not w.isalpha() for w in words if w), (text, output)
