@@ -243,7 +243,11 @@ class SpellingStage:
         capitalised = word != lower and word == lower.capitalize()
         if word != lower and not (starts_sentence and capitalised):
             return word  # a name, an acronym, or mixed case: not ours to touch
-        fixed = CONTRACTIONS.get(lower) or FIXED_WORDS.get(lower)
+        # "dont", and "do'nt" with the apostrophe in the wrong place
+        contraction = CONTRACTIONS.get(key.replace("'", ""))
+        if contraction is not None:
+            contraction = contraction.replace("'", _apostrophe(word))
+        fixed = contraction or FIXED_WORDS.get(lower)
         if fixed is None:
             fixed = word if capitalised else self._spell(lower, previous, following)
         if starts_sentence:

@@ -23,6 +23,12 @@ def test_spelling_fixes_words_and_keeps_the_tokenisation(spelling):
     assert spelling.correct(["I recieve alot of emails becuase i am a teacher ."]) == [
         "I receive a lot of emails because I am a teacher ."
     ]
+    # A contraction's apostrophe put in the wrong place, either apostrophe.
+    assert spelling.correct(["we could'nt sleep .", "I do\u2019nt know", "We'll see."]) == [
+        "We couldn't sleep .",
+        "I don\u2019t know",
+        "We'll see.",
+    ]
     # Whitespace is the input's, tabs and double spaces included.
     assert spelling.correct(["  i  dont\tknow wich one , realy .  ", ""]) == [
         "  I  don't\tknow which one , really .  ",
