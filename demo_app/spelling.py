@@ -179,6 +179,14 @@ MIN_CANDIDATE_COUNT = 1_000_000
 #: A missing bigram scores as this share of the candidate's unigram count, so
 #: with no context at all the most frequent candidate wins.
 BACKOFF = 0.01
+#: "a"/"an" (a word of its own) and the lowercase word after it.
+_ARTICLE = re.compile(r"(?<![\w'\u2019-])([Aa]n?)(\s+)([a-z]+)\b(?![-'\u2019])")
+_SILENT_H = ("hour", "honest", "honor", "honour", "heir")
+_YOU_OR_WON_SOUND = ("eu", "ewe", "one", "once")
+#: Words an article never comes right before.
+_NOT_AFTER_ARTICLES = frozenset(
+    "a an the and or of in on at to by if is are am as it its into onto after also".split()
+)
 _CLITIC = re.compile(r"(n't|'s|'re|'ve|'ll|'d|'m)$")
 #: What is left of can't, won't, shan't once "n't" is cut off.
 _CONTRACTION_STEMS = {"ca", "wo", "sha", ""}
@@ -233,7 +241,7 @@ class SpellingStage:
             out.append(text[last:start] + fixed)
             last = end
         out.append(text[last:])
-        return "".join(out)
+        return _ARTICLE.sub(_article_for_sound, "".join(out))
 
     def _fix(self, word: str, starts_sentence: bool, previous: str, following: str) -> str:
         lower = word.lower()
@@ -327,6 +335,26 @@ def _cuts_an_affix(word: str, candidate: str) -> bool:
         cut = word[: len(word) - len(candidate)]
         return cut != candidate[:1]
     return False
+
+
+def _article_for_sound(match: re.Match[str]) -> str:
+    """"a apple" -> "an apple", "an car" -> "a car", by the next word's first
+    letter, where that letter settles the sound: words starting with u
+    ("a user", "an umbrella"), h ("a house", "an hour" but for a few) or x,
+    and capitalised words ("an MBA") are left as they are, and so is an "a"
+    followed by a function word ("plan a or b"), which makes it no article."""
+    article, space, following = match.groups()
+    if following in _NOT_AFTER_ARTICLES:
+        return match.group()
+    if following.startswith(_SILENT_H):
+        wanted = "an"
+    elif following.startswith(_YOU_OR_WON_SOUND) or following[0] in "uhx":
+        return match.group()
+    else:
+        wanted = "an" if following[0] in "aeio" else "a"
+    if article.lower() == wanted:
+        return match.group()
+    return (wanted.capitalize() if article[0].isupper() else wanted) + space + following
 
 
 def _apostrophe(word: str) -> str:

@@ -198,3 +198,18 @@ def test_the_apps_pipeline_never_adds_a_word_the_dictionaries_do_not_know():
         added = set(output.lower().split()) - set(text.lower().split())
         words = {w.strip(".,!?;:\"()") for w in added}
         assert all(lexicon.knows(w) or not w.isalpha() for w in words if w), (text, output)
+
+
+def test_a_and_an_follow_the_next_words_sound_where_its_first_letter_settles_it(spelling):
+    cases = {
+        "I ate a apple and an banana .": "I ate an apple and a banana .",
+        "It was a honest mistake, a hour late.": "It was an honest mistake, an hour late.",
+        "a ofice near a university": "An office near a university",
+        # left alone: u-, h- and x-words, capitalised words, "a" that is no article
+        "an unusual day, a user, a house, an MBA, a FBI agent": (
+            "An unusual day, a user, a house, an MBA, a FBI agent"
+        ),
+        "Plan a or plan b, vitamin a is fine.": "Plan a or plan b, vitamin a is fine.",
+        "a one-way ticket to a European city": "A one-way ticket to a European city",
+    }
+    assert spelling.correct(list(cases)) == list(cases.values())
