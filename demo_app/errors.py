@@ -692,27 +692,15 @@ def _legacy_misspelling(sentence: str, rng: random.Random) -> str:
     return _legacy_swap(sentence, _LEGACY_MISSPELLINGS, rng)
 
 
-def _legacy_lowercase_start(sentence: str, rng: random.Random) -> str:
-    return sentence[:1].lower() + sentence[1:]
-
-
-def _legacy_lowercase_i(sentence: str, rng: random.Random) -> str:
-    return re.sub(r"\bI\b", "i", sentence)
-
-
-def _legacy_drop_final_punctuation(sentence: str, rng: random.Random) -> str:
-    return sentence[:-1] if sentence[-1:] in ".!?" else sentence
-
-
 _LEGACY_ERRORS = (
     _legacy_drop_article,
     _legacy_agreement,
     _legacy_verb_form,
     legacy_preposition,
     _legacy_misspelling,
-    _legacy_lowercase_start,
-    _legacy_lowercase_i,
-    _legacy_drop_final_punctuation,
+    lowercase_start,  # these three have not changed
+    lowercase_i,
+    drop_final_punctuation,
 )
 
 
