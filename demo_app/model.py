@@ -5,7 +5,7 @@ Hub downloads fail on machines without internet; then the corrector bundled
 with the repo (demo_app/bundled_model, when present) is used instead, and the
 log says so.
 
-Two safety nets sit between the model and the user, because a corrector that
+Three safety nets sit between the model and the user, because a corrector that
 mangles a good sentence does more harm than one that misses an error:
 
 - each sentence gets its own length bound, and a generation that does not end
@@ -33,6 +33,7 @@ from typing import Literal
 
 import requests
 import torch
+from rapidfuzz.distance import Levenshtein
 from transformers import (
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
@@ -67,20 +68,6 @@ _EDGE_PUNCTUATION = "\"'`“”‘’()[]{}<>.,;:!?"
 _FIRST_PERSON = re.compile(r"I(['’].*)?$")
 _STUTTER = re.compile(r"(\w)\1\1")
 _NOT_A_PLAIN_WORD = re.compile(r"\d|.[A-Z]|\w[@./]\w")
-
-
-def word_edit_distance(before: Sequence[str], after: Sequence[str]) -> int:
-    """Levenshtein distance over words (insertions, deletions, replacements):
-    the size of a correction as a reader sees it, whatever the tokenizer."""
-    previous = list(range(len(after) + 1))
-    for i, word in enumerate(before, 1):
-        current = [i]
-        for j, other in enumerate(after, 1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other))
-            )
-        previous = current
-    return previous[-1]
 
 
 def largest_loss(before: Sequence[str], after: Sequence[str]) -> int:
@@ -179,7 +166,8 @@ class CopyGuard:
         if output == source:
             return None
         before, after = source.split(), output.split()
-        edits, limit = word_edit_distance(before, after), self.edit_limit(len(before))
+        # Levenshtein over words: the size of a correction as a reader sees it
+        edits, limit = Levenshtein.distance(before, after), self.edit_limit(len(before))
         if edits > limit:
             return f"{edits} word edits, more than {limit}"
         lost = largest_loss(before, after)

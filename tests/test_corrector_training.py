@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import transformers
+from rapidfuzz.distance import Levenshtein
 
 from demo_app import errors, training_sources
 from demo_app.train_corrector import (
@@ -39,15 +40,6 @@ SENTENCES = [
 def outcomes(error, sentence: str, seeds: int = 60) -> set[str]:
     """Everything an error function makes of a sentence over many seeds."""
     return {error(sentence, random.Random(seed)) for seed in range(seeds)}
-
-
-def edit_distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        previous, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
-    return row[-1]
 
 
 # -- corrupt() -----------------------------------------------------------------
@@ -94,7 +86,7 @@ def test_corrupt_makes_between_one_and_max_errors_small_edits():
         assert broken != sentence
         # each error touches one or two words (an insertion shifts the rest)
         assert abs(len(broken.split()) - len(sentence.split())) <= 2
-        assert edit_distance(broken, sentence) <= 16
+        assert Levenshtein.distance(broken, sentence) <= 16
 
 
 # -- each error type -----------------------------------------------------------
@@ -187,7 +179,7 @@ def test_misspelling_uses_learner_misspellings_and_small_slips():
     for word in ("beginning", "information", "because", "friendly", "thought", "phone") * 20:
         slipped = errors.misspell(word, rng)
         assert slipped[0] == word[0]
-        assert edit_distance(slipped, word) <= 2
+        assert Levenshtein.distance(slipped, word) <= 2
     assert errors.misspelling("Anna visited Paris.", random.Random(0)) in {
         "Anna visited Paris.",
         *{f"Anna {w} Paris." for w in outcomes(errors.misspell, "visited")},
