@@ -1,4 +1,4 @@
-"""python -m demo_app [--model ID_OR_FOLDER] [--no-spelling] [--store URL]
+"""python -m demo_app [--model ID_OR_FOLDER] [--model-only] [--store URL]
 [--blobs DIR|s3://...] [--host 127.0.0.1] [--port 7860] [--user NAME:PASSWORD ...]"""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The gantry_gradio grammar-corrector demo")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="hub id or local folder")
     parser.add_argument(
-        "--no-spelling",
+        "--model-only",
         action="store_true",
-        help="the model alone, without the spelling stage before it",
+        help="the model alone, without the spelling and grammar rules before it",
     )
     parser.add_argument("--store", help="SQLAlchemy URL (default: ./gantry_data/records.db)")
     parser.add_argument("--blobs", help="folder or s3://bucket/prefix (default: ./gantry_data)")
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--user takes NAME:PASSWORD")
     client = gantry.init(args.store, args.blobs)
     gantry.start_curators()  # curators stored in this store run inside the app
-    corrector = load_pipeline(args.model, spelling=not args.no_spelling)
+    corrector = load_pipeline(args.model, spelling=not args.model_only, grammar=not args.model_only)
     logins = [n for n, _ in users] or None
     token = None if logins else os.environ.get(TOKEN_ENV) or new_token()
     demo = build_demo(corrector, client=client, monitoring_users=logins, monitoring_token=token)

@@ -24,79 +24,27 @@ from __future__ import annotations
 
 import random
 import re
-from functools import lru_cache
 
-# -- tokens and tags ------------------------------------------------------------
-
-_TOKEN = re.compile(r"^([^A-Za-z0-9']*)(.*?)([^A-Za-z0-9']*)$")
-_ARTICLES = ("a", "an", "the")
-
-
-def _words(sentence: str) -> list[list[str]]:
-    """Space-separated tokens as [leading punctuation, word, trailing
-    punctuation], so an error edits the word and keeps its punctuation."""
-    return [list(_TOKEN.match(token).groups()) for token in sentence.split(" ")]
-
-
-def _join(words: list[list[str]]) -> str:
-    return " ".join("".join(w) for w in words if "".join(w))
+from .tagging import (
+    ARTICLES,
+    inflect,
+    join_tokens,
+    lemma_of,
+    pos_tags,
+    split_tokens,
+    tagged_tokens,
+    with_case_of,
+)
 
 
-def _require(module: str):
-    try:
-        return __import__(module)
-    except ImportError as missing:  # pragma: no cover - message only
-        raise ImportError(
-            f"demo_app.errors needs {module} for tag-aware errors: pip install lemminflect textblob"
-        ) from missing
-
-
-@lru_cache(maxsize=100_000)
-def _tags(sentence: str) -> tuple[str, ...]:
-    """Penn Treebank tags, one per space-separated token (cached: the
-    training loop corrupts the same sentences many times)."""
-    _require("textblob")
-    from textblob.en import tag
-
-    cores = [re.sub(r"[^A-Za-z0-9'.-]", "", w[1]) or "," for w in _words(sentence)]
-    if cores[0][1:].islower() and _require("lemminflect").getAllLemmas(cores[0].lower()):
-        cores[0] = cores[0].lower()  # else "Life is hard" tags "Life" as a name
-    tagged = tag(" ".join(cores), tokenize=False)
-    if len(tagged) != len(cores):
-        return ("",) * len(cores)
-    return tuple(t for _, t in tagged)
-
-
-def _tagged(sentence: str) -> list[tuple[str, str]]:
-    """(word, tag) for each space-separated token."""
-    return list(zip((w[1] for w in _words(sentence)), _tags(sentence), strict=True))
-
-
-def _inflect(lemma: str, tag: str) -> str | None:
-    forms = _require("lemminflect").getInflection(lemma, tag)
-    return forms[0] if forms else None
-
-
-def _lemma(word: str, upos: str) -> str | None:
-    lemmas = _require("lemminflect").getLemma(word, upos)
-    return lemmas[0] if lemmas else None
-
-
-def _cased(original: str, replacement: str) -> str:
-    """The replacement with the original's capitalisation."""
-    if original[:1].isupper() and replacement:
-        return replacement[0].upper() + replacement[1:]
-    return replacement
-
-
-def _replace(sentence: str, candidates: list[tuple[int, str]], rng: random.Random) -> str:
+def replace_one(sentence: str, candidates: list[tuple[int, str]], rng: random.Random) -> str:
     """Apply one (token index, new word) edit chosen at random."""
     if not candidates:
         return sentence
-    words = _words(sentence)
+    words = split_tokens(sentence)
     i, new = rng.choice(candidates)
-    words[i][1] = _cased(words[i][1], new)
-    return _join(words)
+    words[i][1] = with_case_of(words[i][1], new)
+    return join_tokens(words)
 
 
 def _plain(word: str) -> bool:
@@ -131,22 +79,22 @@ def agreement(sentence: str, rng: random.Random) -> str:
     """Subject-verb agreement: a third-person -s dropped ("He go") or added
     ("They goes"), and is/are, was/were, has/have, does/do swapped."""
     candidates = []
-    tagged = _tagged(sentence)
+    tagged = tagged_tokens(sentence)
     for i, (word, tag) in enumerate(tagged):
         low = word.lower()
         after_pronoun = i > 0 and tagged[i - 1][0].lower() in ("i", "you", "we", "they")
         if low in _AUXILIARY_AGREEMENT and (tag in ("VBP", "VBZ", "VBD") or "'" in low):
             candidates.append((i, _AUXILIARY_AGREEMENT[low]))
         elif tag == "VBZ" and _plain(word):
-            lemma = _lemma(low, "VERB")
+            lemma = lemma_of(low, "VERB")
             if lemma and lemma != low:
                 candidates.append((i, lemma))
         elif (tag == "VBP" or (after_pronoun and tag in ("VB", "IN"))) and _plain(word):
             # the tagger calls a verb after "they" VB, and "like" there IN
-            third = _inflect(low, "VBZ")
+            third = inflect(low, "VBZ")
             if third and third != low:
                 candidates.append((i, third))
-    return _replace(sentence, candidates, rng)
+    return replace_one(sentence, candidates, rng)
 
 
 def regular_past(lemma: str) -> str:
@@ -166,17 +114,17 @@ def verb_form(sentence: str, rng: random.Random) -> str:
     gone"), irregular pasts regularised ("buyed"), a wrong tense (past to
     present), and a wrong form after a modal or "to" ("can goes", "to
     went") or after "is" ("is go")."""
-    words = [w[1] for w in _words(sentence)]
-    tags = _tags(sentence)
+    words = [w[1] for w in split_tokens(sentence)]
+    tags = pos_tags(sentence)
     candidates = []
     for i, (word, tag) in enumerate(zip(words, tags, strict=True)):
         low = word.lower()
         if not tag.startswith("VB") or not _plain(word):
             continue
-        lemma = _lemma(low, "VERB")
+        lemma = lemma_of(low, "VERB")
         if not lemma or lemma in ("be", "have", "do"):
             continue
-        past, participle = _inflect(lemma, "VBD"), _inflect(lemma, "VBN")
+        past, participle = inflect(lemma, "VBD"), inflect(lemma, "VBN")
         irregular = past != regular_past(lemma) and past is not None
         options = []
         if tag == "VBD":
@@ -186,9 +134,9 @@ def verb_form(sentence: str, rng: random.Random) -> str:
         elif tag == "VBG":
             options = [lemma]
         elif tag == "VB" and i > 0 and words[i - 1].lower() in _MODALS_AND_TO:
-            options = [_inflect(lemma, "VBZ"), _inflect(lemma, "VBG"), past]
+            options = [inflect(lemma, "VBZ"), inflect(lemma, "VBG"), past]
         candidates += [(i, o) for o in options if o and o != low]
-    return _replace(sentence, candidates, rng)
+    return replace_one(sentence, candidates, rng)
 
 
 # -- nouns and determiners ------------------------------------------------------------
@@ -210,21 +158,21 @@ def noun_number(sentence: str, rng: random.Random) -> str:
     "book", "information" -> "informations", "much" -> "many", "this" ->
     "these"."""
     candidates = []
-    for i, (word, tag) in enumerate(_tagged(sentence)):
+    for i, (word, tag) in enumerate(tagged_tokens(sentence)):
         low = word.lower()
         if not _plain(word):
             continue
         if low in _QUANTIFIERS and tag in ("DT", "JJ", "JJR", "PDT"):
             candidates.append((i, _QUANTIFIERS[low]))
         elif tag == "NN" and word.islower():
-            plural = _inflect(low, "NNS")
+            plural = inflect(low, "NNS")
             if plural and plural != low:
                 candidates.append((i, plural))
         elif tag == "NNS" and word.islower():
-            single = _lemma(low, "NOUN")
+            single = lemma_of(low, "NOUN")
             if single and single != low:
                 candidates.append((i, single))
-    return _replace(sentence, candidates, rng)
+    return replace_one(sentence, candidates, rng)
 
 
 def _a_or_an(word: str) -> str:
@@ -239,14 +187,14 @@ def article(sentence: str, rng: random.Random) -> str:
     """Articles dropped ("I saw cat"), inserted before a noun phrase where
     none belongs ("the life is hard"), or swapped ("a" <-> "the", and the
     wrong one of a/an)."""
-    words = _words(sentence)
-    tags = _tags(sentence)
+    words = split_tokens(sentence)
+    tags = pos_tags(sentence)
     cores = [w[1] for w in words]
     ops: list[tuple[str, int, str]] = []
     for i, (word, tag) in enumerate(zip(cores, tags, strict=True)):
         low = word.lower()
         following = cores[i + 1] if i + 1 < len(cores) else ""
-        if low in _ARTICLES and following:
+        if low in ARTICLES and following:
             ops.append(("drop", i, ""))
             if low == "the":
                 ops.append(("swap", i, _a_or_an(following)))
@@ -257,7 +205,7 @@ def article(sentence: str, rng: random.Random) -> str:
             (tag in ("NN", "NNS") or (tag == "JJ" and tags[i + 1 : i + 2] in (("NN",), ("NNS",))))
             and _plain(word)
             and (i == 0 or tags[i - 1] not in _NOT_BEFORE_INSERTED_ARTICLE)
-            and (i == 0 or cores[i - 1].lower() not in _ARTICLES)
+            and (i == 0 or cores[i - 1].lower() not in ARTICLES)
         ):
             ops.append(
                 ("insert", i, "the" if tag == "NNS" else rng.choice(("the", _a_or_an(word))))
@@ -266,7 +214,7 @@ def article(sentence: str, rng: random.Random) -> str:
         return sentence
     kind, i, new = rng.choice(ops)
     if kind == "swap":
-        words[i][1] = _cased(words[i][1], new)
+        words[i][1] = with_case_of(words[i][1], new)
     elif kind == "drop":
         if i == 0 and words[0][1][:1].isupper() and len(words) > 1:
             words[1][1] = words[1][1][:1].upper() + words[1][1][1:]
@@ -277,20 +225,20 @@ def article(sentence: str, rng: random.Random) -> str:
             new = new.capitalize()
         words.insert(i, [words[i][0], new, ""])
         words[i + 1][0] = ""
-    return _join(words)
+    return join_tokens(words)
 
 
 def drop_article(sentence: str, rng: random.Random) -> str:
     """Only the dropped-article case of `article` (the commonest)."""
-    words = _words(sentence)
-    spots = [i for i, w in enumerate(words) if w[1].lower() in _ARTICLES and i + 1 < len(words)]
+    words = split_tokens(sentence)
+    spots = [i for i, w in enumerate(words) if w[1].lower() in ARTICLES and i + 1 < len(words)]
     if not spots:
         return sentence
     i = rng.choice(spots)
     if i == 0 and words[0][1][:1].isupper():
         words[1][1] = words[1][1][:1].upper() + words[1][1][1:]
     words[i] = [words[i][0], "", words[i][2]]
-    return _join(words)
+    return join_tokens(words)
 
 
 # -- prepositions ------------------------------------------------------------------
@@ -341,8 +289,8 @@ def preposition(sentence: str, rng: random.Random) -> str:
     """Prepositions confused ("on Monday" -> "in Monday"), dropped ("listen
     to music" -> "listen music") or added after a verb that takes none
     ("discuss about the plan")."""
-    words = _words(sentence)
-    tags = _tags(sentence)
+    words = split_tokens(sentence)
+    tags = pos_tags(sentence)
     cores = [w[1] for w in words]
     ops: list[tuple[str, int, str]] = []
     for i, (word, tag) in enumerate(zip(cores, tags, strict=True)):
@@ -355,19 +303,19 @@ def preposition(sentence: str, rng: random.Random) -> str:
             if low in _DROPPABLE and i > 0 and not words[i][2]:
                 ops.append(("drop", i, ""))
         elif tag.startswith("VB") and _plain(word) and following in ("DT", "NN", "NNP", "PRP$"):
-            extra = EXTRA_PREPOSITION.get(_lemma(low, "VERB") or "")
+            extra = EXTRA_PREPOSITION.get(lemma_of(low, "VERB") or "")
             if extra and not words[i][2]:
                 ops.append(("insert", i + 1, extra))
     if not ops:
         return sentence
     kind, i, new = rng.choice(ops)
     if kind == "swap":
-        words[i][1] = _cased(words[i][1], new)
+        words[i][1] = with_case_of(words[i][1], new)
     elif kind == "drop":
         words[i] = [words[i][0], "", words[i][2]]
     else:
         words.insert(i, ["", new, ""])
-    return _join(words)
+    return join_tokens(words)
 
 
 # -- spelling ----------------------------------------------------------------------
@@ -522,12 +470,12 @@ def misspelling(sentence: str, rng: random.Random) -> str:
     """A learner misspelling or homophone when the sentence has a word for
     one (half the time), else a slip in one word of four letters or more
     that is not a name."""
-    words = _words(sentence)
+    words = split_tokens(sentence)
     known = [i for i, w in enumerate(words) if w[1].lower() in LEARNER_MISSPELLINGS]
     if known and rng.random() < 0.5:
         i = rng.choice(known)
-        return _replace(sentence, [(i, LEARNER_MISSPELLINGS[words[i][1].lower()])], rng)
-    tags = _tags(sentence)
+        return replace_one(sentence, [(i, LEARNER_MISSPELLINGS[words[i][1].lower()])], rng)
+    tags = pos_tags(sentence)
     spots = [
         i
         for i, (w, tag) in enumerate(zip(words, tags, strict=True))
@@ -542,18 +490,18 @@ def misspelling(sentence: str, rng: random.Random) -> str:
     i = rng.choice(spots)
     word = words[i][1]
     words[i][1] = word[0] + misspell(word.lower(), rng)[1:]
-    return _join(words)
+    return join_tokens(words)
 
 
 def missing_apostrophe(sentence: str, rng: random.Random) -> str:
     """An apostrophe left out: "don't" -> "dont", "John's" -> "Johns"."""
-    words = _words(sentence)
+    words = split_tokens(sentence)
     spots = [i for i, w in enumerate(words) if re.search(r"[A-Za-z]'[A-Za-z]", w[1])]
     if not spots:
         return sentence
     i = rng.choice(spots)
     words[i][1] = words[i][1].replace("'", "", 1)
-    return _join(words)
+    return join_tokens(words)
 
 
 # -- capitals and punctuation ------------------------------------------------------
@@ -669,7 +617,7 @@ def _legacy_swap(sentence: str, table: dict[str, str], rng: random.Random) -> st
 
 def _legacy_drop_article(sentence: str, rng: random.Random) -> str:
     words = sentence.split(" ")
-    spots = [i for i, w in enumerate(words) if i > 0 and w.lower() in _ARTICLES]
+    spots = [i for i, w in enumerate(words) if i > 0 and w.lower() in ARTICLES]
     if not spots:
         return sentence
     del words[rng.choice(spots)]

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import corrupt
+from .grammar import GrammarStage
 from .model import BUNDLED_MODEL, Corrector
 from .pipeline import CorrectionPipeline, KnownWordsOnly, Stage
 from .spelling import SpellingStage, dictionaries
@@ -41,7 +42,7 @@ from .train_corrector import held_out, wordnet_sentences
 
 SEED = 11
 LEARNER_SENTENCES = Path(__file__).parent / "data" / "learner_sentences.tsv"
-CORRECTORS = ("identity", "spelling", "bundled", "pipeline")
+CORRECTORS = ("identity", "spelling", "rules", "bundled", "pipeline")
 Edit = tuple[int, int, tuple[str, ...]]
 
 
@@ -250,20 +251,21 @@ def build_correctors(names: list[str], model: str) -> dict[str, Stage]:
     loaders: dict[str, Callable[[], Stage]] = {
         "identity": Identity,
         "spelling": SpellingStage,
+        "grammar": GrammarStage,
         "bundled": lambda: Corrector(model, local_files_only=True),
     }
     built: dict[str, Stage] = {}
 
     def get(name: str) -> Stage:
         if name not in built:
-            built[name] = (
-                # as load_pipeline builds it for the app
-                CorrectionPipeline(
-                    [get("spelling"), KnownWordsOnly(get("bundled"), dictionaries())]
+            if name == "rules":  # spelling, then grammar rules: no model
+                built[name] = CorrectionPipeline([get("spelling"), get("grammar")])
+            elif name == "pipeline":  # as load_pipeline builds it for the app
+                built[name] = CorrectionPipeline(
+                    [get("rules"), KnownWordsOnly(get("bundled"), dictionaries())]
                 )
-                if name == "pipeline"
-                else loaders[name]()
-            )
+            else:
+                built[name] = loaders[name]()
         return built[name]
 
     return {name: get(name) for name in names}

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Protocol
 
+from .grammar import GrammarStage
 from .model import load_corrector
 from .spelling import Dictionaries, SpellingStage, dictionaries
 
@@ -28,7 +29,7 @@ class CorrectionPipeline:
     @property
     def source(self) -> str:
         """What the app logs as the prediction's `version`: the stages by
-        name ("spelling+bundled_model"), a model folder by its name rather
+        name ("spelling+grammar+bundled_model"), a model folder by its name rather
         than this machine's path to it, so versions compare across machines."""
         return "+".join(_name(stage) for stage in self.stages)
 
@@ -68,11 +69,15 @@ class KnownWordsOnly:
         )
 
 
-def load_pipeline(model: str | None = None, *, spelling: bool = True) -> CorrectionPipeline:
-    """The demo's corrector: the spelling stage, then `model` (hub id or
-    folder, falling back to the bundled model as `load_corrector` does),
-    allowed only edits made of known words."""
+def load_pipeline(
+    model: str | None = None, *, spelling: bool = True, grammar: bool = True
+) -> CorrectionPipeline:
+    """The demo's corrector: the spelling stage, the grammar rules, then
+    `model` (hub id or folder, falling back to the bundled model as
+    `load_corrector` does), allowed only edits made of known words."""
     stages: list[Stage] = [SpellingStage()] if spelling else []
+    if grammar:
+        stages.append(GrammarStage())
     return CorrectionPipeline([*stages, KnownWordsOnly(load_corrector(model), dictionaries())])
 
 

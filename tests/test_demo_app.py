@@ -113,22 +113,26 @@ def test_the_bundled_corrector_loads_offline_and_corrects_fixed_examples(monkeyp
     assert [corrector.correct([s])[0] for s in sources] == expected  # batched == single
 
 
-def test_the_demo_runs_spelling_then_the_model_and_logs_the_stages_as_version(
+def test_the_demo_runs_spelling_grammar_then_the_model_and_logs_the_stages_as_version(
     monkeypatch, client
 ):
-    """`python -m demo_app`'s corrector: the spelling stage before the model
-    (here the bundled one, the hub being unreachable), in the launched app;
-    the version names the stages, not this machine's path to the model."""
+    """`python -m demo_app`'s corrector: the spelling stage and the grammar
+    rules before the model (here the bundled one, the hub being
+    unreachable), in the launched app; the version names the stages, not
+    this machine's path to the model."""
     monkeypatch.setattr(model_module, "_hub_reachable", lambda timeout=3.0: False)
     pipeline = load_pipeline("no-such-user/no-such-model")
-    assert pipeline.source == "spelling+bundled_model"
-    text = "I recieve alot of emails becuase i am a teacher."
+    assert pipeline.source == "spelling+grammar+bundled_model"
+    text = "I recieve alot of emails becuase i am a teacher and she have two cats."
     with launched(build_demo(pipeline, client=client, monitoring_token=TEST_TOKEN)) as url:
         corrected = connect(url).predict(text, "alice", 3, api_name="/correct")
     assert corrected == pipeline.correct([text])[0]
-    assert "receive" in corrected and "because" in corrected
+    assert "receive" in corrected and "because" in corrected and "she has" in corrected
     assert client.flush(30)
     row = client.query("gec-demo-app").iloc[0]
-    assert row["version"] == "spelling+bundled_model"
+    assert row["version"] == "spelling+grammar+bundled_model"
     assert row["outputs.inference"] == corrected
-    assert load_pipeline("no-such-user/no-such-model", spelling=False).source == "bundled_model"
+    assert (
+        load_pipeline("no-such-user/no-such-model", spelling=False, grammar=False).source
+        == "bundled_model"
+    )
