@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(len(u) != 2 for u in users):
         parser.error("--user takes NAME:PASSWORD")
     client = gantry.init(args.store, args.blobs)
-    gantry.start_curators()  # curators stored in this store run inside the app
+    gantry.start_automations()  # curators and alerts stored in this store run in the app
     corrector = load_pipeline(args.model, spelling=not args.model_only, grammar=not args.model_only)
     logins = [n for n, _ in users] or None
     token = None if logins else os.environ.get(TOKEN_ENV) or new_token()

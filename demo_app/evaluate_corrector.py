@@ -36,7 +36,7 @@ from pathlib import Path
 from .errors import corrupt
 from .grammar import GrammarStage
 from .model import BUNDLED_MODEL, Corrector
-from .pipeline import CorrectionPipeline, KnownWordsOnly, Stage
+from .pipeline import CorrectionPipeline, ModelGuard, Stage
 from .spelling import SpellingStage, dictionaries
 from .train_corrector import held_out, wordnet_sentences
 
@@ -262,7 +262,7 @@ def build_correctors(names: list[str], model: str) -> dict[str, Stage]:
                 built[name] = CorrectionPipeline([get("spelling"), get("grammar")])
             elif name == "pipeline":  # as load_pipeline builds it for the app
                 built[name] = CorrectionPipeline(
-                    [get("rules"), KnownWordsOnly(get("bundled"), dictionaries())]
+                    [get("rules"), ModelGuard(get("bundled"), dictionaries())]
                 )
             else:
                 built[name] = loaders[name]()

@@ -104,28 +104,29 @@ def test_no_result_is_longer_than_its_own_bound(which, request):
             assert len(chosen.encode([output])[0]) <= bound, (source, output)
 
 
-def test_the_bundled_tokenizer_gets_the_end_token_it_was_trained_with(corrector):
-    assert not corrector.appends_eos
+def test_the_bundled_tokenizer_ends_inputs_with_the_end_token_it_was_trained_with(corrector):
+    assert corrector.appends_eos
     eos = corrector.tokenizer.eos_token_id
-    assert corrector.encode([SHORT])[0] == corrector.tokenizer(SHORT)["input_ids"] + [eos]
+    assert corrector.encode([SHORT])[0] == corrector.tokenizer(SHORT)["input_ids"]
+    assert corrector.encode([SHORT])[0][-1] == eos
 
 
-def test_a_tokenizer_that_adds_the_end_token_gets_no_second_one(corrector, tmp_path):
-    """Real T5 tokenizers end their ids with </s> already: same ids, same
-    corrections."""
-    folder = tmp_path / "t5-style"
+def test_a_tokenizer_without_the_end_token_gets_it_appended(corrector, tmp_path):
+    """Tokenizers saved without a post-processor (as the earlier bundled one
+    was) give ids without </s>: the Corrector appends it, so the ids and the
+    corrections are those of a tokenizer that adds it itself."""
+    folder = tmp_path / "no-end-token"
     shutil.copytree(BUNDLED_MODEL, folder)
     inner = Tokenizer.from_file(str(BUNDLED_MODEL / "tokenizer.json"))
-    eos = corrector.tokenizer.eos_token_id
-    inner.post_processor = TemplateProcessing(single="$A </s>", special_tokens=[("</s>", eos)])
+    inner.post_processor = TemplateProcessing(single="$A", special_tokens=[])
     PreTrainedTokenizerFast(
         tokenizer_object=inner, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
     ).save_pretrained(folder)
-    t5_style = Corrector(str(folder), local_files_only=True)
-    assert tokenizer_appends_eos(t5_style.tokenizer) and t5_style.appends_eos
-    assert t5_style.encode(MIXED) == corrector.encode(MIXED)
+    bare = Corrector(str(folder), local_files_only=True, min_margin=corrector.min_margin)
+    assert not tokenizer_appends_eos(bare.tokenizer) and not bare.appends_eos
+    assert bare.encode(MIXED) == corrector.encode(MIXED)
     texts = MIXED[:4]
-    assert t5_style.correct(texts) == corrector.correct(texts)
+    assert bare.correct(texts) == corrector.correct(texts)
 
 
 def test_left_padding_gives_the_same_corrections(tmp_path):
@@ -270,6 +271,13 @@ def test_protected_words_are_names_and_numbers_not_sentence_starts():
         "Anna": 1,
     }
     assert protected_words("I'm sure I can. Yes.") == {}
+    # a title's full stop does not end the sentence: the name after it is protected
+    assert protected_words("Ask Dr. Novak or Mr. Kowalski.") == {
+        "Dr": 1,
+        "Novak": 1,
+        "Mr": 1,
+        "Kowalski": 1,
+    }
     # at a sentence start the first letter's case is not compared: "oPEC" -> "OPEC" is a fix
     assert protected_words("WHO uses an iPhone and www.who.int.") == {
         "wHO": 1,
@@ -278,12 +286,13 @@ def test_protected_words_are_names_and_numbers_not_sentence_starts():
     }
 
 
-#: Correct sentences the bundled model "corrects" ("at" -> "to") while barely
+#: Correct sentences the bundled model "corrects" (number, agreement) while barely
 #: preferring its edit to the copy: what the confidence margin is for.
 UNSURE_ON_CORRECT = [
-    "We stayed at home all weekend.",
-    "The children are playing at the park.",
-    "The shops close at six on Sundays.",
+    "The elevators were at the end of the hall.",
+    "A surgeon's job is the saving of lives.",
+    "Ahmed and Priya are my best friends from university.",
+    "I usually go jogging in Central Park on Saturday mornings.",
 ]
 #: Errors the bundled model fixes and is sure of.
 SURE_FIXES = {
@@ -292,8 +301,16 @@ SURE_FIXES = {
 }
 
 
-def test_the_margin_is_on_by_default_unless_the_model_is_calibrated(corrector, monkeypatch):
-    assert corrector.min_margin == DEFAULT_MIN_MARGIN > 0
+def test_the_margin_is_on_by_default_and_calibrated_for_known_models(
+    corrector, monkeypatch, tmp_path
+):
+    assert corrector.min_margin == model_module.CALIBRATED_MARGINS[str(BUNDLED_MODEL)] > 0
+    # The same folder by a relative path, and an unlisted copy of it.
+    monkeypatch.chdir(BUNDLED_MODEL.parent)
+    assert Corrector("bundled_model", local_files_only=True).min_margin == corrector.min_margin
+    shutil.copytree(BUNDLED_MODEL, tmp_path / "copy")
+    copy = Corrector(str(tmp_path / "copy"), local_files_only=True)
+    assert copy.min_margin == DEFAULT_MIN_MARGIN > 0
     monkeypatch.setitem(model_module.CALIBRATED_MARGINS, str(BUNDLED_MODEL), None)
     assert Corrector(str(BUNDLED_MODEL), local_files_only=True).min_margin is None
     chosen = Corrector(str(BUNDLED_MODEL), local_files_only=True, min_margin=0.5)
@@ -328,7 +345,7 @@ def test_the_margin_keeps_correct_sentences_the_model_is_unsure_about(corrector,
     changed = unchecked.correct(UNSURE_ON_CORRECT)
     assert all(c != s for c, s in zip(changed, UNSURE_ON_CORRECT, strict=True)), changed
     margins = [p.margin for p in corrector.propose(UNSURE_ON_CORRECT)]
-    assert all(m is not None and 0 <= m < DEFAULT_MIN_MARGIN for m in margins), margins
+    assert all(m is not None and 0 <= m < corrector.min_margin for m in margins), margins
     assert corrector.correct(UNSURE_ON_CORRECT) == UNSURE_ON_CORRECT
 
 
@@ -345,7 +362,7 @@ def test_a_batch_equals_one_by_one_with_the_margin_on(corrector):
             assert together.margin == pytest.approx(alone.margin, abs=1e-4)
     corrected = corrector.correct(texts)
     assert corrected == [corrector.correct([text])[0] for text in texts]
-    assert corrected[0] == UNSURE_ON_CORRECT[0] and corrected[-2:] == UNSURE_ON_CORRECT[1:]
+    assert corrected[0] == UNSURE_ON_CORRECT[0] and corrected[-3:] == UNSURE_ON_CORRECT[1:]
     assert set(SURE_FIXES.values()) <= set(corrected)
     assert corrector.correct(texts[::-1]) == corrected[::-1]
 

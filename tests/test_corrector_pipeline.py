@@ -10,7 +10,7 @@ import pytest
 
 from demo_app.evaluate_corrector import Identity, evaluate, gleu, learner_set, word_edits
 from demo_app.model import BUNDLED_MODEL
-from demo_app.pipeline import CorrectionPipeline, KnownWordsOnly, load_pipeline
+from demo_app.pipeline import CorrectionPipeline, ModelGuard, load_pipeline
 from demo_app.spelling import SpellingStage, dictionaries
 
 
@@ -178,7 +178,7 @@ def test_a_model_edit_that_brings_in_an_unknown_word_or_a_stray_letter_is_refuse
             "i saw it.": "I saw it.",
         }
     )
-    guarded = KnownWordsOnly(model, dictionaries())
+    guarded = ModelGuard(model, dictionaries())
     assert guarded.source == "rewrites"
     assert guarded.correct(list(model.outputs)) == [
         "we are going to london next month .",  # "l" is no word; the input stays
@@ -187,6 +187,40 @@ def test_a_model_edit_that_brings_in_an_unknown_word_or_a_stray_letter_is_refuse
         "I like it.",  # "likke" is no word
         "It is a apple.",  # known words: allowed (a wrong edit is the margin's job)
         "I saw it.",
+    ]
+
+
+def test_a_model_edit_that_swaps_a_preposition_is_refused():
+    model = _Rewrites(
+        {
+            "The flight from Madrid is long.": "The flight of Madrid is long.",
+            "I listen music.": "I listen to music.",  # an added one is no swap
+            "He go home.": "He goes home.",
+        }
+    )
+    assert ModelGuard(model, dictionaries()).correct(list(model.outputs)) == [
+        "The flight from Madrid is long.",
+        "I listen to music.",
+        "He goes home.",
+    ]
+
+
+def test_no_stage_brings_back_a_word_an_earlier_stage_took_out():
+    first = _Rewrites(
+        {
+            "I look forward to hear from you.": "I look forward to hearing from you.",
+            "she dont know": "She don't know",
+        }
+    )
+    second = _Rewrites(
+        {
+            "I look forward to hearing from you.": "I look forward to hear from you.",
+            "She don't know": "She doesn't know",  # a fix of the fix: allowed
+        }
+    )
+    assert CorrectionPipeline([first, second]).correct(list(first.outputs)) == [
+        "I look forward to hearing from you.",
+        "She doesn't know",
     ]
 
 

@@ -83,17 +83,20 @@ def test_launched_demo_logs_predictions_feedback_and_flags(tiny_model, client):
 BUNDLED_FIXES = {
     "he thinked about the problem all night.": "He thought about the problem all night.",
     "She goed home early.": "She went home early.",
-    "He runned to catch the bus.": "He ran to catch the bus.",
     "He buyed a new car last year.": "He bought a new car last year.",
     "i think it will rain tomorrow.": "I think it will rain tomorrow.",
+    "She have a cat.": "She has a cat.",
+    "I seen him yesterday.": "I saw him yesterday.",
+    "They was late.": "They were late.",
 }
 BUNDLED_LEAVES_ALONE = [
     "We arrived at the station in time.",
     "The children are playing in the garden.",
     "She brought her dog with her.",
-    # The model proposes "of beer" here, but prefers it to the input by only
-    # ~0.03 nats a token, under the confidence margin: too unsure to apply.
     "He contented himself with one glass for beer per day.",
+    # The model proposes "He ran to catch the business." here, but prefers it
+    # to the input by only ~0.04 nats a token, under the confidence margin.
+    "He runned to catch the bus.",
 ]
 
 
