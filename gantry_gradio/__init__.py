@@ -21,16 +21,10 @@ from typing import Any
 import pandas as pd
 
 from ._values import File
+from .automation import Automation, AutomationScheduler, IntervalTrigger
 from .blobs import BlobStoreError
 from .client import Client
-from .curators import (
-    Automation,
-    BoundedRangeCurator,
-    CuratorScheduler,
-    IntervalTrigger,
-    StratifiedCurator,
-    UniformCurator,
-)
+from .curators import BoundedRangeCurator, StratifiedCurator, UniformCurator
 from .datasets import Dataset, DatasetError
 from .join_key import JoinKey
 from .lake import ExportReport
@@ -47,9 +41,9 @@ from .store import (
 
 __all__ = [
     "Automation",
+    "AutomationScheduler",
     "BlobStoreError",
     "BoundedRangeCurator",
-    "CuratorScheduler",
     "FeedbackControls",
     "GantryFlaggingCallback",
     "Client",
@@ -96,7 +90,7 @@ __all__ = [
     "query",
     "register_baseline",
     "register_projection",
-    "start_curators",
+    "start_automations",
     "stats",
     "value_counts",
 ]
@@ -383,7 +377,7 @@ def list_datasets() -> list[str]:
     return get_client().list_datasets()
 
 
-def start_curators(poll_seconds: float = 60.0) -> CuratorScheduler:
-    """Run the store's automations on a background thread of this process
-    (e.g. beside a Gradio app); `.stop()` ends it."""
-    return CuratorScheduler(get_client(), poll_seconds=poll_seconds).start()
+def start_automations(poll_seconds: float = 60.0) -> AutomationScheduler:
+    """Run the store's automations (curators, alerts) on a background thread
+    of this process (e.g. beside a Gradio app); `.stop()` ends it."""
+    return AutomationScheduler(get_client(), poll_seconds=poll_seconds).start()

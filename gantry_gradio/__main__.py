@@ -1,4 +1,4 @@
-"""Command line: `python -m gantry_gradio projections|dashboard|curators|lake ...`
+"""Command line: `python -m gantry_gradio projections|dashboard|automations|lake ...`
 (also `gantry-gradio`)."""
 
 from __future__ import annotations
@@ -66,7 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     board.add_argument("--accepted-field", default="feedback.accepted")
     board.add_argument("--flag-field", default="feedback.flag")
-    curate = commands.add_parser("curators", help="run or list the store's curators")
+    curate = commands.add_parser(
+        "automations",
+        aliases=["curators"],
+        help="run or list the store's automations (curators, alerts)",
+    )
     curate.add_argument("action", choices=("run", "list"))
     curate.add_argument("--store", help="SQLAlchemy URL (default: GANTRY_STORE or ./gantry_data)")
     curate.add_argument("--blobs", help="blob folder or s3://bucket/prefix (where datasets go)")
@@ -84,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return dashboard(args)
     if args.command == "lake":
         return export_lake(args)
-    if args.command == "curators":
-        return curators(args)
+    if args.command in ("automations", "curators"):
+        return automations(args)
 
     client = Client(args.store, args.blobs)
     try:
@@ -98,10 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def curators(args: argparse.Namespace) -> int:
-    """`list` prints each automation with its intervals' states; `run` curates
+def automations(args: argparse.Namespace) -> int:
+    """`list` prints each automation with its intervals' states; `run` runs
     due intervals (with --once: one pass; exit 1 when an interval failed)."""
-    from .curators import CuratorScheduler, stored_automations
+    from .automation import AutomationScheduler, stored_automations
 
     client = Client(args.store, args.blobs)
     try:
@@ -118,16 +122,16 @@ def curators(args: argparse.Namespace) -> int:
                     attempts = f"{failed.attempts} attempts"
                     print(f"  failed {failed.interval_start} ({attempts}): {failed.error}")
             return 0
-        scheduler = CuratorScheduler(client, poll_seconds=args.poll_seconds)
+        scheduler = AutomationScheduler(client, poll_seconds=args.poll_seconds)
         if args.once:
             outcomes = scheduler.run_once()
             for outcome in outcomes:
-                detail = outcome.error or f"{outcome.added} of {outcome.total} records"
+                detail = outcome.error or outcome.result.message
                 print(
                     f"{outcome.automation} {outcome.start.isoformat()}: {outcome.status}, {detail}"
                 )
             return 1 if scheduler.failures else 0
-        print(f"running curators every {args.poll_seconds:.0f} s; Ctrl+C stops", flush=True)
+        print(f"running automations every {args.poll_seconds:.0f} s; Ctrl+C stops", flush=True)
         try:
             scheduler.run_forever()
         except KeyboardInterrupt:

@@ -16,9 +16,9 @@ import pytest
 
 from gantry_gradio import (
     Automation,
+    AutomationScheduler,
     BoundedRangeCurator,
     Client,
-    CuratorScheduler,
     DatasetError,
     IntervalTrigger,
     StratifiedCurator,
@@ -178,15 +178,15 @@ def test_rerunning_never_duplicates_and_new_intervals_follow_the_clock(seeded):
     automation = curator.create(c, now=NOW)
     assert len(versions_oldest_first(c, "rolling")) == 3
     assert automation.create(c, now=NOW) == []  # same definition again: nothing new
-    assert CuratorScheduler(c).run_once(now=NOW) == []
+    assert AutomationScheduler(c).run_once(now=NOW) == []
     assert len(versions_oldest_first(c, "rolling")) == 3
 
     later = seeded_records(START + pd.Timedelta(days=3), count=6)
     later["text"] = [f"later {i}" for i in range(6)]
     log_seeded(c, later)
-    outcomes = CuratorScheduler(c).run_once(now="2022-04-05T00:06:00Z")
-    assert [(o.start, o.status, o.added, o.total) for o in outcomes] == [
-        (START + pd.Timedelta(days=3), "done", 2, 6)
+    outcomes = AutomationScheduler(c).run_once(now="2022-04-05T00:06:00Z")
+    assert [(o.start, o.status, o.result.details) for o in outcomes] == [
+        (START + pd.Timedelta(days=3), "done", {"added": 2, "total": 6})
     ]
     frame = c.get_dataset("rolling").get_pandas()
     assert len(frame) == 8 and frame["join_key"].is_unique
@@ -195,7 +195,7 @@ def test_rerunning_never_duplicates_and_new_intervals_follow_the_clock(seeded):
     with pytest.raises(ValueError, match="another definition"):
         UniformCurator("rolling", APP, START, "1D", 3).create(c, now=NOW)
     automation.delete(c)
-    assert CuratorScheduler(c).run_once(now="2022-04-09") == []  # no longer scheduled
+    assert AutomationScheduler(c).run_once(now="2022-04-09") == []  # no longer scheduled
     assert len(c.get_dataset("rolling").list_versions()) == 4  # the data stays
 
 
@@ -242,7 +242,7 @@ def test_a_failed_interval_is_reported_and_retried(store_url, s3_server, tmp_pat
         assert "needs_bucket" in caplog.text and "failed" in caplog.text
         assert c.get_dataset("needs_bucket").list_versions() == []
 
-        scheduler = CuratorScheduler(c)
+        scheduler = AutomationScheduler(c)
         assert [o.status for o in scheduler.run_once(now=NOW)] == ["failed"]
         assert scheduler.failures == 1
 
@@ -273,7 +273,7 @@ def test_two_schedulers_never_curate_an_interval_twice(seeded, store_url, tmp_pa
     def run(scheduler_client: Client) -> None:
         barrier.wait()
         for _ in range(3):
-            outcomes.extend(CuratorScheduler(scheduler_client).run_once(now=NOW))
+            outcomes.extend(AutomationScheduler(scheduler_client).run_once(now=NOW))
 
     threads = [threading.Thread(target=run, args=(sc,)) for sc in clients]
     try:
@@ -331,13 +331,15 @@ def test_the_command_runs_stored_automations(tmp_path):
         assert c.get_dataset("cli_job").list_versions() == []
     finally:
         c.close()
-    command = [sys.executable, "-m", "gantry_gradio", "curators"]
+    command = [sys.executable, "-m", "gantry_gradio", "automations"]
     where = ["--store", store, "--blobs", str(tmp_path / "blobs")]
     run = subprocess.run(
         [*command, "run", "--once", *where], capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.count("cli_job") == 3 and "done, 5 of 12 records" in run.stdout
+    assert run.stdout.count("cli_job") == 3
+    assert "done, Added data from curated-app" in run.stdout
+    assert "5 records added from interval of size 12" in run.stdout
     listed = subprocess.run([*command, "list", *where], capture_output=True, text=True, timeout=120)
     assert "cli_job: UniformCurator on curated-app" in listed.stdout
     assert "{'done': 3}" in listed.stdout
@@ -361,7 +363,7 @@ def test_the_in_process_scheduler_curates_in_the_background(tmp_path):
             IntervalTrigger(start, "1D"),
             UniformCurator("background", APP, start, "1D", 1),
         ).create(c, now=start)
-        scheduler = CuratorScheduler(c, poll_seconds=0.2).start()
+        scheduler = AutomationScheduler(c, poll_seconds=0.2).start()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(c.get_dataset("background").list_versions()) < 3:
             time.sleep(0.2)

@@ -1,7 +1,8 @@
-"""Runs every automation stored in a record store as time passes: on a
-daemon thread inside the app's process (`gantry.start_curators()`), or in the
-foreground (`python -m gantry_gradio curators run`). Several schedulers on one
-store are safe: the run ledger hands each interval to one of them."""
+"""Runs every automation stored in a record store (curators, alerts) as time
+passes: on a daemon thread inside the app's process
+(`gantry.start_automations()`), or in the foreground (`python -m
+gantry_gradio automations run`). Several schedulers on one store are safe:
+the run ledger hands each interval to one of them."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .automation import IntervalOutcome, stored_automations
+from .engine import IntervalOutcome, stored_automations
 
 if TYPE_CHECKING:
     from ..client import Client
 
-log = logging.getLogger("gantry_gradio.curators")
+log = logging.getLogger("gantry_gradio.automation")
 
 
-class CuratorScheduler:
+class AutomationScheduler:
     def __init__(self, client: Client, *, poll_seconds: float = 60.0) -> None:
         self.client = client
         self.poll_seconds = poll_seconds
@@ -38,11 +39,11 @@ class CuratorScheduler:
         self.failures += sum(o.status == "failed" for o in outcomes)
         return outcomes
 
-    def start(self) -> CuratorScheduler:
+    def start(self) -> AutomationScheduler:
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
             self._thread = threading.Thread(
-                target=self.run_forever, name="gantry-curators", daemon=True
+                target=self.run_forever, name="gantry-automations", daemon=True
             )
             self._thread.start()
         return self
@@ -53,7 +54,7 @@ class CuratorScheduler:
                 self.run_once()
             except Exception:  # noqa: BLE001 - e.g. the database is down; try again later
                 self.failures += 1
-                log.exception("curator pass failed; retrying in %.0f s", self.poll_seconds)
+                log.exception("automation pass failed; retrying in %.0f s", self.poll_seconds)
             self._stop.wait(self.poll_seconds)
 
     def stop(self, timeout: float = 30.0) -> None:

@@ -1,18 +1,6 @@
 """Curators select production records per interval into versioned datasets;
-automations run them on a trigger, from a scheduler."""
+they are actions of the automation engine (gantry_gradio.automation)."""
 
-from .automation import Automation, IntervalOutcome, IntervalTrigger, stored_automations
 from .curators import BoundedRangeCurator, Curator, StratifiedCurator, UniformCurator
-from .scheduler import CuratorScheduler
 
-__all__ = [
-    "Automation",
-    "BoundedRangeCurator",
-    "Curator",
-    "CuratorScheduler",
-    "IntervalOutcome",
-    "IntervalTrigger",
-    "StratifiedCurator",
-    "UniformCurator",
-    "stored_automations",
-]
+__all__ = ["BoundedRangeCurator", "Curator", "StratifiedCurator", "UniformCurator"]

@@ -1,47 +1,36 @@
 """Curators: which production records of one interval go into a dataset.
 
-A curator only selects; when and over which windows it runs is its trigger's
-business (see automation.py). Every curator is a plain dataclass so its
-definition can be stored and re-created by `python -m gantry_gradio curators run`."""
+A curator selects and stores one interval as a new dataset version; when and
+over which windows it runs is its automation's business (gantry_gradio.automation,
+whose action it is). Every curator is a plain dataclass so its definition
+can be stored and re-created by `python -m gantry_gradio automations run`."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
+import tempfile
 from abc import ABC, abstractmethod
 from collections import defaultdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
 from .._timestamps import to_epoch_us, to_timestamp
+from ..automation import ActionResult, Automation, IntervalTrigger, register_action
+from ..automation.trigger import duration_us
 from ..datasets import check_name
+from ..datasets.dataset import write_table
 from ..store import Selection
 from ..store.filters import parse_filter
 
 if TYPE_CHECKING:
     from ..client import Client
-    from .automation import Automation
 
 #: join_key IN (...) lists stay well under every database's parameter limit.
 _KEYS_PER_QUERY = 500
-
-
-def duration_us(value: Any, *, what: str = "curation interval", allow_zero: bool = False) -> int:
-    """A timedelta, pandas offset string ("1D", "6h", "1 day") or seconds."""
-    try:
-        delta = (
-            pd.Timedelta(value, unit="s")
-            if isinstance(value, (int, float))
-            else pd.Timedelta(value)
-        )
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{what} {value!r} is not a duration, e.g. '1D': {exc}") from None
-    us = int(delta.total_seconds() * 1_000_000)
-    if us < 0 or (us == 0 and not allow_zero):
-        rule = "must not be negative" if allow_zero else "must be positive"
-        raise ValueError(f"{what} {rule}, not {value!r}")
-    return us
 
 
 @dataclasses.dataclass
@@ -58,6 +47,7 @@ class Curator(ABC):
     end_on: Any = dataclasses.field(default=None, kw_only=True)
 
     kind: ClassVar[str]
+    action_type: ClassVar[str] = "curator"
     registry: ClassVar[dict[str, type[Curator]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -94,8 +84,6 @@ class Curator(ABC):
 
     def automation(self) -> Automation:
         """This curator on its own interval, as an Automation."""
-        from .automation import Automation, IntervalTrigger
-
         trigger = IntervalTrigger(self.start_on, self.curation_interval, end_on=self.end_on)
         return Automation(self.name, trigger, self)
 
@@ -105,6 +93,40 @@ class Curator(ABC):
         automation = self.automation()
         automation.create(client, now=now)
         return automation
+
+    def prepare(self, client: Client) -> None:
+        client.create_dataset(self.name, exist_ok=True)
+
+    def run(self, client: Client, start: pd.Timestamp, end: pd.Timestamp) -> ActionResult:
+        """Add the interval's selection to the dataset as one Parquet file in
+        a new version. Versions are cumulative (each keeps the previous
+        files), and a file already stored by a run that died before the
+        ledger heard of it is not added twice."""
+        dataset = client.get_dataset(self.name)
+        file_name = f"interval_{start.strftime('%Y-%m-%dT%H-%M-%S')}Z.parquet"
+        latest = dataset.latest_version()
+        previous = latest.files if latest else ()
+        if any(f.name == file_name for f in previous):  # stored before a crash
+            return ActionResult(f"{file_name} was already stored", latest.version_id)
+        chosen, total = self.select(client, start, end)
+        message = (
+            f"Added data from {self.application} from start time "
+            f"{start.isoformat()} to end time {end.isoformat()} - {len(chosen)} records "
+            f"added from interval of size {total}."
+        )
+        rows_before = latest.row_count if latest else 0
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / file_name
+            write_table(_parquet_ready(chosen), path)
+            version = dataset.add_files(
+                [(file_name, path)],
+                message,
+                None if rows_before is None else rows_before + len(chosen),
+                keep=previous,
+            )
+        return ActionResult(
+            message, version.version_id, {"added": len(chosen), "total": total}
+        )
 
     def _keys(
         self, client: Client, start: pd.Timestamp, end: pd.Timestamp, field: str | None = None
@@ -216,6 +238,17 @@ class StratifiedCurator(Curator):
         return self._rows_for(client, start, end, chosen), len(found)
 
 
+def _parquet_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nested values (JSON fields) as JSON text: Parquet columns need one type."""
+    ready = frame.copy()
+    for column in ready.columns[ready.dtypes.map(pd.api.types.is_object_dtype)]:
+        if ready[column].map(lambda v: isinstance(v, (dict, list))).any():
+            ready[column] = ready[column].map(
+                lambda v: json.dumps(v) if isinstance(v, (dict, list)) else v
+            )
+    return ready
+
+
 def _interval_random(name: str, seed: int, start: pd.Timestamp) -> random.Random:
     """Per curator, seed and interval, so re-running an interval picks the same records."""
     return random.Random(f"{name}:{seed}:{start.isoformat()}")
@@ -233,3 +266,6 @@ def balanced_shares(sizes: dict[Any, int], limit: int) -> dict[Any, int]:
                 shares[value] += 1
                 remaining -= 1
     return shares
+
+
+register_action("curator", Curator.from_dict)

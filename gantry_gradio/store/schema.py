@@ -97,12 +97,12 @@ automations = sa.Table(
     "gantry_automations",
     metadata,
     sa.Column("name", sa.String(100), primary_key=True),
-    sa.Column("definition", sa.Text, nullable=False),  # JSON: trigger + curator
+    sa.Column("definition", sa.Text, nullable=False),  # JSON: trigger + action
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
 )
 
 #: One row per (automation, interval): the primary key is what makes a second
-#: scheduler, or a re-run, unable to curate an interval twice.
+#: scheduler, or a re-run, unable to run an interval twice.
 automation_runs = sa.Table(
     "gantry_automation_runs",
     metadata,
@@ -112,7 +112,7 @@ automation_runs = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),  # running / done / failed
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("error", sa.Text),
-    sa.Column("version_id", sa.String(32)),
+    sa.Column("version_id", sa.String(32)),  # the action's reference, e.g. a dataset version
     sa.Column("updated_at_us", sa.BigInteger, nullable=False),
 )
 

@@ -1,0 +1,26 @@
+"""The automation engine: triggers, actions, the run ledger, the scheduler."""
+
+from .engine import (
+    Action,
+    ActionResult,
+    Automation,
+    IntervalOutcome,
+    action_from_dict,
+    register_action,
+    stored_automations,
+)
+from .scheduler import AutomationScheduler
+from .trigger import IntervalTrigger, duration_us
+
+__all__ = [
+    "Action",
+    "ActionResult",
+    "Automation",
+    "AutomationScheduler",
+    "IntervalOutcome",
+    "IntervalTrigger",
+    "action_from_dict",
+    "duration_us",
+    "register_action",
+    "stored_automations",
+]

@@ -1,0 +1,211 @@
+"""Automations: a trigger (which intervals, when) and an action (what to do
+with one interval): curators snapshot an interval into a dataset version,
+alerts evaluate a rule over it. One engine runs them all.
+
+Each interval's run is claimed in the run ledger before it starts, so it
+runs once whatever the number of schedulers; intervals run strictly in
+order (a curator's versions are cumulative, an alert's state follows the
+previous evaluation), a failed interval is retried on the next pass and
+later ones wait for it, and intervals missed while nothing ran are caught up
+on the next pass. An action's `run` must tolerate being called again for an
+interval whose earlier attempt died half-way (its process was killed)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from .._timestamps import now_us, to_timestamp
+from ..datasets import check_name
+from ..store.schema import automation_runs, automations
+from .ledger import RunLedger
+from .trigger import IntervalTrigger
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+log = logging.getLogger("gantry_gradio.automation")
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionResult:
+    """What one interval's run produced: a line for the log, a short
+    `reference` kept in the ledger (a dataset version id, an alert state),
+    and counts for callers (records added, the rule's value...)."""
+
+    message: str
+    reference: str | None = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Action(Protocol):
+    """Anything an automation can run per interval. `action_type` names it in
+    stored definitions; `from_dict(to_dict())` must rebuild an equal action."""
+
+    action_type: ClassVar[str]
+    application: str
+
+    def prepare(self, client: Client) -> None:
+        """Called once when the automation is created (e.g. make the dataset)."""
+
+    def run(self, client: Client, start: pd.Timestamp, end: pd.Timestamp) -> ActionResult: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+#: action_type -> module that registers it on import, so stored automations
+#: load in a process that has not imported that module yet.
+_BUILT_IN_ACTIONS = {"curator": "gantry_gradio.curators", "alert": "gantry_gradio.alerts"}
+_ACTION_LOADERS: dict[str, Any] = {}
+
+
+def register_action(action_type: str, from_dict: Any) -> None:
+    """Make stored definitions of `action_type` loadable with `from_dict`."""
+    _ACTION_LOADERS[action_type] = from_dict
+
+
+def action_from_dict(action_type: str, spec: dict[str, Any]) -> Action:
+    if action_type not in _ACTION_LOADERS and action_type in _BUILT_IN_ACTIONS:
+        importlib.import_module(_BUILT_IN_ACTIONS[action_type])
+    try:
+        loader = _ACTION_LOADERS[action_type]
+    except KeyError:
+        raise ValueError(f"unknown automation action type {action_type!r}") from None
+    return loader(spec)
+
+
+@dataclasses.dataclass(frozen=True)
+class IntervalOutcome:
+    automation: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    status: str  # done / failed
+    result: ActionResult | None = None
+    error: str | None = None
+
+
+class Automation:
+    def __init__(self, name: str, trigger: IntervalTrigger, action: Action) -> None:
+        self.name = check_name(name, "automation")
+        self.trigger = trigger
+        self.action = action
+
+    def __repr__(self) -> str:
+        return f"Automation({self.name!r}, {self.trigger!r}, {type(self.action).__name__})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trigger": self.trigger.to_dict(),
+            "action_type": self.action.action_type,
+            "action": self.action.to_dict(),
+        }
+
+    @staticmethod
+    def from_definition(name: str, definition: str) -> Automation:
+        spec = json.loads(definition)
+        # Definitions stored before alerts existed name no action type: curators.
+        action = action_from_dict(spec.get("action_type", "curator"), spec["action"])
+        return Automation(name, IntervalTrigger(**spec["trigger"]), action)
+
+    def create(self, client: Client | None = None, *, now: Any = None) -> list[IntervalOutcome]:
+        """Store the automation (so schedulers run it from now on) and run
+        every interval already over. Creating the same automation again is a
+        no-op apart from catching up; a different one under the same name is
+        refused."""
+        client = client or _default_client()
+        client.catalog.ensure_tables()
+        definition = json.dumps(self.to_dict(), sort_keys=True)
+        try:
+            with client.engine.begin() as conn:
+                conn.execute(
+                    automations.insert().values(
+                        name=self.name, definition=definition, created_at_us=now_us()
+                    )
+                )
+        except IntegrityError:
+            with client.engine.connect() as conn:
+                stored = conn.scalar(
+                    sa.select(automations.c.definition).where(automations.c.name == self.name)
+                )
+            if stored is None or _normalised(self.name, stored) != definition:
+                raise ValueError(
+                    f"an automation named {self.name!r} exists with another definition; "
+                    "pick another name, or delete() the old one first"
+                ) from None
+        self.action.prepare(client)
+        return self.run_pending(client, now=now)
+
+    def run_pending(self, client: Client, *, now: Any = None) -> list[IntervalOutcome]:
+        """Run the intervals over by `now` (default: the clock) that are not
+        done yet, in order; stop at the first that fails or that another
+        process is running."""
+        outcomes = []
+        ledger = RunLedger(client.engine)
+        done = ledger.done_intervals(self.name)
+        for start_us, end_us in self.trigger.intervals(now if now is not None else now_us() / 1e6):
+            if start_us in done:
+                continue
+            if not ledger.claim(self.name, start_us, end_us):
+                break
+            outcome = self._run_interval(client, ledger, start_us, end_us)
+            outcomes.append(outcome)
+            if outcome.status != "done":
+                break
+        return outcomes
+
+    def delete(self, client: Client | None = None) -> None:
+        """Stop scheduling it and forget its runs; what it made (datasets,
+        alert history) stays."""
+        client = client or _default_client()
+        client.catalog.ensure_tables()
+        with client.engine.begin() as conn:
+            conn.execute(automations.delete().where(automations.c.name == self.name))
+            conn.execute(automation_runs.delete().where(automation_runs.c.automation == self.name))
+
+    def runs(self, client: Client | None = None) -> pd.DataFrame:
+        """Every interval's state: status, attempts, last error, reference."""
+        return RunLedger((client or _default_client()).engine).runs(self.name)
+
+    def _run_interval(
+        self, client: Client, ledger: RunLedger, start_us: int, end_us: int
+    ) -> IntervalOutcome:
+        start, end = to_timestamp(start_us), to_timestamp(end_us)
+        try:
+            result = self.action.run(client, start, end)
+        except Exception as exc:  # reported in the ledger and the log, retried next pass
+            error = f"{type(exc).__name__}: {exc}"
+            ledger.fail(self.name, start_us, error)
+            log.error("automation %s: interval %s failed: %s", self.name, start.isoformat(), error)
+            return IntervalOutcome(self.name, start, end, "failed", error=error)
+        ledger.finish(self.name, start_us, result.reference)
+        log.info("automation %s: %s", self.name, result.message)
+        return IntervalOutcome(self.name, start, end, "done", result)
+
+
+def _normalised(name: str, definition: str) -> str:
+    """A stored definition as this version writes it (older ones lack fields
+    that have defaults), so re-creating an unchanged automation matches."""
+    try:
+        return json.dumps(Automation.from_definition(name, definition).to_dict(), sort_keys=True)
+    except (ValueError, KeyError, TypeError):
+        return definition
+
+
+def stored_automations(client: Client) -> list[Automation]:
+    client.catalog.ensure_tables()
+    with client.engine.connect() as conn:
+        rows = conn.execute(sa.select(automations).order_by(automations.c.name)).fetchall()
+    return [Automation.from_definition(row.name, row.definition) for row in rows]
+
+
+def _default_client() -> Client:
+    from .. import get_client
+
+    return get_client()
