@@ -20,8 +20,10 @@ from typing import Any
 
 import pandas as pd
 
+from . import alerts
 from ._values import File
-from .automation import Automation, AutomationScheduler, IntervalTrigger
+from .alerts import AlertRule
+from .automation import Automation, AutomationScheduler, IntervalTrigger, stored_automations
 from .blobs import BlobStoreError
 from .client import Client
 from .curators import BoundedRangeCurator, StratifiedCurator, UniformCurator
@@ -40,6 +42,7 @@ from .store import (
 )
 
 __all__ = [
+    "AlertRule",
     "Automation",
     "AutomationScheduler",
     "BlobStoreError",
@@ -63,11 +66,14 @@ __all__ = [
     "UnknownApplicationError",
     "View",
     "ViewError",
+    "alert_history",
     "compare_to_baseline",
     "compute_projections",
+    "create_alert",
     "create_dataset",
     "create_view",
     "feedback_controls",
+    "delete_alert",
     "delete_view",
     "export_lake",
     "ExportReport",
@@ -78,6 +84,7 @@ __all__ = [
     "histogram",
     "init",
     "list_applications",
+    "list_alerts",
     "list_datasets",
     "list_views",
     "log_record",
@@ -381,3 +388,65 @@ def start_automations(poll_seconds: float = 60.0) -> AutomationScheduler:
     """Run the store's automations (curators, alerts) on a background thread
     of this process (e.g. beside a Gradio app); `.stop()` ends it."""
     return AutomationScheduler(get_client(), poll_seconds=poll_seconds).start()
+
+
+def create_alert(
+    name: str,
+    application: str,
+    metric: str,
+    *,
+    field: str | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    window: Any = "1h",
+    every: Any = "5min",
+    min_records: int = 1,
+    for_evaluations: int = 1,
+    category: str | None = None,
+    view: str | None = None,
+    filters: list | None = None,
+    severity: str = "warning",
+    start_on: Any = None,
+) -> Automation:
+    """An alert on `metric` (acceptance_rate, mean, flag_count, volume) of
+    `application` over the last `window`, evaluated every `every` by the
+    store's automation schedulers (`start_automations()`); see AlertRule.
+    With `start_on` in the past, the history is evaluated at once: the
+    alerts that would have fired."""
+    rule = AlertRule(
+        name,
+        application,
+        metric,
+        field=field,
+        above=above,
+        below=below,
+        window=window,
+        every=every,
+        min_records=min_records,
+        for_evaluations=for_evaluations,
+        category=category,
+        view=view,
+        filters=list(filters or []),
+        severity=severity,
+    )
+    return alerts.create_alert(get_client(), rule, start_on=start_on)
+
+
+def list_alerts() -> list[AlertRule]:
+    """The store's alert rules, by name."""
+    found = stored_automations(get_client())
+    return [a.action for a in found if isinstance(a.action, AlertRule)]
+
+
+def alert_history(name: str) -> pd.DataFrame:
+    """Every evaluation of alert `name`: window, value, records, state, transition."""
+    return alerts.alert_history(get_client(), name)
+
+
+def delete_alert(name: str) -> None:
+    """Stop evaluating alert `name` (its history stays)."""
+    for automation in stored_automations(get_client()):
+        if automation.name == name and isinstance(automation.action, AlertRule):
+            automation.delete(get_client())
+            return
+    raise ValueError(f"no alert named {name!r}")

@@ -116,6 +116,24 @@ automation_runs = sa.Table(
     sa.Column("updated_at_us", sa.BigInteger, nullable=False),
 )
 
+#: One row per alert evaluation (gantry_gradio/alerts): the rule's value over
+#: the window ending at `window_end_us`, and the state it left the alert in.
+#: The primary key makes an evaluation re-run after a crash find its result.
+alert_evaluations = sa.Table(
+    "gantry_alert_evaluations",
+    metadata,
+    sa.Column("alert", sa.String(100), primary_key=True),
+    sa.Column("window_end_us", sa.BigInteger, primary_key=True),
+    sa.Column("window_start_us", sa.BigInteger, nullable=False),
+    sa.Column("value", sa.Float),  # None: the window had too few records
+    sa.Column("records", sa.BigInteger, nullable=False),
+    sa.Column("breached", sa.Boolean),  # None: too few records to decide
+    sa.Column("state", sa.String(16), nullable=False),  # ok / firing
+    sa.Column("streak", sa.Integer, nullable=False),  # verdicts in a row against the state
+    sa.Column("transition", sa.String(16)),  # fired / resolved / None
+    sa.Column("evaluated_at_us", sa.BigInteger, nullable=False),
+)
+
 #: The Parquet lake (gantry_gradio/lake): one row per exported partition (an
 #: application's UTC day). Kept here rather than only in the lake's manifest
 #: file so that a new export replaces an older one by compare-and-set in a

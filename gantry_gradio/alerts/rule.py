@@ -1,0 +1,215 @@
+"""Alert rules: an aggregate of one application's records over a sliding
+window, compared with a threshold every interval. A rule is an action of
+the automation engine, so evaluations run once per interval whatever the
+number of schedulers, in order, catching up after downtime; created with a
+start in the past, it evaluates the history and shows the alerts that would
+have fired."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from .._timestamps import now_us, to_epoch_us, to_timestamp
+from ..automation import ActionResult, Automation, IntervalTrigger, duration_us, register_action
+from ..datasets import check_name
+from ..store import Selection
+from ..store.filters import parse_filter
+from ..store.schema import alert_evaluations
+from .metrics import METRICS, measure
+from .state import AlertState, advance
+
+if TYPE_CHECKING:
+    from ..client import Client
+
+SEVERITIES = ("info", "warning", "critical")
+
+
+@dataclasses.dataclass
+class AlertRule:
+    """Fires when `metric` over the last `window` is above `above` or below
+    `below` (one of them) for `for_evaluations` evaluations in a row, with at
+    least `min_records` records in the window (fewer decide nothing);
+    resolves after as many evaluations in a row on the right side."""
+
+    name: str
+    application: str
+    metric: str
+    field: str | None = None
+    above: float | None = None
+    below: float | None = None
+    window: Any = "1h"
+    every: Any = "5min"
+    min_records: int = 1
+    for_evaluations: int = 1
+    category: str | None = None
+    view: str | None = None
+    filters: list = dataclasses.field(default_factory=list)
+    severity: str = "warning"
+
+    action_type: ClassVar[str] = "alert"
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "alert")
+        if self.metric not in METRICS:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {self.metric!r}")
+        if METRICS[self.metric] is None:
+            self.field = None
+        elif not self.field:
+            raise ValueError(f"metric {self.metric!r} needs field=: {METRICS[self.metric]}")
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one threshold: above= or below=")
+        threshold = self.above if self.above is not None else self.below
+        if not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+            raise ValueError(f"the threshold must be a finite number, not {threshold!r}")
+        for what in ("min_records", "for_evaluations"):
+            value = getattr(self, what)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{what} must be a positive integer, not {value!r}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
+        self.window = pd.Timedelta(microseconds=duration_us(self.window, what="window"))
+        self.every = pd.Timedelta(microseconds=duration_us(self.every, what="every"))
+        self.filters = [parse_filter(f).to_dict() for f in self.filters or []]
+
+    def breached(self, value: float | None, records: int) -> bool | None:
+        if value is None or records < self.min_records:
+            return None
+        return value > self.above if self.above is not None else value < self.below
+
+    def to_dict(self) -> dict[str, Any]:
+        fields = dataclasses.asdict(self)
+        fields["window"] = self.window.isoformat()
+        fields["every"] = self.every.isoformat()
+        return fields
+
+    @staticmethod
+    def from_dict(definition: dict[str, Any]) -> AlertRule:
+        return AlertRule(**definition)
+
+    def automation(self, start_on: Any) -> Automation:
+        """This rule evaluated at the end of every `every` from `start_on`."""
+        return Automation(self.name, IntervalTrigger(start_on, self.every, delay=0), self)
+
+    # -- the automation engine's action ---------------------------------------------
+
+    def prepare(self, client: Client) -> None:
+        """Nothing to make: evaluations go to a table every store has."""
+
+    def run(self, client: Client, start: pd.Timestamp, end: pd.Timestamp) -> ActionResult:
+        """Evaluate the window ending at `end` and store the result with the
+        state it leads to. An evaluation stored by a run that died before the
+        ledger heard of it is returned as it was, not evaluated twice."""
+        end_us = to_epoch_us(end, what="end", allow_future=True)
+        stored = _evaluation(client.engine, self.name, end_us)
+        if stored is None:
+            window_start = end - self.window
+            value, records = measure(
+                client.store,
+                Selection(self.application, window_start, end, self.view, self.filters),
+                self.metric,
+                self.field,
+                self.category,
+            )
+            state = advance(
+                _previous_state(client.engine, self.name, end_us),
+                self.breached(value, records),
+                self.for_evaluations,
+            )
+            stored = _store_evaluation(
+                client.engine,
+                {
+                    "alert": self.name,
+                    "window_end_us": end_us,
+                    "window_start_us": to_epoch_us(window_start, what="start", allow_future=True),
+                    "value": value,
+                    "records": records,
+                    "breached": self.breached(value, records),
+                    "state": state.state,
+                    "streak": state.streak,
+                    "transition": state.transition,
+                    "evaluated_at_us": now_us(),
+                },
+            )
+        message = (
+            f"alert {self.name}: {self.metric} = {stored['value']} over {stored['records']} "
+            f"records to {end.isoformat()}; {stored['state']}"
+            + (f" ({stored['transition']})" if stored["transition"] else "")
+        )
+        return ActionResult(message, stored["state"], dict(stored))
+
+
+def _evaluation(engine: sa.Engine, alert: str, end_us: int) -> dict[str, Any] | None:
+    table = alert_evaluations.c
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(alert_evaluations).where(table.alert == alert, table.window_end_us == end_us)
+        ).first()
+    return None if row is None else dict(row._mapping)
+
+
+def _previous_state(engine: sa.Engine, alert: str, end_us: int) -> AlertState:
+    table = alert_evaluations.c
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(table.state, table.streak)
+            .where(table.alert == alert, table.window_end_us < end_us)
+            .order_by(table.window_end_us.desc())
+            .limit(1)
+        ).first()
+    return AlertState() if row is None else AlertState(row.state, row.streak)
+
+
+def _store_evaluation(engine: sa.Engine, values: dict[str, Any]) -> dict[str, Any]:
+    try:
+        with engine.begin() as conn:
+            conn.execute(alert_evaluations.insert().values(**values))
+    except IntegrityError:  # another runner stored this window first: theirs stands
+        return _evaluation(engine, values["alert"], values["window_end_us"])
+    return values
+
+
+def create_alert(
+    client: Client, rule: AlertRule, *, start_on: Any = None, now: Any = None
+) -> Automation:
+    """Store `rule` as an automation evaluated every `rule.every` from
+    `start_on` (default: the current interval's start, so nothing is
+    backfilled), and evaluate every interval already over: with a start in
+    the past, the alert timeline of that history."""
+    clock = to_epoch_us(now if now is not None else now_us() / 1e6, what="now", allow_future=True)
+    if start_on is None:
+        width = int(rule.every.total_seconds() * 1_000_000)
+        start_on = to_timestamp(clock // width * width)
+    automation = rule.automation(start_on)
+    automation.create(client, now=now)
+    return automation
+
+
+def alert_history(client: Client, name: str) -> pd.DataFrame:
+    """Every evaluation of alert `name` in time order: window_start,
+    window_end, value, records, breached, state, transition."""
+    client.catalog.ensure_tables()
+    table = alert_evaluations.c
+    with client.engine.connect() as conn:
+        result = conn.execute(
+            sa.select(alert_evaluations)
+            .where(table.alert == name)
+            .order_by(table.window_end_us)
+        )
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for column in ("breached", "transition"):  # None stays None, not NaN
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    for column in ("window_start_us", "window_end_us", "evaluated_at_us"):
+        frame[column.removesuffix("_us")] = pd.to_datetime(frame.pop(column), unit="us", utc=True)
+    return frame[
+        ["window_start", "window_end", "value", "records", "breached", "state", "streak",
+         "transition", "evaluated_at"]
+    ]
+
+
+register_action("alert", AlertRule.from_dict)

@@ -1,0 +1,197 @@
+"""Alert rules on the automation engine, on SQLite and PostgreSQL: values
+read through the read contract and worked out here by hand, the firing /
+resolved states with hysteresis, evaluations stored once, and a history
+timeline over past data."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from gantry_gradio import AutomationScheduler, Client
+from gantry_gradio.alerts import AlertRule, AlertState, advance, alert_history, create_alert
+
+APP = "alerted-app"
+START = pd.Timestamp("2022-04-01", tz="UTC")
+#: Acceptance per day of six: 90%, 90%, 20%, 20%, 90%, 90% (10 records a day).
+ACCEPTED_PER_DAY = [9, 9, 2, 2, 9, 9]
+
+
+def log_days(c: Client, accepted_per_day=ACCEPTED_PER_DAY) -> None:
+    timestamps, feedbacks, inputs = [], [], []
+    for day, accepted in enumerate(accepted_per_day):
+        for i in range(10):
+            timestamps.append(START + pd.Timedelta(days=day, hours=2 * i))
+            feedbacks.append({"accepted": i < accepted, "flag": "offensive" if i == 9 else None})
+            inputs.append({"length": float(day * 10 + i)})
+    c.log_records(APP, inputs=inputs, feedbacks=feedbacks, timestamps=timestamps)
+    assert c.flush(60)
+
+
+def daily_rule(name: str = "acceptance", **options) -> AlertRule:
+    settings = {"field": "feedback.accepted", "below": 50, "window": "1D", "every": "1D"}
+    return AlertRule(name, APP, "acceptance_rate", **{**settings, **options})
+
+
+def test_a_rule_over_history_fires_and_resolves_once_each(client):
+    log_days(client)
+    automation = create_alert(client, daily_rule(), start_on=START, now="2022-04-07")
+    history = alert_history(client, "acceptance")
+    assert history["value"].tolist() == [90.0, 90.0, 20.0, 20.0, 90.0, 90.0]
+    assert history["records"].tolist() == [10] * 6
+    assert history["state"].tolist() == ["ok", "ok", "firing", "firing", "ok", "ok"]
+    assert history["transition"].tolist() == [None, None, "fired", None, "resolved", None]
+    assert history["window_end"].iloc[2] == START + pd.Timedelta(days=3)
+    assert automation.runs(client)["version_id"].tolist() == ["ok", "ok", "firing"] + [
+        "firing",
+        "ok",
+        "ok",
+    ]
+    # Again, from another scheduler: every window is done, nothing is evaluated twice.
+    assert (
+        create_alert(client, daily_rule(), start_on=START, now="2022-04-07").runs(client).shape[0]
+        == 6
+    )
+    assert AutomationScheduler(client).run_once(now="2022-04-07") == []
+    assert len(alert_history(client, "acceptance")) == 6
+
+
+def test_for_evaluations_keeps_a_flapping_metric_from_notifying(client):
+    log_days(client, [9, 2, 9, 2, 2, 9])
+    create_alert(client, daily_rule(for_evaluations=2), start_on=START, now="2022-04-07")
+    history = alert_history(client, "acceptance")
+    assert history["breached"].tolist() == [False, True, False, True, True, False]
+    assert history["state"].tolist() == ["ok", "ok", "ok", "ok", "firing", "firing"]
+    assert history["transition"].tolist() == [None, None, None, None, "fired", None]
+
+
+def test_a_window_with_too_few_records_decides_nothing(client):
+    log_days(client)
+    rule = daily_rule("sparse", min_records=11)
+    create_alert(client, rule, start_on=START, now="2022-04-04")
+    history = alert_history(client, "sparse")
+    assert history["breached"].tolist() == [None, None, None]
+    assert history["state"].tolist() == ["ok"] * 3
+
+
+def test_other_metrics_are_the_read_contracts_numbers(client):
+    log_days(client)
+    end = START + pd.Timedelta(days=2)
+    rules = [
+        AlertRule("volume", APP, "volume", above=15, window="2D", every="1D"),
+        AlertRule("length", APP, "mean", field="inputs.length", above=100, window="1D", every="1D"),
+        AlertRule(
+            "offensive",
+            APP,
+            "flag_count",
+            field="feedback.flag",
+            category="offensive",
+            above=0,
+            window="2D",
+            every="1D",
+        ),
+        AlertRule(
+            "accepted",
+            APP,
+            "acceptance_rate",
+            field="feedback.accepted",
+            below=95,
+            window="2D",
+            every="1D",
+            filters=["inputs.length < 15"],
+        ),
+    ]
+    values = {r.name: r.run(client, end - pd.Timedelta(days=1), end).details for r in rules}
+    assert values["volume"]["value"] == 20 and values["volume"]["state"] == "firing"
+    assert values["length"]["value"] == pytest.approx(sum(10 + i for i in range(10)) / 10)
+    assert values["length"]["state"] == "ok"
+    assert values["offensive"]["value"] == 2 and values["offensive"]["records"] == 20
+    # lengths 0..9 on day one and 10..14 on day two: 15 records, 9 + 5 accepted
+    assert values["accepted"]["records"] == 15
+    assert values["accepted"]["value"] == pytest.approx(100 * 14 / 15)
+
+
+def test_an_evaluation_stored_before_a_crash_is_not_made_twice(client):
+    """The process dies after storing an evaluation and before the ledger
+    records the run: the next run finds the stored evaluation."""
+    log_days(client)
+    rule = daily_rule()
+    first = rule.run(client, START + pd.Timedelta(days=2), START + pd.Timedelta(days=3))
+    assert first.details["transition"] == "fired"
+    create_alert(client, rule, start_on=START, now="2022-04-04")
+    history = alert_history(client, "acceptance")
+    assert history["transition"].tolist() == [None, None, "fired"]
+    assert history["evaluated_at"].iloc[2] == pd.Timestamp(
+        first.details["evaluated_at_us"], unit="us", tz="UTC"
+    )
+
+
+def test_an_application_with_no_records_yet_is_not_an_error(client):
+    rule = AlertRule("early", "not-yet", "volume", below=1, window="1D", every="1D")
+    create_alert(client, rule, start_on=START, now="2022-04-03")
+    assert alert_history(client, "early")["records"].tolist() == [0, 0]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"below": None}, "exactly one threshold"),
+        ({"above": 1}, "exactly one threshold"),
+        ({"below": float("nan")}, "finite number"),
+        ({"field": None}, "needs field"),
+        ({"for_evaluations": 0}, "positive integer"),
+        ({"severity": "loud"}, "severity"),
+        ({"window": "soon"}, "not a duration"),
+        ({"filters": ["inputs.length <"]}, "needs a value"),
+    ],
+)
+def test_bad_rules_are_refused_with_a_reason(options, message):
+    with pytest.raises(ValueError, match=message):
+        daily_rule(**options)
+
+
+def test_state_changes_need_the_streak_and_undecided_evaluations_keep_it():
+    state = AlertState()
+    for breached, expected in [
+        (True, ("ok", 1, None)),
+        (None, ("ok", 1, None)),
+        (True, ("firing", 0, "fired")),
+        (False, ("firing", 1, None)),
+        (True, ("firing", 0, None)),
+        (False, ("firing", 1, None)),
+        (False, ("ok", 0, "resolved")),
+    ]:
+        state = advance(state, breached, needed=2)
+        assert (state.state, state.streak, state.transition) == expected
+
+
+def test_the_module_api_creates_lists_and_deletes_alerts(tmp_path):
+    import gantry_gradio as gantry
+
+    client = gantry.init(f"sqlite:///{tmp_path / 'm.db'}", tmp_path / "blobs")
+    try:
+        log_days(client)
+        automation = gantry.create_alert(
+            "new_dip",
+            APP,
+            "acceptance_rate",
+            field="feedback.accepted",
+            below=50,
+            window="1D",
+            every="1D",
+            start_on=START,
+            severity="critical",
+        )
+        assert automation.trigger.end_on is None  # keeps evaluating as days pass
+        assert [(r.name, r.severity) for r in gantry.list_alerts()] == [("new_dip", "critical")]
+        history = gantry.alert_history("new_dip")
+        assert history["transition"].tolist()[:6] == [None, None, "fired", None, "resolved", None]
+        with pytest.raises(ValueError, match="exists with another definition"):
+            gantry.create_alert("new_dip", APP, "volume", above=1, start_on=START)
+        gantry.delete_alert("new_dip")
+        assert gantry.list_alerts() == []
+        assert len(gantry.alert_history("new_dip")) == len(history)  # the history stays
+        with pytest.raises(ValueError, match="no alert named"):
+            gantry.delete_alert("new_dip")
+    finally:
+        client.close()
