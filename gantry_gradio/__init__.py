@@ -407,12 +407,13 @@ def create_alert(
     filters: list | None = None,
     severity: str = "warning",
     start_on: Any = None,
+    end_on: Any = None,
 ) -> Automation:
     """An alert on `metric` (acceptance_rate, mean, flag_count, volume) of
     `application` over the last `window`, evaluated every `every` by the
     store's automation schedulers (`start_automations()`); see AlertRule.
     With `start_on` in the past, the history is evaluated at once: the
-    alerts that would have fired."""
+    alerts that would have fired; `end_on` stops the evaluations."""
     rule = AlertRule(
         name,
         application,
@@ -429,7 +430,7 @@ def create_alert(
         filters=list(filters or []),
         severity=severity,
     )
-    return alerts.create_alert(get_client(), rule, start_on=start_on)
+    return alerts.create_alert(get_client(), rule, start_on=start_on, end_on=end_on)
 
 
 def list_alerts() -> list[AlertRule]:

@@ -183,7 +183,22 @@ def test_the_module_api_creates_lists_and_deletes_alerts(tmp_path):
             severity="critical",
         )
         assert automation.trigger.end_on is None  # keeps evaluating as days pass
-        assert [(r.name, r.severity) for r in gantry.list_alerts()] == [("new_dip", "critical")]
+        bounded = gantry.create_alert(
+            "april",
+            APP,
+            "volume",
+            above=100,
+            window="1D",
+            every="1D",
+            start_on=START,
+            end_on=START + pd.Timedelta(days=3),
+        )
+        assert len(bounded.runs()) == 3 and len(gantry.alert_history("april")) == 3
+        assert [(r.name, r.severity) for r in gantry.list_alerts()] == [
+            ("april", "warning"),
+            ("new_dip", "critical"),
+        ]
+        gantry.delete_alert("april")
         history = gantry.alert_history("new_dip")
         assert history["transition"].tolist()[:6] == [None, None, "fired", None, "resolved", None]
         with pytest.raises(ValueError, match="exists with another definition"):

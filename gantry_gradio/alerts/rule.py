@@ -92,9 +92,11 @@ class AlertRule:
     def from_dict(definition: dict[str, Any]) -> AlertRule:
         return AlertRule(**definition)
 
-    def automation(self, start_on: Any) -> Automation:
-        """This rule evaluated at the end of every `every` from `start_on`."""
-        return Automation(self.name, IntervalTrigger(start_on, self.every, delay=0), self)
+    def automation(self, start_on: Any, end_on: Any = None) -> Automation:
+        """This rule evaluated at the end of every `every` from `start_on`
+        (up to `end_on`, e.g. the end of a month of history)."""
+        trigger = IntervalTrigger(start_on, self.every, delay=0, end_on=end_on)
+        return Automation(self.name, trigger, self)
 
     # -- the automation engine's action ---------------------------------------------
 
@@ -175,17 +177,18 @@ def _store_evaluation(engine: sa.Engine, values: dict[str, Any]) -> dict[str, An
 
 
 def create_alert(
-    client: Client, rule: AlertRule, *, start_on: Any = None, now: Any = None
+    client: Client, rule: AlertRule, *, start_on: Any = None, end_on: Any = None, now: Any = None
 ) -> Automation:
     """Store `rule` as an automation evaluated every `rule.every` from
     `start_on` (default: the current interval's start, so nothing is
-    backfilled), and evaluate every interval already over: with a start in
-    the past, the alert timeline of that history."""
+    backfilled) up to `end_on` (default: on forever), and evaluate every
+    interval already over: with a start in the past, the alert timeline of
+    that history."""
     clock = to_epoch_us(now if now is not None else now_us() / 1e6, what="now", allow_future=True)
     if start_on is None:
         width = int(rule.every.total_seconds() * 1_000_000)
         start_on = to_timestamp(clock // width * width)
-    automation = rule.automation(start_on)
+    automation = rule.automation(start_on, end_on)
     automation.create(client, now=now)
     return automation
 
