@@ -67,6 +67,7 @@ __all__ = [
     "View",
     "ViewError",
     "alert_history",
+    "alert_notifications",
     "compare_to_baseline",
     "compute_projections",
     "create_alert",
@@ -406,6 +407,8 @@ def create_alert(
     view: str | None = None,
     filters: list | None = None,
     severity: str = "warning",
+    notify: list | None = None,
+    link: str | None = None,
     start_on: Any = None,
     end_on: Any = None,
 ) -> Automation:
@@ -413,7 +416,10 @@ def create_alert(
     `application` over the last `window`, evaluated every `every` by the
     store's automation schedulers (`start_automations()`); see AlertRule.
     With `start_on` in the past, the history is evaluated at once: the
-    alerts that would have fired; `end_on` stops the evaluations."""
+    alerts that would have fired; `end_on` stops the evaluations. `notify`:
+    webhook URLs or dicts (url or url_env, format "json" or "slack",
+    secret_env for an HMAC signature), posted on firing and on resolution;
+    `link`, the tab's URL for the message."""
     rule = AlertRule(
         name,
         application,
@@ -429,6 +435,8 @@ def create_alert(
         view=view,
         filters=list(filters or []),
         severity=severity,
+        notify=list(notify or []),
+        link=link,
     )
     return alerts.create_alert(get_client(), rule, start_on=start_on, end_on=end_on)
 
@@ -442,6 +450,12 @@ def list_alerts() -> list[AlertRule]:
 def alert_history(name: str) -> pd.DataFrame:
     """Every evaluation of alert `name`: window, value, records, state, transition."""
     return alerts.alert_history(get_client(), name)
+
+
+def alert_notifications(name: str | None = None) -> list[dict]:
+    """Queued notifications (of alert `name`, or all): status (pending, sent,
+    failed), attempts, last error, payload."""
+    return alerts.notifications(get_client(), name)
 
 
 def delete_alert(name: str) -> None:

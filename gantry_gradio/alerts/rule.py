@@ -21,13 +21,18 @@ from ..datasets import check_name
 from ..store import Selection
 from ..store.filters import parse_filter
 from ..store.schema import alert_evaluations
+from . import outbox
 from .metrics import METRICS, measure
 from .state import AlertState, advance
+from .webhooks import Webhook
 
 if TYPE_CHECKING:
     from ..client import Client
 
 SEVERITIES = ("info", "warning", "critical")
+#: Windows that ended more than two intervals (plus this) ago are history: their
+#: transitions are stored, not notified.
+LIVE_GRACE_US = 15 * 60 * 1_000_000
 
 
 @dataclasses.dataclass
@@ -51,6 +56,8 @@ class AlertRule:
     view: str | None = None
     filters: list = dataclasses.field(default_factory=list)
     severity: str = "warning"
+    notify: list = dataclasses.field(default_factory=list)
+    link: str | None = None
 
     action_type: ClassVar[str] = "alert"
 
@@ -76,6 +83,11 @@ class AlertRule:
         self.window = pd.Timedelta(microseconds=duration_us(self.window, what="window"))
         self.every = pd.Timedelta(microseconds=duration_us(self.every, what="every"))
         self.filters = [parse_filter(f).to_dict() for f in self.filters or []]
+        self.notify = [dataclasses.asdict(Webhook.parse(w)) for w in self.notify or []]
+
+    @property
+    def condition(self) -> str:
+        return f"above {self.above}" if self.above is not None else f"below {self.below}"
 
     def breached(self, value: float | None, records: int) -> bool | None:
         if value is None or records < self.min_records:
@@ -123,9 +135,7 @@ class AlertRule:
                 self.breached(value, records),
                 self.for_evaluations,
             )
-            stored = _store_evaluation(
-                client.engine,
-                {
+            evaluation = {
                     "alert": self.name,
                     "window_end_us": end_us,
                     "window_start_us": to_epoch_us(window_start, what="start", allow_future=True),
@@ -135,8 +145,13 @@ class AlertRule:
                     "state": state.state,
                     "streak": state.streak,
                     "transition": state.transition,
-                    "evaluated_at_us": now_us(),
-                },
+                "evaluated_at_us": now_us(),
+            }
+            stored = _store_evaluation(
+                client.engine,
+                evaluation,
+                self._notifications(evaluation),
+                [Webhook(**w) for w in self.notify],
             )
         message = (
             f"alert {self.name}: {self.metric} = {stored['value']} over {stored['records']} "
@@ -144,6 +159,34 @@ class AlertRule:
             + (f" ({stored['transition']})" if stored["transition"] else "")
         )
         return ActionResult(message, stored["state"], dict(stored))
+
+    def _notifications(self, evaluation: dict[str, Any]) -> dict[str, Any] | None:
+        """The payload to send for this evaluation, or None: no transition, no
+        webhook, or a window long past (creating a rule over last month's
+        history shows its timeline; it does not page anyone about it)."""
+        if not evaluation["transition"] or not self.notify:
+            return None
+        every_us = int(self.every.total_seconds() * 1_000_000)
+        if evaluation["window_end_us"] < now_us() - 2 * every_us - LIVE_GRACE_US:
+            return None
+        return {
+            "id": f"{self.name}:{evaluation['window_end_us']}",
+            "alert": self.name,
+            "application": self.application,
+            "severity": self.severity,
+            "state": evaluation["state"],
+            "transition": evaluation["transition"],
+            "metric": self.metric,
+            "field": self.field,
+            "condition": self.condition,
+            "value": evaluation["value"],
+            "records": evaluation["records"],
+            "window_start": to_timestamp(evaluation["window_start_us"]).isoformat(),
+            "window_end": to_timestamp(evaluation["window_end_us"]).isoformat(),
+            "view": self.view,
+            "filters": self.filters,
+            "link": self.link,
+        }
 
 
 def _evaluation(engine: sa.Engine, alert: str, end_us: int) -> dict[str, Any] | None:
@@ -167,10 +210,18 @@ def _previous_state(engine: sa.Engine, alert: str, end_us: int) -> AlertState:
     return AlertState() if row is None else AlertState(row.state, row.streak)
 
 
-def _store_evaluation(engine: sa.Engine, values: dict[str, Any]) -> dict[str, Any]:
+def _store_evaluation(
+    engine: sa.Engine,
+    values: dict[str, Any],
+    payload: dict[str, Any] | None,
+    webhooks: list[Webhook],
+) -> dict[str, Any]:
+    """The evaluation and its notifications in one transaction: both or neither."""
     try:
         with engine.begin() as conn:
             conn.execute(alert_evaluations.insert().values(**values))
+            if payload is not None:
+                outbox.queue(conn, values["alert"], webhooks, payload)
     except IntegrityError:  # another runner stored this window first: theirs stands
         return _evaluation(engine, values["alert"], values["window_end_us"])
     return values
@@ -215,4 +266,4 @@ def alert_history(client: Client, name: str) -> pd.DataFrame:
     ]
 
 
-register_action("alert", AlertRule.from_dict)
+register_action("alert", AlertRule.from_dict, after_pass=outbox.deliver_pending)

@@ -64,11 +64,20 @@ class Action(Protocol):
 #: load in a process that has not imported that module yet.
 _BUILT_IN_ACTIONS = {"curator": "gantry_gradio.curators", "alert": "gantry_gradio.alerts"}
 _ACTION_LOADERS: dict[str, Any] = {}
+_AFTER_PASS: dict[str, Any] = {}
 
 
-def register_action(action_type: str, from_dict: Any) -> None:
-    """Make stored definitions of `action_type` loadable with `from_dict`."""
+def register_action(action_type: str, from_dict: Any, after_pass: Any = None) -> None:
+    """Make stored definitions of `action_type` loadable with `from_dict`;
+    `after_pass(client)`, if given, runs after every scheduler pass (alerts
+    deliver their queued notifications there)."""
     _ACTION_LOADERS[action_type] = from_dict
+    if after_pass is not None:
+        _AFTER_PASS[action_type] = after_pass
+
+
+def after_pass_hooks() -> list[Any]:
+    return list(_AFTER_PASS.values())
 
 
 def action_from_dict(action_type: str, spec: dict[str, Any]) -> Action:

@@ -10,7 +10,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .engine import IntervalOutcome, stored_automations
+from .engine import IntervalOutcome, after_pass_hooks, stored_automations
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -37,6 +37,12 @@ class AutomationScheduler:
                 self.failures += 1
                 log.exception("automation %s could not run", automation.name)
         self.failures += sum(o.status == "failed" for o in outcomes)
+        for hook in after_pass_hooks():
+            try:
+                hook(self.client)
+            except Exception:  # noqa: BLE001 - e.g. the database is down; next pass retries
+                self.failures += 1
+                log.exception("after-pass step %s failed", getattr(hook, "__name__", hook))
         return outcomes
 
     def start(self) -> AutomationScheduler:

@@ -134,6 +134,24 @@ alert_evaluations = sa.Table(
     sa.Column("evaluated_at_us", sa.BigInteger, nullable=False),
 )
 
+#: The alert notification outbox: written in the transaction that stores the
+#: evaluation whose state changed, so a notification exists exactly when its
+#: transition does, and delivered (with retries) by any scheduler process.
+alert_notifications = sa.Table(
+    "gantry_alert_notifications",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),  # alert:window end:webhook index
+    sa.Column("alert", sa.String(100), nullable=False),
+    sa.Column("webhook", sa.Text, nullable=False),  # JSON: the Webhook (no secrets, env names)
+    sa.Column("payload", sa.Text, nullable=False),  # JSON: what happened
+    sa.Column("status", sa.String(16), nullable=False),  # pending / sent / failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_us", sa.BigInteger, nullable=False, index=True),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("sent_at_us", sa.BigInteger),
+)
+
 #: The Parquet lake (gantry_gradio/lake): one row per exported partition (an
 #: application's UTC day). Kept here rather than only in the lake's manifest
 #: file so that a new export replaces an older one by compare-and-set in a
