@@ -23,6 +23,8 @@ from tqdm import tqdm
 
 import gantry_gradio as gantry
 from demo_app.history import SHIPPED
+from gantry_gradio import alerts
+from gantry_gradio.alerts import AlertRule
 
 APP = "gec-demo-app"
 ACCEPTED = "feedback.correction_accepted"
@@ -37,6 +39,8 @@ VIEWS = {
     "rejected": (THIS_WEEK, [f"{ACCEPTED} == false"]),
 }
 CHUNK = 2000
+#: The alert the month would have raised: new accounts' acceptance below 50% over a day.
+NEW_ACCOUNTS_ALERT = "new_accounts_acceptance"
 
 
 def read_source(source: str, s3_endpoint_url: str | None = None) -> pd.DataFrame:
@@ -119,6 +123,27 @@ def create_views(client: gantry.Client, application: str) -> None:
     print("views:", ", ".join(VIEWS))
 
 
+def create_alert(client: gantry.Client, application: str) -> None:
+    """Evaluated over April at once, so the tab shows when it would have fired."""
+    rule = AlertRule(
+        NEW_ACCOUNTS_ALERT,
+        application,
+        "acceptance_rate",
+        field=ACCEPTED,
+        below=50,
+        filters=["tags.account_age_days <= 7"],
+        window="1D",
+        every="1D",
+        min_records=20,
+        severity="critical",
+    )
+    alerts.create_alert(client, rule, start_on="2022-04-01", end_on="2022-05-01")
+    history = alerts.alert_history(client, NEW_ACCOUNTS_ALERT)
+    changes = history[history["transition"].notna()]
+    told = ", ".join(f"{r.transition} {r.window_start:%Y-%m-%d}" for r in changes.itertuples())
+    print(f"alert {NEW_ACCOUNTS_ALERT}: {told or 'never fired'}")
+
+
 def default_projections() -> str:
     """The offline ones always; detoxify only when its weights are on disk,
     since its hub download fails on machines without internet."""
@@ -129,7 +154,9 @@ def default_projections() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--load-data", action="store_true", help="load the history")
-    parser.add_argument("--create-views", action="store_true", help="create the demo's views")
+    parser.add_argument(
+        "--create-views", action="store_true", help="create the demo's views and alert rule"
+    )
     parser.add_argument("--source", default=str(SHIPPED), help="path, https:// URL or s3:// URI")
     parser.add_argument("--app", default=APP)
     parser.add_argument("--store", help="SQLAlchemy URL (default: GANTRY_STORE or ./gantry_data)")
@@ -159,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"exported {report.rows:,} rows ({len(report.days)} days) to the lake")
         if args.create_views:
             create_views(client, args.app)
+            create_alert(client, args.app)
     finally:
         client.close()
     return 0

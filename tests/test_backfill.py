@@ -13,6 +13,7 @@ import pytest
 import backfill
 from demo_app.history import SHIPPED, generate
 from gantry_gradio import Client, StratifiedCurator
+from gantry_gradio.alerts import alert_history
 from tests.servers import free_port
 from tests.tiny_detoxify import build as build_detoxify
 
@@ -63,6 +64,15 @@ def test_backfill_tells_the_story_and_runs_twice_without_duplicates(
             "rejected",
         }
         assert set(client.query(APP, view="rejected")[ACCEPTED]) == {False}
+        # The demo's alert rule, evaluated over April: it would have fired on
+        # the 23rd, when young accounts' acceptance fell, and resolved on the 27th.
+        history = alert_history(client, backfill.NEW_ACCOUNTS_ALERT)
+        assert len(history) == 30
+        changes = history[history["transition"].notna()]
+        assert [(r.window_start.day, r.transition) for r in changes.itertuples()] == [
+            (23, "fired"),
+            (27, "resolved"),
+        ]
         assert (stored["feedback.flag"].dropna().isin(["incorrect", "offensive", "other"])).all()
         assert stored["feedback.flag"].notna().sum() > 100
 
