@@ -210,3 +210,27 @@ def test_the_module_api_creates_lists_and_deletes_alerts(tmp_path):
             gantry.delete_alert("new_dip")
     finally:
         client.close()
+
+
+def test_late_feedback_changes_no_past_evaluation_and_counts_in_later_windows(client):
+    """An evaluation records what the window held when it was evaluated:
+    feedback arriving later for its records changes neither it nor the
+    alert's state history (no notification about the past); a later window
+    that covers those records counts the feedback."""
+    keys = client.log_records(
+        APP,
+        inputs=[{"length": float(i)} for i in range(10)],
+        timestamps=[START + pd.Timedelta(hours=12, minutes=i) for i in range(10)],
+    )
+    assert client.flush(60)
+    rule = daily_rule("late", window="2D", min_records=5)
+    create_alert(client, rule, start_on=START, now="2022-04-02")
+    before = alert_history(client, "late")
+    assert before["records"].tolist() == [0] and before["state"].tolist() == ["ok"]
+    client.log_records(APP, feedbacks=[{"accepted": False}] * 10, join_keys=keys)
+    assert client.flush(60)
+    AutomationScheduler(client).run_once(now="2022-04-03")
+    after = alert_history(client, "late")
+    pd.testing.assert_frame_equal(after.iloc[:1], before, check_dtype=False)
+    assert after["records"].tolist() == [0, 10]
+    assert after["transition"].tolist() == [None, "fired"]

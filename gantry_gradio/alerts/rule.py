@@ -256,6 +256,7 @@ def alert_history(client: Client, name: str) -> pd.DataFrame:
             .order_by(table.window_end_us)
         )
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    frame["value"] = frame["value"].astype(float)  # NaN where a window had no value
     for column in ("breached", "transition"):  # None stays None, not NaN
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     for column in ("window_start_us", "window_end_us", "evaluated_at_us"):
