@@ -19,6 +19,9 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from ..alerts import AlertRule, create_alert
+from ..alerts.metrics import METRICS
+from ..alerts.overview import application_rules, overview, preview
 from ..client import Client
 from . import panels, render
 from .access import TOKEN_PARAM, AccessDenied, MonitoringAccess, is_loopback
@@ -162,6 +165,7 @@ def monitoring_tab(
             view_name = gr.Textbox(label="Save current selection as view", scale=2)
             save = gr.Button("Save view")
         status = gr.Markdown()
+        alerts_summary = gr.Markdown()
         headline = gr.Markdown()
         with gr.Row():
             acceptance = gr.LinePlot(
@@ -184,6 +188,36 @@ def monitoring_tab(
         with gr.Row():
             page = gr.Number(value=0, precision=0, label="Page (newest first)", minimum=0)
         rows = gr.Dataframe(label="Rows", wrap=True)
+        with gr.Accordion("Alerts", open=False):
+            alert_rules = gr.Dataframe(label="Alert rules and their last evaluation")
+            alert_values = gr.LinePlot(
+                x="window_end", y="value", color="series", label="Alert values and thresholds"
+            )
+            with gr.Row():
+                alert_name = gr.Textbox(label="Alert name (letters, digits, _)")
+                # Free-text controls: Gradio checks no choice or number before the
+                # handler's access check runs; the handler checks the values.
+                alert_metric = gr.Dropdown(
+                    list(METRICS), value="acceptance_rate", label="Metric", allow_custom_value=True
+                )
+                alert_field = gr.Textbox(value=accepted_field, label="Field (not for volume)")
+                alert_side = gr.Dropdown(
+                    ["below", "above"], value="below", label="Fires when", allow_custom_value=True
+                )
+                alert_threshold = gr.Textbox(value="50", label="Threshold")
+            with gr.Row():
+                alert_window = gr.Textbox(value="1h", label="Window")
+                alert_every = gr.Textbox(value="5min", label="Every")
+                alert_minimum = gr.Textbox(value="20", label="Minimum records")
+                alert_filters = gr.Textbox(
+                    label="Filters, one per line (with the saved view chosen above, if any)",
+                    lines=2,
+                )
+            with gr.Row():
+                check_alert = gr.Button("Check value")
+                save_alert = gr.Button("Save alert")
+                delete_alert = gr.Button("Delete alert", variant="stop")
+            alert_status = gr.Markdown()
 
     def pinned(requested: str | None) -> str | None:
         """The application this request may read: the tab's own when it was
@@ -213,6 +247,9 @@ def monitoring_tab(
             gr.update(),
             _EMPTY,
             gr.update(),
+            _EMPTY,
+            "",
+            _EMPTY,
             _EMPTY,
             "",
             _EMPTY,
@@ -254,6 +291,7 @@ def monitoring_tab(
             page_size=page_size,
         )
         baseline_md, baseline_frame = render.baseline_parts(shown.baseline)
+        alerting = overview(c, app)
         return (
             gr.update(choices=choices, value=app),
             gr.update(choices=[""] + shown.views),
@@ -268,6 +306,9 @@ def monitoring_tab(
             baseline_md,
             baseline_frame,
             shown.rows,
+            alerting.summary,
+            alerting.rules,
+            alerting.values,
         )
 
     def opened(
@@ -322,6 +363,9 @@ def monitoring_tab(
         baseline_text,
         baseline_plot,
         rows,
+        alerts_summary,
+        alert_rules,
+        alert_values,
     ]
     refresh.click(
         load, inputs, outputs, api_name="monitoring_refresh", api_visibility="undocumented"
@@ -365,6 +409,88 @@ def monitoring_tab(
         api_name="monitoring_save_view",
         api_visibility="undocumented",
     )
+    def alert_rule(
+        app, name, metric, field, side, threshold, window, every, minimum, filters_, view_
+    ):
+        if side not in ("above", "below"):
+            raise ValueError("an alert fires when its value is above or below the threshold")
+        try:
+            limit, least = float(threshold), int(minimum or 1)
+        except (TypeError, ValueError):
+            raise ValueError("threshold and minimum records must be numbers") from None
+        lines = [line.strip() for line in (filters_ or "").splitlines() if line.strip()]
+        return AlertRule(
+            name,
+            app,
+            metric,
+            field=field or None,
+            **{side: limit},
+            window=window,
+            every=every,
+            min_records=least,
+            filters=lines,
+            view=view_ or None,
+        )
+
+    def alert_action(action: str, app, values: tuple, typed_token, request: gr.Request) -> str:
+        """Check, save or delete the alert the form describes."""
+        guard.check(request, typed_token)
+        app = pinned(app)
+        if not app:
+            return "Pick an application first."
+        c = _client(client)
+        if action == "delete":
+            rule = next((r for r in application_rules(c, app) if r.name == values[0]), None)
+            if rule is None:
+                raise gr.Error(f"No alert named {html.escape(str(values[0]))} for {app!r}.")
+            rule.automation(pd.Timestamp.now(tz="UTC")).delete(c)
+            return f"Deleted alert **{rule.name}** (its history stays). Refresh to update."
+        rule = alert_rule(app, *values)
+        if action == "check":
+            return preview(c, rule)
+        create_alert(c, rule)
+        return f"Saved alert **{rule.name}**: {preview(c, rule)} Refresh to see it listed."
+
+    def alert_handler(action: str) -> Callable:
+        @_shown
+        def handler(
+            app,
+            name,
+            metric,
+            field,
+            side,
+            threshold,
+            window,
+            every,
+            minimum,
+            filters_,
+            view_,
+            typed_token,
+            request: gr.Request,
+        ):
+            values = (name, metric, field, side, threshold, window, every, minimum, filters_, view_)
+            return alert_action(action, app, values, typed_token, request)
+
+        return handler
+
+    form = [
+        app_choice,
+        alert_name,
+        alert_metric,
+        alert_field,
+        alert_side,
+        alert_threshold,
+        alert_window,
+        alert_every,
+        alert_minimum,
+        alert_filters,
+        view,  # the tab's saved view scopes the alert too
+        token_box,
+    ]
+    for button, action in ((check_alert, "check"), (save_alert, "save"), (delete_alert, "delete")):
+        button.click(
+            alert_handler(action), form, alert_status, api_name=False, api_visibility="private"
+        )
     if auto_refresh_seconds:
         gr.Timer(auto_refresh_seconds).tick(
             load, inputs, outputs, api_name=False, api_visibility="private"
