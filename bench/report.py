@@ -30,9 +30,10 @@ QUICK = {
     "dashboard_refresh.py": ["--records", "100000", "--backend", "sqlite", "--repeats", "3"],
     "gradio_wrapper_latency.py": ["--calls", "100"],
     "projections.py": ["--texts", "128", "--seconds", "5"],
+    "alerts.py": ["--records", "100000", "--cycles", "3"],
 }
 #: Scripts whose store size --records sets.
-SIZED = ("ingest.py", "dashboard_refresh.py")
+SIZED = ("ingest.py", "dashboard_refresh.py", "alerts.py")
 _HEADLINE = re.compile(
     r"ratio|goal|records/s|\blag\b|median|whole tab|speed-?up|\bRSS\b|seeded|late feedback",
     re.IGNORECASE,
@@ -76,7 +77,7 @@ def main() -> int:
             arguments = list(quick) if args.quick else []
             if args.records and script in SIZED:
                 arguments = _without_records(arguments) + ["--records", str(args.records)]
-            if script in ("aggregate.py", "dashboard_refresh.py"):
+            if script in ("aggregate.py", "dashboard_refresh.py", "alerts.py"):
                 arguments += ["--db", str(Path(scratch) / f"{script}.db")]
             print(f"running {script} {' '.join(arguments)}", file=sys.stderr, flush=True)
             code, seconds, lines = run(script, arguments)
