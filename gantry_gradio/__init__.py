@@ -409,10 +409,14 @@ def create_alert(
     severity: str = "warning",
     notify: list | None = None,
     link: str | None = None,
+    quantile: float | None = None,
+    baseline: str = "default",
+    compare_to: str | None = None,
     start_on: Any = None,
     end_on: Any = None,
 ) -> Automation:
-    """An alert on `metric` (acceptance_rate, mean, flag_count, volume) of
+    """An alert on `metric` (acceptance_rate, mean, flag_count, volume,
+    quantile, or psi/js/ks distance to a registered baseline) of
     `application` over the last `window`, evaluated every `every` by the
     store's automation schedulers (`start_automations()`); see AlertRule.
     With `start_on` in the past, the history is evaluated at once: the
@@ -437,6 +441,9 @@ def create_alert(
         severity=severity,
         notify=list(notify or []),
         link=link,
+        quantile=quantile,
+        baseline=baseline,
+        compare_to=compare_to,
     )
     return alerts.create_alert(get_client(), rule, start_on=start_on, end_on=end_on)
 

@@ -5,6 +5,7 @@ timeline over past data."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -234,3 +235,44 @@ def test_late_feedback_changes_no_past_evaluation_and_counts_in_later_windows(cl
     pd.testing.assert_frame_equal(after.iloc[:1], before, check_dtype=False)
     assert after["records"].tolist() == [0, 10]
     assert after["transition"].tolist() == [None, "fired"]
+
+
+def test_quantiles_baseline_distances_and_relative_change(client):
+    log_days(client)
+    day_two = (START + pd.Timedelta(days=1), START + pd.Timedelta(days=2))
+    p90 = AlertRule(
+        "p90",
+        APP,
+        "quantile",
+        field="inputs.length",
+        quantile=0.9,
+        above=1e9,
+        window="1D",
+        every="1D",
+    )
+    value, records = p90.measure(client, *day_two)
+    # lengths 10..19: the 90th percentile by rank (numpy's inverted_cdf), to a
+    # thousandth of the range (1,000 bins)
+    expected = np.quantile(np.arange(10.0, 20.0), 0.9, method="inverted_cdf")
+    assert records == 10 and value == pytest.approx(expected, abs=0.01)
+
+    # A baseline of the field itself (register_baseline would compute projections)
+    client.store.save_baseline_values(APP, "default", {"inputs.length": list(range(10))})
+    psi = AlertRule("shift", APP, "psi", field="inputs.length", above=0.25, window="1D", every="1D")
+    value, records = psi.measure(client, *day_two)
+    expected = client.compare_to_baseline(APP, "inputs.length", start=day_two[0], end=day_two[1])
+    assert records == 10 and value == pytest.approx(expected.psi)
+    assert value > 0.25  # day two's lengths do not overlap the baseline's at all
+    same = psi.measure(client, START, START + pd.Timedelta(days=1))[0]
+    assert same < value
+
+    change = daily_rule("fall", compare_to="previous", below=-50)
+    create_alert(client, change, start_on=START, now="2022-04-07")
+    history = alert_history(client, "fall")
+    # 90, 90, 20, 20, 90, 90 percent: no window before the first; -77.8% on day three
+    assert history["value"].round(1).tolist()[1:] == [0.0, -77.8, 0.0, 350.0, 0.0]
+    assert history["transition"].tolist() == [None, None, "fired", "resolved", None, None]
+    with pytest.raises(ValueError, match="quantile= between 0 and 1"):
+        AlertRule("q", APP, "quantile", field="inputs.length", quantile=1.5, above=1)
+    with pytest.raises(ValueError, match="compare_to"):
+        daily_rule(compare_to="yesterday")

@@ -11,7 +11,6 @@ import pandas as pd
 
 from ..automation import stored_automations
 from ..store import Selection
-from .metrics import measure
 from .rule import AlertRule, alert_history
 
 if TYPE_CHECKING:
@@ -128,8 +127,7 @@ def preview(client: Client, rule: AlertRule) -> str:
 
 
 def _value_at(client: Client, rule: AlertRule, end: pd.Timestamp) -> tuple[float | None, int]:
-    selection = Selection(rule.application, end - rule.window, end, rule.view, rule.filters)
-    return measure(client.store, selection, rule.metric, rule.field, rule.category)
+    return rule.measure(client, end - rule.window, end)
 
 
 def _measured(rule: AlertRule) -> str:

@@ -40,7 +40,9 @@ class AlertRule:
     """Fires when `metric` over the last `window` is above `above` or below
     `below` (one of them) for `for_evaluations` evaluations in a row, with at
     least `min_records` records in the window (fewer decide nothing);
-    resolves after as many evaluations in a row on the right side."""
+    resolves after as many evaluations in a row on the right side. With
+    `compare_to="previous"` the value is the change in percent against the
+    window before (e.g. below=-20: acceptance fell by more than a fifth)."""
 
     name: str
     application: str
@@ -58,6 +60,9 @@ class AlertRule:
     severity: str = "warning"
     notify: list = dataclasses.field(default_factory=list)
     link: str | None = None
+    quantile: float | None = None
+    baseline: str = "default"
+    compare_to: str | None = None
 
     action_type: ClassVar[str] = "alert"
 
@@ -78,6 +83,16 @@ class AlertRule:
             value = getattr(self, what)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{what} must be a positive integer, not {value!r}")
+        if self.metric == "quantile" and not (
+            isinstance(self.quantile, (int, float)) and 0 <= self.quantile <= 1
+        ):
+            raise ValueError(
+                f"metric 'quantile' needs quantile= between 0 and 1, not {self.quantile!r}"
+            )
+        if self.metric != "quantile":
+            self.quantile = None
+        if self.compare_to not in (None, "previous"):
+            raise ValueError(f"compare_to must be None or 'previous', not {self.compare_to!r}")
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
         self.window = pd.Timedelta(microseconds=duration_us(self.window, what="window"))
@@ -123,28 +138,29 @@ class AlertRule:
         stored = _evaluation(client.engine, self.name, end_us)
         if stored is None:
             window_start = end - self.window
-            value, records = measure(
-                client.store,
-                Selection(self.application, window_start, end, self.view, self.filters),
-                self.metric,
-                self.field,
-                self.category,
-            )
+            value, records = self.measure(client, window_start, end)
+            if self.compare_to == "previous" and value is not None:
+                before, earlier = self.measure(client, window_start - self.window, window_start)
+                value = (
+                    100.0 * (value - before) / abs(before)
+                    if before and earlier >= self.min_records
+                    else None
+                )
             state = advance(
                 _previous_state(client.engine, self.name, end_us),
                 self.breached(value, records),
                 self.for_evaluations,
             )
             evaluation = {
-                    "alert": self.name,
-                    "window_end_us": end_us,
-                    "window_start_us": to_epoch_us(window_start, what="start", allow_future=True),
-                    "value": value,
-                    "records": records,
-                    "breached": self.breached(value, records),
-                    "state": state.state,
-                    "streak": state.streak,
-                    "transition": state.transition,
+                "alert": self.name,
+                "window_end_us": end_us,
+                "window_start_us": to_epoch_us(window_start, what="start", allow_future=True),
+                "value": value,
+                "records": records,
+                "breached": self.breached(value, records),
+                "state": state.state,
+                "streak": state.streak,
+                "transition": state.transition,
                 "evaluated_at_us": now_us(),
             }
             stored = _store_evaluation(
@@ -159,6 +175,20 @@ class AlertRule:
             + (f" ({stored['transition']})" if stored["transition"] else "")
         )
         return ActionResult(message, stored["state"], dict(stored))
+
+    def measure(
+        self, client: Client, start: pd.Timestamp, end: pd.Timestamp
+    ) -> tuple[float | None, int]:
+        """(the metric over [start, end), the records it was computed from)."""
+        return measure(
+            client.store,
+            Selection(self.application, start, end, self.view, self.filters),
+            self.metric,
+            self.field,
+            self.category,
+            quantile=self.quantile,
+            baseline=self.baseline,
+        )
 
     def _notifications(self, evaluation: dict[str, Any]) -> dict[str, Any] | None:
         """The payload to send for this evaluation, or None: no transition, no
@@ -251,9 +281,7 @@ def alert_history(client: Client, name: str) -> pd.DataFrame:
     table = alert_evaluations.c
     with client.engine.connect() as conn:
         result = conn.execute(
-            sa.select(alert_evaluations)
-            .where(table.alert == name)
-            .order_by(table.window_end_us)
+            sa.select(alert_evaluations).where(table.alert == name).order_by(table.window_end_us)
         )
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     frame["value"] = frame["value"].astype(float)  # NaN where a window had no value
@@ -262,8 +290,17 @@ def alert_history(client: Client, name: str) -> pd.DataFrame:
     for column in ("window_start_us", "window_end_us", "evaluated_at_us"):
         frame[column.removesuffix("_us")] = pd.to_datetime(frame.pop(column), unit="us", utc=True)
     return frame[
-        ["window_start", "window_end", "value", "records", "breached", "state", "streak",
-         "transition", "evaluated_at"]
+        [
+            "window_start",
+            "window_end",
+            "value",
+            "records",
+            "breached",
+            "state",
+            "streak",
+            "transition",
+            "evaluated_at",
+        ]
     ]
 
 
