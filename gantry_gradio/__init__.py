@@ -94,10 +94,12 @@ __all__ = [
     "monitor_likes",
     "monitoring_tab",
     "MonitoringTab",
+    "pause_alert",
     "percent_true",
     "query",
     "register_baseline",
     "register_projection",
+    "resume_alert",
     "start_automations",
     "stats",
     "value_counts",
@@ -465,10 +467,23 @@ def alert_notifications(name: str | None = None) -> list[dict]:
     return alerts.notifications(get_client(), name)
 
 
-def delete_alert(name: str) -> None:
-    """Stop evaluating alert `name` (its history stays)."""
+def _alert_automation(name: str) -> Automation:
     for automation in stored_automations(get_client()):
         if automation.name == name and isinstance(automation.action, AlertRule):
-            automation.delete(get_client())
-            return
+            return automation
     raise ValueError(f"no alert named {name!r}")
+
+
+def pause_alert(name: str) -> None:
+    """Stop evaluating alert `name` until `resume_alert`; the windows that pass
+    meanwhile are evaluated on resuming (stored, not notified once old)."""
+    _alert_automation(name).pause(get_client())
+
+
+def resume_alert(name: str) -> None:
+    _alert_automation(name).resume(get_client())
+
+
+def delete_alert(name: str) -> None:
+    """Stop evaluating alert `name` (its history stays)."""
+    _alert_automation(name).delete(get_client())

@@ -112,11 +112,12 @@ def automations(args: argparse.Namespace) -> int:
         if args.action == "list":
             for automation in stored_automations(client):
                 runs = automation.runs(client)
+                paused = " (paused)" if automation.is_paused(client) else ""
                 states = runs["status"].value_counts().to_dict() if len(runs) else {}
                 print(
                     f"{automation.name}: {type(automation.action).__name__} on "
                     f"{automation.action.application}, every {automation.trigger.interval}; "
-                    f"intervals {states or 'none yet'}"
+                    f"intervals {states or 'none yet'}{paused}"
                 )
                 for failed in runs[runs["status"] == "failed"].itertuples():
                     attempts = f"{failed.attempts} attempts"

@@ -276,3 +276,32 @@ def test_quantiles_baseline_distances_and_relative_change(client):
         AlertRule("q", APP, "quantile", field="inputs.length", quantile=1.5, above=1)
     with pytest.raises(ValueError, match="compare_to"):
         daily_rule(compare_to="yesterday")
+
+
+def test_a_paused_alert_is_skipped_and_catches_up_on_resuming(tmp_path):
+    import gantry_gradio as gantry
+
+    client = gantry.init(f"sqlite:///{tmp_path / 'p.db'}", tmp_path / "blobs")
+    try:
+        log_days(client)
+        automation = create_alert(client, daily_rule("held"), start_on=START, now="2022-04-03")
+        gantry.pause_alert("held")
+        gantry.pause_alert("held")  # twice: no error
+        assert automation.is_paused(client)
+        assert AutomationScheduler(client).run_once(now="2022-04-07") == []
+        assert len(alert_history(client, "held")) == 2
+        gantry.resume_alert("held")
+        outcomes = AutomationScheduler(client).run_once(now="2022-04-07")
+        assert len(outcomes) == 4
+        assert alert_history(client, "held")["transition"].tolist() == [
+            None,
+            None,
+            "fired",
+            None,
+            "resolved",
+            None,
+        ]
+        with pytest.raises(ValueError, match="no alert named"):
+            gantry.pause_alert("nope")
+    finally:
+        client.close()

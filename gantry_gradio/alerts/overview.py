@@ -45,6 +45,11 @@ def application_rules(client: Client, application: str) -> list[AlertRule]:
     ]
 
 
+def _paused(client: Client) -> set[str]:
+    running = {a.name for a in stored_automations(client, paused=False)}
+    return {a.name for a in stored_automations(client)} - running
+
+
 def overview(client: Client, application: str) -> Overview:
     rules = application_rules(client, application)
     if not rules:
@@ -55,6 +60,7 @@ def overview(client: Client, application: str) -> Overview:
             pd.DataFrame(columns=["window_end", "value", "series"]),
         )
     table, series, firing, recent = [], [], [], []
+    paused = _paused(client)
     for rule in rules:
         history = alert_history(client, rule.name)
         last = history.iloc[-1] if len(history) else None
@@ -66,7 +72,7 @@ def overview(client: Client, application: str) -> Overview:
                 rule.condition,
                 _duration(rule.window),
                 _duration(rule.every),
-                "not evaluated yet" if last is None else last["state"],
+                _state(rule.name in paused, last),
                 None if last is None else last["value"],
                 None if last is None else last["records"],
                 None if last is None else last["window_end"],
@@ -128,6 +134,11 @@ def preview(client: Client, rule: AlertRule) -> str:
 
 def _value_at(client: Client, rule: AlertRule, end: pd.Timestamp) -> tuple[float | None, int]:
     return rule.measure(client, end - rule.window, end)
+
+
+def _state(paused: bool, last: pd.Series | None) -> str:
+    state = "not evaluated yet" if last is None else last["state"]
+    return f"{state} (paused)" if paused else state
 
 
 def _measured(rule: AlertRule) -> str:

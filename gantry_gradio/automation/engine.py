@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .._timestamps import now_us, to_timestamp
 from ..datasets import check_name
-from ..store.schema import automation_runs, automations
+from ..store.schema import automation_pauses, automation_runs, automations
 from .ledger import RunLedger
 from .trigger import IntervalTrigger
 
@@ -169,6 +169,36 @@ class Automation:
                 break
         return outcomes
 
+    def pause(self, client: Client | None = None) -> None:
+        """Schedulers skip it until `resume()`; pausing twice is a no-op."""
+        client = client or _default_client()
+        client.catalog.ensure_tables()
+        try:
+            with client.engine.begin() as conn:
+                conn.execute(
+                    automation_pauses.insert().values(name=self.name, paused_at_us=now_us())
+                )
+        except IntegrityError:
+            pass
+
+    def resume(self, client: Client | None = None) -> None:
+        """Run again from the next pass, catching up the intervals missed."""
+        client = client or _default_client()
+        client.catalog.ensure_tables()
+        with client.engine.begin() as conn:
+            conn.execute(automation_pauses.delete().where(automation_pauses.c.name == self.name))
+
+    def is_paused(self, client: Client | None = None) -> bool:
+        client = client or _default_client()
+        client.catalog.ensure_tables()
+        with client.engine.connect() as conn:
+            return (
+                conn.scalar(
+                    sa.select(automation_pauses.c.name).where(automation_pauses.c.name == self.name)
+                )
+                is not None
+            )
+
     def delete(self, client: Client | None = None) -> None:
         """Stop scheduling it and forget its runs; what it made (datasets,
         alert history) stays."""
@@ -177,6 +207,7 @@ class Automation:
         with client.engine.begin() as conn:
             conn.execute(automations.delete().where(automations.c.name == self.name))
             conn.execute(automation_runs.delete().where(automation_runs.c.automation == self.name))
+            conn.execute(automation_pauses.delete().where(automation_pauses.c.name == self.name))
 
     def runs(self, client: Client | None = None) -> pd.DataFrame:
         """Every interval's state: status, attempts, last error, reference."""
@@ -207,10 +238,14 @@ def _normalised(name: str, definition: str) -> str:
         return definition
 
 
-def stored_automations(client: Client) -> list[Automation]:
+def stored_automations(client: Client, *, paused: bool = True) -> list[Automation]:
+    """Every stored automation by name (without the paused ones: `paused=False`)."""
     client.catalog.ensure_tables()
+    stmt = sa.select(automations).order_by(automations.c.name)
+    if not paused:
+        stmt = stmt.where(automations.c.name.not_in(sa.select(automation_pauses.c.name)))
     with client.engine.connect() as conn:
-        rows = conn.execute(sa.select(automations).order_by(automations.c.name)).fetchall()
+        rows = conn.execute(stmt).fetchall()
     return [Automation.from_definition(row.name, row.definition) for row in rows]
 
 

@@ -27,10 +27,10 @@ class AutomationScheduler:
         self._thread: threading.Thread | None = None
 
     def run_once(self, now: Any = None) -> list[IntervalOutcome]:
-        """One pass over every stored automation. One automation's failure
-        (even a broken definition) does not keep the others from running."""
+        """One pass over every stored automation that is not paused. One
+        automation's failure does not keep the others from running."""
         outcomes: list[IntervalOutcome] = []
-        for automation in stored_automations(self.client):
+        for automation in stored_automations(self.client, paused=False):
             try:
                 outcomes.extend(automation.run_pending(self.client, now=now))
             except Exception:  # noqa: BLE001 - reported, and the pass goes on

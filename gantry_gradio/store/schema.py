@@ -101,6 +101,15 @@ automations = sa.Table(
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
 )
 
+#: Automations paused by name: schedulers skip them until the row is removed
+#: (resuming catches up the intervals that passed meanwhile, as after downtime).
+automation_pauses = sa.Table(
+    "gantry_automation_pauses",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("paused_at_us", sa.BigInteger, nullable=False),
+)
+
 #: One row per (automation, interval): the primary key is what makes a second
 #: scheduler, or a re-run, unable to run an interval twice.
 automation_runs = sa.Table(
