@@ -19,12 +19,12 @@ START = pd.Timestamp("2022-04-01", tz="UTC")
 
 
 def form_events(url: str) -> dict[str, int]:
-    """The alert form's three buttons: the only events with twelve inputs,
-    defined in the order check, save, delete."""
+    """The alert form's four buttons: the only events with twelve inputs,
+    defined in the order check, save, pause, delete."""
     config = httpx.Client(timeout=30).get(f"{url}config").json()
     found = [d["id"] for d in config["dependencies"] if len(d["inputs"]) == 12]
-    assert len(found) == 3
-    return dict(zip(("check", "save", "delete"), found, strict=True))
+    assert len(found) == 4
+    return dict(zip(("check", "save", "pause", "delete"), found, strict=True))
 
 
 def form(app: str, name: str, token: str, **fields) -> list:
@@ -94,6 +94,12 @@ def test_the_tab_shows_alerts_and_its_form_checks_saves_and_deletes_rules(client
         assert [r.name for r in application_rules(client, APP)] == ["dip", "watch"]
         listed = monitoring_refresh(connect(url), APP, token=TEST_TOKEN)[-2]
         assert [row[0] for row in listed["data"]] == ["dip", "watch"]
+        paused = raw_event(url, events["pause"], form(APP, "watch", TEST_TOKEN))
+        assert paused["success"] and "Paused alert **watch**" in str(paused)
+        listed = monitoring_refresh(connect(url), APP, token=TEST_TOKEN)[-2]
+        assert listed["data"][1][6] == "not evaluated yet (paused)"
+        resumed = raw_event(url, events["pause"], form(APP, "watch", TEST_TOKEN))
+        assert "Resumed alert **watch**" in str(resumed)
         deleted = raw_event(url, events["delete"], form(APP, "watch", TEST_TOKEN))
         assert deleted["success"] and "Deleted alert **watch**" in str(deleted)
         missing = raw_event(url, events["delete"], form(APP, "watch", TEST_TOKEN))

@@ -216,6 +216,7 @@ def monitoring_tab(
             with gr.Row():
                 check_alert = gr.Button("Check value")
                 save_alert = gr.Button("Save alert")
+                pause_alert = gr.Button("Pause / resume alert")
                 delete_alert = gr.Button("Delete alert", variant="stop")
             alert_status = gr.Markdown()
 
@@ -439,12 +440,19 @@ def monitoring_tab(
         if not app:
             return "Pick an application first."
         c = _client(client)
-        if action == "delete":
+        if action in ("delete", "pause"):
             rule = next((r for r in application_rules(c, app) if r.name == values[0]), None)
             if rule is None:
                 raise gr.Error(f"No alert named {html.escape(str(values[0]))} for {app!r}.")
-            rule.automation(pd.Timestamp.now(tz="UTC")).delete(c)
-            return f"Deleted alert **{rule.name}** (its history stays). Refresh to update."
+            automation = rule.automation(pd.Timestamp.now(tz="UTC"))
+            if action == "delete":
+                automation.delete(c)
+                return f"Deleted alert **{rule.name}** (its history stays). Refresh to update."
+            if automation.is_paused(c):
+                automation.resume(c)
+                return f"Resumed alert **{rule.name}**: missed windows are evaluated next pass."
+            automation.pause(c)
+            return f"Paused alert **{rule.name}**. Refresh to update."
         rule = alert_rule(app, *values)
         if action == "check":
             return preview(c, rule)
@@ -487,7 +495,13 @@ def monitoring_tab(
         view,  # the tab's saved view scopes the alert too
         token_box,
     ]
-    for button, action in ((check_alert, "check"), (save_alert, "save"), (delete_alert, "delete")):
+    buttons = (
+        (check_alert, "check"),
+        (save_alert, "save"),
+        (pause_alert, "pause"),
+        (delete_alert, "delete"),
+    )
+    for button, action in buttons:
         button.click(
             alert_handler(action), form, alert_status, api_name=False, api_visibility="private"
         )
