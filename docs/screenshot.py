@@ -3,6 +3,7 @@ headless Chromium (apt-get install -y chromium; pip install playwright).
 
     python docs/screenshot.py --store sqlite:///gantry_data/records.db \
         --app gec-demo-app --view this-week --out docs/monitoring-tab.png
+    python docs/screenshot.py ... --alerts --out docs/alerts.png   # the alerts summary and panel
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def main() -> None:
     parser.add_argument("--accepted-field", default="feedback.accepted")
     parser.add_argument("--flag-field", default="feedback.flag")
     parser.add_argument("--out", type=Path, default=Path("docs/monitoring-tab.png"))
+    parser.add_argument(
+        "--alerts", action="store_true", help="only the alerts: summary, rules, values, form"
+    )
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -48,7 +52,31 @@ def main() -> None:
         open_monitoring(page, url, "admin", "screenshot", view=args.view)
         page.locator(".vega-embed").first.wait_for(state="visible", timeout=60_000)
         page.wait_for_timeout(2000)  # let every chart finish drawing
-        page.screenshot(path=str(args.out), full_page=True)
+        if args.alerts:
+            page.get_by_text("Alerts", exact=True).click()
+            page.wait_for_timeout(2000)
+            page.evaluate("window.scrollTo(0, 0)")  # bounding boxes are then page coordinates
+            summary = page.get_by_text("Firing alerts").or_(page.get_by_text("No alert is firing"))
+            top = summary.first.bounding_box()
+            form = page.get_by_role("button", name="Delete alert").bounding_box()
+            accordion = page.get_by_text("Alerts", exact=True).bounding_box()
+            page.screenshot(
+                path=str(args.out),
+                full_page=True,
+                clip={"x": 0, "y": top["y"] - 10, "width": 1400, "height": 90},
+            )
+            page.screenshot(
+                path=str(args.out.with_name(args.out.stem + "-panel.png")),
+                full_page=True,
+                clip={
+                    "x": 0,
+                    "y": accordion["y"] - 10,
+                    "width": 1400,
+                    "height": form["y"] + form["height"] - accordion["y"] + 20,
+                },
+            )
+        else:
+            page.screenshot(path=str(args.out), full_page=True)
         browser.close()
     client.close()
     print(f"wrote {args.out}")
