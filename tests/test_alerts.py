@@ -277,6 +277,24 @@ def test_quantiles_baseline_distances_and_relative_change(client):
     with pytest.raises(ValueError, match="compare_to"):
         daily_rule(compare_to="yesterday")
 
+    # Against the baseline's own mean (4.5): day two's lengths average 14.5
+    above = AlertRule(
+        "longer",
+        APP,
+        "mean",
+        field="inputs.length",
+        compare_to="baseline",
+        above=100,
+        window="1D",
+        every="1D",
+    )
+    create_alert(client, above, start_on=START + pd.Timedelta(days=1), now="2022-04-03")
+    [evaluation] = alert_history(client, "longer").itertuples()
+    assert evaluation.value == pytest.approx(100 * (14.5 - 4.5) / 4.5)
+    assert evaluation.transition == "fired"
+    with pytest.raises(ValueError, match="mean or a quantile"):
+        daily_rule(compare_to="baseline")
+
 
 def test_a_paused_alert_is_skipped_and_catches_up_on_resuming(tmp_path):
     import gantry_gradio as gantry
@@ -305,3 +323,28 @@ def test_a_paused_alert_is_skipped_and_catches_up_on_resuming(tmp_path):
             gantry.pause_alert("nope")
     finally:
         client.close()
+
+
+def test_a_rule_that_cannot_be_evaluated_is_recorded_failed_and_retried(client):
+    """No baseline registered: the interval fails with the reason in the
+    ledger, later windows wait, and nothing is stored as evaluated."""
+    log_days(client)
+    rule = AlertRule(
+        "orphan",
+        APP,
+        "mean",
+        field="inputs.length",
+        compare_to="baseline",
+        above=10,
+        window="1D",
+        every="1D",
+    )
+    automation = create_alert(client, rule, start_on=START, now="2022-04-04")
+    runs = automation.runs(client)
+    assert runs["status"].tolist() == ["failed"]
+    assert "register_baseline" in runs["error"].iloc[0]
+    assert alert_history(client, "orphan").empty
+    client.store.save_baseline_values(APP, "default", {"inputs.length": [1.0, 2.0]})
+    AutomationScheduler(client).run_once(now="2022-04-04")
+    assert automation.runs(client)["status"].tolist() == ["done"] * 3
+    assert len(alert_history(client, "orphan")) == 3

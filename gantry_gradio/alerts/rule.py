@@ -11,6 +11,7 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -42,7 +43,9 @@ class AlertRule:
     least `min_records` records in the window (fewer decide nothing);
     resolves after as many evaluations in a row on the right side. With
     `compare_to="previous"` the value is the change in percent against the
-    window before (e.g. below=-20: acceptance fell by more than a fifth)."""
+    window before (e.g. below=-20: acceptance fell by more than a fifth);
+    with "baseline", against the same mean or quantile of the registered
+    baseline's values (e.g. above=50: toxicity half again the baseline's)."""
 
     name: str
     application: str
@@ -91,8 +94,12 @@ class AlertRule:
             )
         if self.metric != "quantile":
             self.quantile = None
-        if self.compare_to not in (None, "previous"):
-            raise ValueError(f"compare_to must be None or 'previous', not {self.compare_to!r}")
+        if self.compare_to not in (None, "previous", "baseline"):
+            raise ValueError(
+                f"compare_to must be None, 'previous' or 'baseline', not {self.compare_to!r}"
+            )
+        if self.compare_to == "baseline" and self.metric not in ("mean", "quantile"):
+            raise ValueError("compare_to='baseline' compares a mean or a quantile of a projection")
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
         self.window = pd.Timedelta(microseconds=duration_us(self.window, what="window"))
@@ -139,13 +146,8 @@ class AlertRule:
         if stored is None:
             window_start = end - self.window
             value, records = self.measure(client, window_start, end)
-            if self.compare_to == "previous" and value is not None:
-                before, earlier = self.measure(client, window_start - self.window, window_start)
-                value = (
-                    100.0 * (value - before) / abs(before)
-                    if before and earlier >= self.min_records
-                    else None
-                )
+            if self.compare_to is not None and value is not None:
+                value = _percent_change(value, self.reference(client, window_start))
             state = advance(
                 _previous_state(client.engine, self.name, end_us),
                 self.breached(value, records),
@@ -175,6 +177,22 @@ class AlertRule:
             + (f" ({stored['transition']})" if stored["transition"] else "")
         )
         return ActionResult(message, stored["state"], dict(stored))
+
+    def reference(self, client: Client, window_start: pd.Timestamp) -> float | None:
+        """What `compare_to` compares with: the window before (when it has
+        `min_records`), or the same statistic of the registered baseline."""
+        if self.compare_to == "previous":
+            before, records = self.measure(client, window_start - self.window, window_start)
+            return before if records >= self.min_records else None
+        values = client.store.baseline_values(self.application, self.baseline, self.field)
+        if values.size == 0:
+            raise LookupError(
+                f"baseline {self.baseline!r} of {self.application!r} has no values for "
+                f"{self.field!r}: register_baseline(...) first"
+            )
+        if self.metric == "quantile":
+            return float(np.quantile(values, self.quantile, method="inverted_cdf"))
+        return float(values.mean())
 
     def measure(
         self, client: Client, start: pd.Timestamp, end: pd.Timestamp
@@ -217,6 +235,12 @@ class AlertRule:
             "filters": self.filters,
             "link": self.link,
         }
+
+
+def _percent_change(value: float, reference: float | None) -> float | None:
+    if reference is None or reference == 0:
+        return None
+    return 100.0 * (value - reference) / abs(reference)
 
 
 def _evaluation(engine: sa.Engine, alert: str, end_us: int) -> dict[str, Any] | None:
