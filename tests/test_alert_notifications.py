@@ -210,3 +210,37 @@ def test_a_process_killed_after_evaluating_still_gets_one_notification_out(
         assert [json.loads(b)["transition"] for _, b in receiver.requests] == ["fired"]
     finally:
         client.close()
+
+
+def test_schedulers_racing_for_the_outbox_post_each_notification_once(
+    store_url, tmp_path, receiver
+):
+    """Four clients (as four processes would) deliver at the same moment:
+    the compare-and-set claim hands each notification to one of them."""
+    clients = [
+        Client(store_url, tmp_path / "blobs", spool_dir=tmp_path / f"spool{i}") for i in range(4)
+    ]
+    try:
+        start = live_start()
+        log_minutes(clients[0], start, [True, False, True, False, True, False])
+        create_alert(clients[0], minute_rule([receiver.url(), receiver.url("/b")]), start_on=start)
+        queued = len(notifications(clients[0]))
+        assert queued >= 4  # three firings and resolutions to two hooks each, at least
+        barrier = threading.Barrier(len(clients))
+        reports = []
+
+        def deliver(c: Client) -> None:
+            barrier.wait()
+            reports.append(deliver_pending(c))
+
+        threads = [threading.Thread(target=deliver, args=(c,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sum(r.sent for r in reports) == queued
+        ids = [h["X-Gantry-Notification-Id"] for h, _ in receiver.requests]
+        assert len(ids) == len(set(ids)) == queued
+    finally:
+        for c in clients:
+            c.close()
