@@ -13,8 +13,9 @@ method of the same name. Everything not listed in `__all__` is internal."""
 from __future__ import annotations
 
 import importlib
+import inspect
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -176,215 +177,42 @@ def get_client() -> Client:
         return _default
 
 
-def log_record(
-    application: str,
-    version: str | int | None = None,
-    inputs: dict | None = None,
-    outputs: dict | None = None,
-    feedback: dict | None = None,
-    join_key: str | None = None,
-    tags: dict | None = None,
-    timestamp: Any = None,
-) -> str:
-    return get_client().log_record(
-        application, version, inputs, outputs, feedback, join_key, tags, timestamp
-    )
+def _on_default_client(name: str) -> Callable[..., Any]:
+    """`Client.<name>` as a module-level function on the default client, with
+    the method's own signature (without `self`) and docstring, so the two
+    never drift apart and `help(gantry_gradio.query)` says what Client's does."""
+    method = getattr(Client, name)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(get_client(), name)(*args, **kwargs)
+
+    signature = inspect.signature(method)
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = method.__doc__
+    call.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
+    return call
 
 
-def log_records(
-    application: str,
-    version: str | int | None = None,
-    inputs: Sequence[dict] | None = None,
-    outputs: Sequence[dict] | None = None,
-    feedbacks: Sequence[dict] | None = None,
-    join_keys: Sequence[str] | None = None,
-    tags: dict | Sequence[dict] | None = None,
-    timestamps: Sequence[Any] | None = None,
-) -> list[str]:
-    return get_client().log_records(
-        application, version, inputs, outputs, feedbacks, join_keys, tags, timestamps
-    )
-
-
-def flush(timeout: float | None = None) -> bool:
-    return get_client().flush(timeout)
-
-
-def stats() -> dict[str, Any]:
-    return get_client().stats()
-
-
-def export_lake(application: str | None = None) -> list[ExportReport]:
-    """Export changed completed days to the Parquet lake (see Client.export_lake)."""
-    return get_client().export_lake(application)
-
-
-def query(
-    application: str,
-    start: Any = None,
-    end: Any = None,
-    *,
-    filters: list | None = None,
-    view: str | None = None,
-    limit: int | None = None,
-    newest_first: bool = False,
-    offset: int = 0,
-) -> pd.DataFrame:
-    return get_client().query(
-        application,
-        start,
-        end,
-        filters=filters,
-        view=view,
-        limit=limit,
-        newest_first=newest_first,
-        offset=offset,
-    )
-
-
-def percent_true(
-    application: str,
-    field: str = "feedback.accepted",
-    *,
-    bucket: str = "day",
-    start: Any = None,
-    end: Any = None,
-    filters: list | None = None,
-    view: str | None = None,
-) -> pd.DataFrame:
-    return get_client().percent_true(
-        application, field, bucket=bucket, start=start, end=end, filters=filters, view=view
-    )
-
-
-def value_counts(
-    application: str,
-    field: str,
-    *,
-    bucket: str | None = None,
-    start: Any = None,
-    end: Any = None,
-    filters: list | None = None,
-    view: str | None = None,
-) -> pd.DataFrame:
-    return get_client().value_counts(
-        application, field, bucket=bucket, start=start, end=end, filters=filters, view=view
-    )
-
-
-def histogram(
-    application: str,
-    field: str,
-    *,
-    bins: int = 20,
-    value_range: tuple[float, float] | None = None,
-    start: Any = None,
-    end: Any = None,
-    filters: list | None = None,
-    view: str | None = None,
-) -> pd.DataFrame:
-    return get_client().histogram(
-        application,
-        field,
-        bins=bins,
-        value_range=value_range,
-        start=start,
-        end=end,
-        filters=filters,
-        view=view,
-    )
-
-
-def list_applications() -> list[str]:
-    return get_client().list_applications()
-
-
-def create_view(
-    application: str,
-    name: str,
-    start_time: Any = None,
-    end_time: Any = None,
-    filters: list | None = None,
-    *,
-    replace: bool = False,
-) -> View:
-    return get_client().create_view(
-        application, name, start_time, end_time, filters, replace=replace
-    )
-
-
-def get_view(application: str, name: str) -> View:
-    return get_client().get_view(application, name)
-
-
-def list_views(application: str) -> list[View]:
-    return get_client().list_views(application)
-
-
-def delete_view(application: str, name: str) -> None:
-    get_client().delete_view(application, name)
-
-
-def compute_projections(
-    application: str,
-    start: Any = None,
-    end: Any = None,
-    *,
-    projections: Sequence[str | dict | Projection] | None = None,
-    recompute: bool = False,
-    progress: bool = True,
-) -> int:
-    return get_client().compute_projections(
-        application, start, end, projections=projections, recompute=recompute, progress=progress
-    )
-
-
-def register_baseline(
-    application: str,
-    data: Any,
-    *,
-    name: str = "default",
-    columns: dict[str, str] | None = None,
-    projections: Sequence[str | dict | Projection] | None = None,
-) -> dict[str, int]:
-    return get_client().register_baseline(
-        application, data, name=name, columns=columns, projections=projections
-    )
-
-
-def compare_to_baseline(
-    application: str,
-    path: str,
-    *,
-    baseline: str = "default",
-    bins: int = 20,
-    start: Any = None,
-    end: Any = None,
-    filters: list | None = None,
-    view: str | None = None,
-) -> Any:
-    return get_client().compare_to_baseline(
-        application,
-        path,
-        baseline=baseline,
-        bins=bins,
-        start=start,
-        end=end,
-        filters=filters,
-        view=view,
-    )
-
-
-def create_dataset(name: str, *, exist_ok: bool = False) -> Dataset:
-    return get_client().create_dataset(name, exist_ok=exist_ok)
-
-
-def get_dataset(name: str) -> Dataset:
-    return get_client().get_dataset(name)
-
-
-def list_datasets() -> list[str]:
-    return get_client().list_datasets()
+log_record = _on_default_client("log_record")
+log_records = _on_default_client("log_records")
+flush = _on_default_client("flush")
+stats = _on_default_client("stats")
+export_lake = _on_default_client("export_lake")
+query = _on_default_client("query")
+percent_true = _on_default_client("percent_true")
+value_counts = _on_default_client("value_counts")
+histogram = _on_default_client("histogram")
+list_applications = _on_default_client("list_applications")
+create_view = _on_default_client("create_view")
+get_view = _on_default_client("get_view")
+list_views = _on_default_client("list_views")
+delete_view = _on_default_client("delete_view")
+compute_projections = _on_default_client("compute_projections")
+register_baseline = _on_default_client("register_baseline")
+compare_to_baseline = _on_default_client("compare_to_baseline")
+create_dataset = _on_default_client("create_dataset")
+get_dataset = _on_default_client("get_dataset")
+list_datasets = _on_default_client("list_datasets")
 
 
 def start_automations(poll_seconds: float = 60.0) -> AutomationScheduler:
@@ -481,6 +309,7 @@ def pause_alert(name: str) -> None:
 
 
 def resume_alert(name: str) -> None:
+    """Evaluate alert `name` again; the windows missed while paused are caught up."""
     _alert_automation(name).resume(get_client())
 
 

@@ -442,6 +442,7 @@ class Client:
         return self.store.stored_join_keys(application, join_keys)
 
     def list_applications(self) -> list[str]:
+        """Every application with records in the store, sorted by name."""
         return self.store.list_applications()
 
     def create_view(
@@ -454,15 +455,21 @@ class Client:
         *,
         replace: bool = False,
     ) -> View:
+        """Save a named window and filters for `application` (a view): the
+        tab's picker and every read's `view=` use it. An existing name is
+        refused unless `replace=True`."""
         return self.views.create(application, name, start_time, end_time, filters, replace=replace)
 
     def get_view(self, application: str, name: str) -> View:
+        """A saved view; the error names the existing ones when it is missing."""
         return self.views.get(application, name)
 
     def list_views(self, application: str) -> list[View]:
+        """The application's saved views, by name."""
         return self.views.list(application)
 
     def delete_view(self, application: str, name: str) -> None:
+        """Forget a saved view (the records it selected stay)."""
         self.views.delete(application, name)
 
     # -- projections and baselines -------------------------------------------------
@@ -542,11 +549,13 @@ class Client:
         return Dataset(name, self.dataset_registry, self.blobs)
 
     def get_dataset(self, name: str) -> Dataset:
+        """An existing dataset, to list, read or add versions."""
         if not self.dataset_registry.exists(name):
             raise DatasetError(f"no dataset {name!r}; create_dataset({name!r}) makes one")
         return Dataset(name, self.dataset_registry, self.blobs)
 
     def list_datasets(self) -> list[str]:
+        """Every dataset's name."""
         return self.dataset_registry.names()
 
     def read_blob(self, uri: str) -> bytes:

@@ -47,3 +47,22 @@ def test_a_closed_default_client_is_replaced(tmp_path, monkeypatch):
     assert gantry.flush(30)
     assert gantry.query("mod-app")["inputs.after"].tolist() == ["close"]
     gantry.get_client().close()
+
+
+def test_every_public_function_documents_itself_and_matches_client():
+    """help(gantry_gradio.<function>) says what it does, and each one that
+    stands for a Client method takes exactly the method's parameters."""
+    import inspect
+
+    for name in gantry.__all__:
+        if name[0].isupper():
+            continue  # classes
+        function = getattr(gantry, name)
+        assert inspect.getdoc(function), f"gantry_gradio.{name} has no docstring"
+        method = getattr(gantry.Client, name, None)
+        if method is not None and name != "init":
+            ours = inspect.signature(function)
+            theirs = inspect.signature(method)
+            assert list(ours.parameters.values()) == list(theirs.parameters.values())[1:], name
+            assert ours.return_annotation == theirs.return_annotation, name
+    assert gantry.__all__ == sorted(gantry.__all__)
