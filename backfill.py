@@ -39,6 +39,8 @@ VIEWS = {
     "rejected": (THIS_WEEK, [f"{ACCEPTED} == false"]),
 }
 CHUNK = 2000
+#: The reference the tab's "Production vs baseline" compares with: April's first week.
+BASELINE_WEEK = ("2022-04-01", "2022-04-08")
 #: The alert the month would have raised: new accounts' acceptance below 50% over a day.
 NEW_ACCOUNTS_ALERT = "new_accounts_acceptance"
 
@@ -117,6 +119,22 @@ def load(client: gantry.Client, frame: pd.DataFrame, application: str) -> int:
     return len(fresh)
 
 
+def register_baseline(
+    client: gantry.Client, frame: pd.DataFrame, application: str, projections: list[str]
+) -> None:
+    """The first week of April, before the dip, as the default baseline of
+    every projection value: what "Production vs baseline" compares with."""
+    start, end = (pd.Timestamp(day, tz="UTC") for day in BASELINE_WEEK)
+    week = frame[(frame["timestamp"] >= start) & (frame["timestamp"] < end)]
+    stored = client.register_baseline(
+        application,
+        week,
+        columns={"inputs.text": "text", "outputs.inference": "inference"},
+        projections=projections,
+    )
+    print(f"baseline: {len(week):,} predictions of {start:%b %d}-{end:%d}, {len(stored)} values")
+
+
 def create_views(client: gantry.Client, application: str) -> None:
     for name, ((start, end), filters) in VIEWS.items():
         client.create_view(application, name, start, end, filters, replace=True)
@@ -180,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             chosen = [p for p in args.projections.split(",") if p]
             if chosen:
                 client.compute_projections(args.app, projections=chosen)
+                register_baseline(client, frame, args.app, chosen)
             # The month is history: its days go to the Parquet lake now, so
             # the tab reads them with DuckDB from its first refresh.
             for report in client.export_lake(args.app):

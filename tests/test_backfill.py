@@ -64,6 +64,13 @@ def test_backfill_tells_the_story_and_runs_twice_without_duplicates(
             "rejected",
         }
         assert set(client.query(APP, view="rejected")[ACCEPTED]) == {False}
+        # The first week is the baseline; the dip week's edits drift from it.
+        first = client.compare_to_baseline(
+            APP, "projections.edit.words_changed", start="2022-04-01", end="2022-04-08"
+        )
+        dip = client.compare_to_baseline(APP, "projections.edit.words_changed", view="this-week")
+        assert first.baseline_count == first.production_count > 5000
+        assert first.psi < 0.01 < dip.psi
         # The demo's alert rule, evaluated over April: it would have fired on
         # the 23rd, when young accounts' acceptance fell, and resolved on the 27th.
         history = alert_history(client, backfill.NEW_ACCOUNTS_ALERT)

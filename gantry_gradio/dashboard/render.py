@@ -16,10 +16,17 @@ def distribution_bars(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(bin=frame["bin_start"].round(4), accepted=frame["accepted"].map(labels))
 
 
-def baseline_parts(comparison: Any) -> tuple[str, pd.DataFrame]:
-    """The distance numbers as text, and both histograms as shares for one chart."""
+def baseline_parts(comparison: Any, projection: str | None = None) -> tuple[str, pd.DataFrame]:
+    """The distance numbers as text, and both histograms as shares for one
+    chart; without a comparison, one line on why the chart is empty."""
     if comparison is None:
-        return "", pd.DataFrame()
+        if projection is None:
+            return "No projection values yet: nothing to compare with a baseline.", pd.DataFrame()
+        return (
+            f"No baseline for `{projection}`: register one with "
+            "`gantry.register_baseline(application, reference_data, projections=[...])`.",
+            pd.DataFrame(),
+        )
     text = (
         f"**vs baseline:** PSI {comparison.psi:.3f} · JS {comparison.js:.3f} · "
         f"KS {comparison.ks:.3f} (p={comparison.ks_pvalue:.3g})"

@@ -291,7 +291,7 @@ def monitoring_tab(
             page=_page_number(page_number),
             page_size=page_size,
         )
-        baseline_md, baseline_frame = render.baseline_parts(shown.baseline)
+        baseline_md, baseline_frame = render.baseline_parts(shown.baseline, shown.projection)
         alerting = overview(c, app)
         return (
             gr.update(choices=choices, value=app),
