@@ -66,3 +66,43 @@ def test_every_public_function_documents_itself_and_matches_client():
             assert list(ours.parameters.values()) == list(theirs.parameters.values())[1:], name
             assert ours.return_annotation == theirs.return_annotation, name
     assert gantry.__all__ == sorted(gantry.__all__)
+
+
+def _documented_calls() -> list[tuple[str, list[str], bool]]:
+    """(name, parameter names, elided) of each `name(...)` row of README's
+    API tables whose name is a public function."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    calls = []
+    for match in re.finditer(r"^\| `([a-z_]+)\(([^)]*)\)(?: -> [^`]*)?`", readme, re.MULTILINE):
+        name, inside = match.groups()
+        if name not in gantry.__all__:
+            continue
+        depth, part, parts = 0, "", []
+        for char in inside:
+            depth += char in "[({" and 1 or char in "])}" and -1 or 0
+            if char == "," and depth == 0:
+                parts.append(part)
+                part = ""
+            else:
+                part += char
+        parts.append(part)
+        names = [p.split("=")[0].strip() for p in parts]
+        elided = "..." in names
+        calls.append((name, [n for n in names if n not in ("*", "...", "")], elided))
+    return calls
+
+
+def test_the_readme_api_tables_match_the_code():
+    import inspect
+
+    calls = _documented_calls()
+    assert {name for name, _, _ in calls} >= {"init", "query", "log_record", "create_view"}
+    for name, documented, elided in calls:
+        actual = list(inspect.signature(getattr(gantry, name)).parameters)
+        if elided:
+            assert set(documented) <= set(actual), (name, documented, actual)
+        else:
+            assert documented == actual, (name, documented, actual)
