@@ -126,6 +126,9 @@ def register_baseline(
     every projection value: what "Production vs baseline" compares with."""
     start, end = (pd.Timestamp(day, tz="UTC") for day in BASELINE_WEEK)
     week = frame[(frame["timestamp"] >= start) & (frame["timestamp"] < end)]
+    if week.empty:
+        print(f"no baseline: the source has no predictions of {start:%b %d}-{end:%d}")
+        return
     stored = client.register_baseline(
         application,
         week,
