@@ -24,7 +24,7 @@ import pandas as pd
 from . import alerts
 from ._values import File
 from .alerts import AlertRule
-from .automation import Automation, AutomationScheduler, IntervalTrigger, stored_automations
+from .automation import Automation, AutomationScheduler, IntervalTrigger
 from .blobs import BlobStoreError
 from .client import Client
 from .curators import BoundedRangeCurator, StratifiedCurator, UniformCurator
@@ -280,8 +280,7 @@ def create_alert(
 
 def list_alerts() -> list[AlertRule]:
     """The store's alert rules, by name."""
-    found = stored_automations(get_client())
-    return [a.action for a in found if isinstance(a.action, AlertRule)]
+    return [automation.action for automation in alerts.stored_alerts(get_client())]
 
 
 def alert_history(name: str) -> pd.DataFrame:
@@ -296,8 +295,8 @@ def alert_notifications(name: str | None = None) -> list[dict]:
 
 
 def _alert_automation(name: str) -> Automation:
-    for automation in stored_automations(get_client()):
-        if automation.name == name and isinstance(automation.action, AlertRule):
+    for automation in alerts.stored_alerts(get_client()):
+        if automation.name == name:
             return automation
     raise ValueError(f"no alert named {name!r}")
 

@@ -2,7 +2,7 @@
 automation engine, with firing/resolved states and a stored history."""
 
 from .outbox import DeliveryReport, deliver_pending, notifications
-from .rule import SEVERITIES, AlertRule, alert_history, create_alert
+from .rule import SEVERITIES, AlertRule, alert_history, create_alert, stored_alerts
 from .state import AlertState, advance
 from .webhooks import Webhook, signature
 
@@ -18,4 +18,5 @@ __all__ = [
     "deliver_pending",
     "notifications",
     "signature",
+    "stored_alerts",
 ]

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..automation import stored_automations
 from ..store import Selection
-from .rule import AlertRule, alert_history
+from .rule import AlertRule, alert_history, stored_alerts
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -38,11 +38,7 @@ class Overview:
 
 
 def application_rules(client: Client, application: str) -> list[AlertRule]:
-    return [
-        a.action
-        for a in stored_automations(client)
-        if isinstance(a.action, AlertRule) and a.action.application == application
-    ]
+    return [automation.action for automation in stored_alerts(client, application)]
 
 
 def _paused(client: Client) -> set[str]:

@@ -17,7 +17,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .._timestamps import now_us, to_epoch_us, to_timestamp
-from ..automation import ActionResult, Automation, IntervalTrigger, duration_us, register_action
+from ..automation import (
+    ActionResult,
+    Automation,
+    IntervalTrigger,
+    duration_us,
+    register_action,
+    stored_automations,
+)
 from ..datasets import check_name
 from ..store import Selection
 from ..store.filters import parse_filter
@@ -148,10 +155,9 @@ class AlertRule:
             value, records = self.measure(client, window_start, end)
             if self.compare_to is not None and value is not None:
                 value = _percent_change(value, self.reference(client, window_start))
+            breached = self.breached(value, records)
             state = advance(
-                _previous_state(client.engine, self.name, end_us),
-                self.breached(value, records),
-                self.for_evaluations,
+                _previous_state(client.engine, self.name, end_us), breached, self.for_evaluations
             )
             evaluation = {
                 "alert": self.name,
@@ -159,7 +165,7 @@ class AlertRule:
                 "window_start_us": to_epoch_us(window_start, what="start", allow_future=True),
                 "value": value,
                 "records": records,
-                "breached": self.breached(value, records),
+                "breached": breached,
                 "state": state.state,
                 "streak": state.streak,
                 "transition": state.transition,
@@ -279,6 +285,16 @@ def _store_evaluation(
     except IntegrityError:  # another runner stored this window first: theirs stands
         return _evaluation(engine, values["alert"], values["window_end_us"])
     return values
+
+
+def stored_alerts(client: Client, application: str | None = None) -> list[Automation]:
+    """The store's alert automations (of `application` when given), by name."""
+    return [
+        automation
+        for automation in stored_automations(client)
+        if isinstance(automation.action, AlertRule)
+        and application in (None, automation.action.application)
+    ]
 
 
 def create_alert(

@@ -19,9 +19,9 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from ..alerts import AlertRule, create_alert
+from ..alerts import AlertRule, create_alert, stored_alerts
 from ..alerts.metrics import METRICS
-from ..alerts.overview import application_rules, overview, preview
+from ..alerts.overview import overview, preview
 from ..client import Client
 from . import panels, render
 from .access import TOKEN_PARAM, AccessDenied, MonitoringAccess, is_loopback
@@ -441,10 +441,10 @@ def monitoring_tab(
             return "Pick an application first."
         c = _client(client)
         if action in ("delete", "pause"):
-            rule = next((r for r in application_rules(c, app) if r.name == values[0]), None)
-            if rule is None:
+            automation = next((a for a in stored_alerts(c, app) if a.name == values[0]), None)
+            if automation is None:
                 raise gr.Error(f"No alert named {html.escape(str(values[0]))} for {app!r}.")
-            automation = rule.automation(pd.Timestamp.now(tz="UTC"))
+            rule = automation.action
             if action == "delete":
                 automation.delete(c)
                 return f"Deleted alert **{rule.name}** (its history stays). Refresh to update."
