@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -23,6 +22,7 @@ from tqdm import tqdm
 
 import gantry_gradio as gantry
 from demo_app.history import SHIPPED
+from demo_app.projections import default_projections
 from gantry_gradio import alerts
 from gantry_gradio.alerts import AlertRule
 
@@ -165,13 +165,6 @@ def create_alert(client: gantry.Client, application: str) -> None:
     print(f"alert {NEW_ACCOUNTS_ALERT}: {told or 'never fired'}")
 
 
-def default_projections() -> str:
-    """The offline ones always; detoxify only when its weights are on disk,
-    since its hub download fails on machines without internet."""
-    checkpoint = os.environ.get("GANTRY_DETOXIFY_CHECKPOINT")
-    return "entropy,edit,detoxify" if checkpoint and Path(checkpoint).is_file() else "entropy,edit"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--load-data", action="store_true", help="load the history")
@@ -185,9 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--s3-endpoint-url", help="for S3-compatible servers (MinIO, moto)")
     parser.add_argument(
         "--projections",
-        default=default_projections(),
+        default=",".join(default_projections()),
         help="comma-separated projections to compute for the loaded records ('' for none); "
-        "default: entropy,edit, plus detoxify when GANTRY_DETOXIFY_CHECKPOINT names its weights",
+        "default: entropy,edit,profanity, plus detoxify when GANTRY_DETOXIFY_CHECKPOINT names "
+        "its weights",
     )
     args = parser.parse_args(argv)
     if not (args.load_data or args.create_views):

@@ -14,6 +14,7 @@ from gantry_gradio.dashboard.access import TOKEN_ENV, access_url, new_token
 from .app import build_demo
 from .model import DEFAULT_MODEL
 from .pipeline import load_pipeline
+from .projections import default_projections
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     users = [tuple(u.split(":", 1)) for u in args.user]
     if any(len(u) != 2 for u in users):
         parser.error("--user takes NAME:PASSWORD")
-    client = gantry.init(args.store, args.blobs)
+    # The same projections backfill.py computed, so live rows fill the same panels.
+    client = gantry.init(args.store, args.blobs, projections=default_projections())
     gantry.start_automations()  # curators and alerts stored in this store run in the app
     corrector = load_pipeline(args.model, spelling=not args.model_only, grammar=not args.model_only)
     logins = [n for n, _ in users] or None
