@@ -91,9 +91,18 @@ def monitoring_refresh(
         "tag": None,
         "projection": None,
         "page": 0,
+        "split": "",
         **controls,
     }
     return client.predict(application, *values.values(), token, api_name="/monitoring_refresh")
+
+
+def shown(output):
+    """A component's value in an event's API output, whether the handler
+    returned it plain or inside gr.update (to change the chart's props too)."""
+    if isinstance(output, dict) and output.get("__type__") == "update":
+        return output.get("value")
+    return output
 
 
 def monitoring_save_view(
@@ -147,9 +156,19 @@ def logged_in(url: str, user: str, password: str) -> httpx.Client:
     return http
 
 
+#: A refresh's inputs with their defaults, after the application: what the
+#: hidden events are sent in tests that call them by index.
+REFRESH_DEFAULTS = ["all", "day", "", "", "", "", None, None, 0, ""]
+
+
 def monitoring_events(url: str, http: httpx.Client | None = None) -> list[int]:
     """Indexes of every event that runs a monitoring tab's refresh: the public
     click and its hidden twins (page load, controls' inputs, token submit, timer),
-    recognised by their eleven inputs."""
+    recognised by their twelve inputs and many outputs (the alert form's buttons
+    have twelve inputs and one output)."""
     config = (http or httpx.Client(timeout=30)).get(f"{url}config").json()
-    return [d["id"] for d in config["dependencies"] if len(d["inputs"]) == 11]
+    return [
+        d["id"]
+        for d in config["dependencies"]
+        if len(d["inputs"]) == 12 and len(d["outputs"]) > 1
+    ]

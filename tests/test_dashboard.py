@@ -16,6 +16,7 @@ from tests.gradio_apps import (
     launched,
     monitoring_refresh,
     monitoring_save_view,
+    shown,
 )
 
 APP = "gec"
@@ -122,9 +123,9 @@ def test_launched_tab_serves_the_panels_and_saves_views(seeded):
         out = monitoring_refresh(gradio_client, APP, token=TEST_TOKEN)
         headline = out[3]
         assert "**Predictions:** 140" in headline and "**Flags:** 14" in headline
-        acceptance = out[4]["data"]
+        acceptance = shown(out[4])["data"]
         assert [row[1] for row in acceptance] == [10] * 14
-        rows = out[12]
+        rows = shown(out[12])
         assert len(rows["data"]) == 50 and "inputs.text" in rows["headers"]
         message = monitoring_save_view(
             gradio_client,
@@ -168,9 +169,10 @@ def test_launched_tab_compares_a_projection_with_its_baseline(seeded):
     assert out[8]["value"] == chars
     assert f"PSI {expected.psi:.3f}" in out[10] and f"KS {expected.ks:.3f}" in out[10]
     assert expected.ks == 1.0, "production outputs are all shorter than the reference"
-    shares = pd.DataFrame(out[11]["data"], columns=out[11]["columns"])
+    baseline = shown(out[11])
+    shares = pd.DataFrame(baseline["data"], columns=baseline["columns"])
     assert shares.groupby("source")["share"].sum().to_dict() == pytest.approx(
         {"production": 1.0, "baseline": 1.0}
     )
-    projected = pd.DataFrame(out[9]["data"], columns=out[9]["columns"])
+    projected = pd.DataFrame(shown(out[9])["data"], columns=shown(out[9])["columns"])
     assert len(projected) == 14

@@ -18,6 +18,7 @@ from gantry_gradio import Client
 from gantry_gradio.dashboard.access import TOKEN_ENV, MonitoringAccess
 from gantry_gradio.dashboard.tab import monitoring_tab
 from tests.gradio_apps import (
+    REFRESH_DEFAULTS,
     TEST_TOKEN,
     connect,
     launched,
@@ -83,7 +84,7 @@ def test_a_tab_built_for_one_application_serves_no_other(two_apps):
         # The hidden twins (page load, controls, token submit, timer) by index.
         http = logged_in(url, "alice", "pw-a")
         for index in monitoring_events(url, http):
-            args = ["app-b", "all", "day", "", "", "", "", None, None, 0, ""]
+            args = ["app-b", *REFRESH_DEFAULTS, ""]
             done = raw_event(url, index, args, http=http)
             assert SECRET_B not in str(done) and "b-view" not in str(done)
             assert "shows only 'app-a'" in str(done)
@@ -153,7 +154,7 @@ def test_without_its_token_the_tab_refuses_even_loopback(local_client):
         assert "**Predictions:** 1" in monitoring_refresh(app, "app-a", token=TEST_TOKEN)[3]
         # The hidden events too, and the token in the page's query string works.
         for index in monitoring_events(url):
-            args = ["app-a", "all", "day", "", "", "", "", None, None, 0, ""]
+            args = ["app-a", *REFRESH_DEFAULTS, ""]
             refused = raw_event(url, index, args)
             assert "hello" not in str(refused) and "access token" in str(refused)
             served = raw_event(url, index, args, query=f"monitoring_token={TEST_TOKEN}")

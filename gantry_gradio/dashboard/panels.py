@@ -7,6 +7,7 @@ read contract, so any engine that implements it can fill the tab."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -18,6 +19,8 @@ from .._timestamps import now_us, to_epoch_us, to_timestamp
 from ..client import Client
 from ..projections.baseline import compare
 from ..store import Selection
+from ..store.filters import Filter
+from .bins import Bins, choose_bins
 
 PRESETS = {"last 24 h": 24, "last 7 d": 24 * 7, "last 30 d": 24 * 30, "all": None}
 _HOUR_US = 3600 * 1_000_000
@@ -97,26 +100,95 @@ def split_distribution(
     scope: Scope,
     field_name: str,
     accepted_field: str,
-    bins: int = 20,
+    bins: int | None = None,
     *,
     kinds: Kinds = None,
 ) -> pd.DataFrame:
     """Histogram of a numeric field for accepted and for rejected predictions,
-    on the same bins (e.g. account age: are rejections from young accounts?).
-    Empty until the accepted field holds true/false values."""
-    empty = pd.DataFrame(columns=["bin_start", "bin_end", "accepted", "count"])
-    if _kind(client, scope, accepted_field, kinds) != "boolean":
-        return empty
-    split = client.store.histogram(scope, field_name, bins, None, split_by=accepted_field)
-    if split.empty:
-        return empty
-    split = split.rename(columns={accepted_field: "accepted"})
-    split["accepted"] = split["accepted"].astype(bool)
-    return split[["bin_start", "bin_end", "accepted", "count"]]
+    on the same bins (e.g. account age: are rejections from young accounts?);
+    one histogram of every record (`accepted` missing) while the accepted
+    field holds no true/false values. Bins come from the data (see bins.py)
+    unless `bins` asks for that many equal-width ones over its range; `label`
+    names each bin as the chart shows it."""
+    columns = ["bin_start", "bin_end", "label", "accepted", "count"]
+    chosen = choose_bins(client.store, scope, field_name)
+    if chosen is None:
+        return pd.DataFrame(columns=columns)
+    if bins is not None:
+        low, high = client.store.value_range(scope, field_name)
+        width = (float(high) - float(low)) / bins or 1.0
+        chosen = Bins(float(low), width, bins, integer=False)
+    split_by = accepted_field if _kind(client, scope, accepted_field, kinds) == "boolean" else None
+    frame = client.store.histogram(
+        scope, field_name, chosen.count, chosen.value_range, split_by=split_by
+    )
+    if split_by is None:
+        frame["accepted"] = pd.NA
+    else:
+        frame = frame.rename(columns={split_by: "accepted"})
+        frame["accepted"] = frame["accepted"].astype(bool)
+    frame["label"] = [chosen.label(start) for start in frame["bin_start"]]
+    return frame[columns]
 
 
 def projection_over_time(client: Client, scope: Scope, field_name: str) -> pd.DataFrame:
     return client.store.mean_over_time(scope, field_name, scope.bucket)
+
+
+#: Series drawn when a chart is split by a field: its most frequent values.
+SPLIT_SERIES = 6
+
+
+def split_fields(kinds: dict[str, str]) -> list[str]:
+    """What a time series can be split by: the model version and text or
+    true/false tags (numeric tags have too many values to draw one line each)."""
+    tags = sorted(p for p, kind in kinds.items() if p.startswith("tags.") and kind != "number")
+    return ["version", *[t for t in tags if kinds[t] in ("text", "boolean")]]
+
+
+def split_values(client: Client, scope: Scope, field_name: str) -> list[Any]:
+    """The field's most frequent values in the window, most frequent first."""
+    counts = client.store.value_counts(scope, field_name, None)
+    counts = counts.sort_values(["count", "value"], ascending=[False, True], kind="stable")
+    return list(counts["value"].head(SPLIT_SERIES))
+
+
+def split_series(
+    client: Client, scope: Scope, field_name: str, series: Callable[..., pd.DataFrame], *args: Any
+) -> pd.DataFrame:
+    """One time series per frequent value of `field_name` (a `series` column
+    names it): `series(client, scope, *args)` run on each value's records."""
+    parts = [
+        series(client, _only(scope, field_name, value), *args).assign(series=str(value))
+        for value in split_values(client, scope, field_name)
+    ]
+    parts = [part for part in parts if not part.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["series"])
+
+
+def acceptance_by(
+    client: Client, scope: Scope, field_name: str, accepted_field: str
+) -> list[dict[str, Any]]:
+    """Predictions, feedback and acceptance rate per frequent value of
+    `field_name` (e.g. each model version) in the window."""
+    rows = []
+    for value in split_values(client, scope, field_name):
+        summary = client.store.summary(_only(scope, field_name, value), [accepted_field])
+        accepted = summary.get(accepted_field, {"count": 0})
+        rate = accepted["true"] / accepted["count"] if accepted.get("true") is not None else None
+        rows.append(
+            {
+                "value": value,
+                "predictions": summary["predictions"],
+                "feedback": accepted["count"],
+                "acceptance": rate if accepted["count"] else None,
+            }
+        )
+    return rows
+
+
+def _only(scope: Scope, field_name: str, value: Any) -> Scope:
+    return replace(scope, filters=(*scope.filters, Filter(field_name, "==", value)))
 
 
 def baseline_comparison(client: Client, scope: Scope, field_name: str):
@@ -163,6 +235,13 @@ class Snapshot:
     views: list[str]
     rows: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    #: The projection's histogram, accepted vs not (see split_distribution).
+    projection_distribution: pd.DataFrame = field(default_factory=pd.DataFrame)
+    split_fields: list[str] = field(default_factory=list)
+    #: The field time series are split by (None: one series each).
+    split: str | None = None
+    #: Acceptance per model version in the window (acceptance_by).
+    by_version: list[dict[str, Any]] = field(default_factory=list)
 
 
 def snapshot(
@@ -173,11 +252,14 @@ def snapshot(
     flag_field: str,
     tag: str | None = None,
     projection: str | None = None,
+    split: str | None = None,
     page: int = 0,
     page_size: int = 50,
 ) -> Snapshot:
     """All panels' numbers. An unknown tag or projection falls back to the first
-    numeric one, so a stale choice in the UI still shows something; a panel
+    numeric one, so a stale choice in the UI still shows something; `split`
+    (one of `split_fields`, else none) draws the acceptance and projection
+    series once per frequent value of that field; a panel
     whose data is missing (a fresh app, feedback under another name) is empty
     and `notes` says why, one line each."""
     # One look at the fields for every panel: each is a catalog query.
@@ -187,14 +269,24 @@ def snapshot(
     tags = [f for f in numeric if not f.startswith("projections.")]
     tag = tag if tag in tags else (tags[0] if tags else None)
     projection = projection if projection in projections else next(iter(projections), None)
+    splits = split_fields(kinds)
+    split = split if split in splits else None
+    acceptance = (partial(acceptance_over_time, kinds=kinds), accepted_field)
+    over_time = (projection_over_time, projection)
+    if split:
+        acceptance = (split_series, split, *acceptance)
+        over_time = (split_series, split, *over_time)
+    distribution = partial(split_distribution, kinds=kinds)
     tasks = {
         "headline": (headline, accepted_field, flag_field),
-        "acceptance": (partial(acceptance_over_time, kinds=kinds), accepted_field),
+        "by_version": (acceptance_by, "version", accepted_field),
+        "acceptance": acceptance,
         "flags": (partial(flags_over_time, kinds=kinds), flag_field),
-        "distribution": (partial(split_distribution, kinds=kinds), tag, accepted_field)
-        if tag
+        "distribution": (distribution, tag, accepted_field) if tag else None,
+        "projection_distribution": (distribution, projection, accepted_field)
+        if projection
         else None,
-        "projection_over_time": (projection_over_time, projection) if projection else None,
+        "projection_over_time": over_time if projection else None,
         "baseline": (baseline_comparison, projection) if projection else None,
         "rows": (rows_page, page, page_size),
     }
@@ -220,6 +312,10 @@ def snapshot(
         baseline=done.get("baseline"),
         views=[v.name for v in client.store.list_views(scope.application)],
         rows=done["rows"],
+        projection_distribution=done.get("projection_distribution", pd.DataFrame()),
+        split_fields=splits,
+        split=split,
+        by_version=done["by_version"],
         notes=client.store.notes(scope.application)
         + explain_gaps(
             client,

@@ -8,12 +8,25 @@ from typing import Any
 
 import pandas as pd
 
+#: How `panels.rows_page` writes stored files: presigned URLs, or local paths.
+_LINKS = ("http://", "https://", "/")
+
 
 def distribution_bars(frame: pd.DataFrame) -> pd.DataFrame:
+    """Bars keyed by their bin's label (a category axis, so each bar is as wide
+    as its slot), coloured by accepted / not accepted, or one colour for
+    every record while there is no true/false feedback."""
     if frame.empty:
-        return frame
+        return pd.DataFrame(columns=["bin", "count", "accepted"])
     labels = {True: "accepted", False: "not accepted"}
-    return frame.assign(bin=frame["bin_start"].round(4), accepted=frame["accepted"].map(labels))
+    accepted = frame["accepted"].map(lambda value: labels.get(value, "all records"))
+    return pd.DataFrame({"bin": frame["label"], "count": frame["count"], "accepted": accepted})
+
+
+def bin_order(frame: pd.DataFrame) -> list[str]:
+    """The bins' labels in value order, for the chart's category axis (which
+    would otherwise sort "100–199" before "20–39")."""
+    return [] if frame.empty else list(dict.fromkeys(frame.sort_values("bin_start")["label"]))
 
 
 def baseline_parts(comparison: Any, projection: str | None = None) -> tuple[str, pd.DataFrame]:
@@ -32,20 +45,21 @@ def baseline_parts(comparison: Any, projection: str | None = None) -> tuple[str,
         f"KS {comparison.ks:.3f} (p={comparison.ks_pvalue:.3g})"
     )
     hist = comparison.histogram
+    # Labelled bins (a category axis): bars as wide as their slots.
+    labels = [f"{start:.4g}" for start in hist["bin_start"]]
     shares = [
         pd.DataFrame(
-            {
-                "bin": hist["bin_start"].round(4),
-                "share": hist[source] / max(hist[source].sum(), 1),
-                "source": source,
-            }
+            {"bin": labels, "share": hist[source] / max(hist[source].sum(), 1), "source": source}
         )
         for source in ("production", "baseline")
     ]
     return text, pd.concat(shares, ignore_index=True)
 
 
-def headline_markdown(numbers: dict[str, Any]) -> str:
+def headline_markdown(numbers: dict[str, Any], by_version: list[dict[str, Any]] = ()) -> str:
+    """The window's numbers with their change vs the previous period, and a
+    second line with acceptance per model version when there are several."""
+
     def fmt(key: str, value: Any, signed: bool = False) -> str:
         if value is None:
             return "–"
@@ -64,7 +78,36 @@ def headline_markdown(numbers: dict[str, Any]) -> str:
         if previous.get(key) is not None and numbers[key] is not None:
             change = f" ({fmt(key, numbers[key] - previous[key], signed=True)} vs previous)"
         cells.append(f"**{label}:** {fmt(key, numbers[key])}{change}")
-    return " · ".join(cells)
+    text = " · ".join(cells)
+    if len(by_version) > 1:
+        versions = " · ".join(
+            f"`{row['value']}` {fmt('acceptance', row['acceptance'])} "
+            f"({row['predictions']:,} predictions)"
+            for row in by_version
+        )
+        text += f"\n\n**Acceptance by version:** {versions}"
+    return text
+
+
+def rows_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rows page with links to stored files as Markdown links (they open in
+    a new tab), and each column's datatype for the table."""
+    if frame.empty:
+        return frame, []
+    shown = frame.copy()
+    types = []
+    for column in shown.columns:
+        values = shown[column]
+        links = values.map(lambda v: isinstance(v, str) and v.startswith(_LINKS))
+        if values.dtype == object and links.any():
+            shown[column] = [
+                f"[open]({value})" if is_link else value
+                for value, is_link in zip(values, links, strict=True)
+            ]
+            types.append("markdown")
+        else:
+            types.append("str")
+    return shown, types
 
 
 def notes_markdown(notes: list[str]) -> str:

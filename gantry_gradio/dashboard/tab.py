@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import functools
 import html
+import json
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -22,9 +26,11 @@ import pandas as pd
 from ..alerts import AlertRule, create_alert, stored_alerts
 from ..alerts.metrics import METRICS
 from ..alerts.overview import overview, preview
+from ..blobs import BlobStoreError
 from ..client import Client
 from . import panels, render
 from .access import TOKEN_PARAM, AccessDenied, MonitoringAccess, is_loopback
+from .charts import time_series
 from .panels import PRESETS, Scope
 
 __all__ = ["AccessDenied", "MonitoringTab", "is_loopback", "monitoring_tab"]
@@ -33,6 +39,10 @@ __all__ = ["AccessDenied", "MonitoringTab", "is_loopback", "monitoring_tab"]
 #: bad date): the API raises them with a message that says what to fix.
 USER_ERRORS = (ValueError, LookupError)
 MAX_PAGE = 10**7
+#: Table cells show this much; a click shows the rest.
+_CELL_CHARS = 80
+#: Gradio fills a handler's gr.Progress parameter; this default is its marker.
+_PROGRESS = gr.Progress()
 _EMPTY = pd.DataFrame()
 _TOKEN_FROM_ADDRESS = f"""(typed) => {{
     const params = new URLSearchParams(window.location.search);
@@ -48,9 +58,20 @@ _TOKEN_FROM_ADDRESS = f"""(typed) => {{
 
 @dataclass
 class MonitoringTab:
+    """The tab's components by name, to place events on or read in tests."""
+
     refresh: gr.Button
+    status: gr.Markdown
     headline: gr.Markdown
+    acceptance: gr.LinePlot
+    flags: gr.LinePlot
+    distribution: gr.BarPlot
+    projection_over_time: gr.LinePlot
+    projection_distribution: gr.BarPlot
+    baseline: gr.BarPlot
     rows: gr.Dataframe
+    selected_cell: gr.Textbox
+    alerts_summary: gr.Markdown
     access: MonitoringAccess
     _load: Any
     _inputs: list
@@ -93,6 +114,24 @@ def _client(client: Client | None) -> Client:
     from .. import get_client
 
     return client or get_client()
+
+
+def stored_file(client: Client, value: str) -> str | None:
+    """A copy of the stored file a table cell names (a local blob path), in a
+    fresh temporary folder Gradio may serve from; None for anything else,
+    and for paths outside the blob folder, whatever the viewer sends.
+    (S3 files appear as presigned links, which open by themselves.)"""
+    if not value.startswith("/"):
+        return None
+    try:
+        path = client.blobs.fetch(Path(value).as_uri(), Path(tempfile.gettempdir()))
+    except (BlobStoreError, OSError, ValueError):
+        return None
+    if not path.is_file():
+        return None
+    target = Path(tempfile.mkdtemp(prefix="gantry-cell-")) / path.name
+    shutil.copyfile(path, target)
+    return str(target)
 
 
 def _page_number(value: Any) -> int:
@@ -162,6 +201,12 @@ def monitoring_tab(
             )
         with gr.Row():
             refresh = gr.Button("Refresh", variant="primary")
+            split = gr.Dropdown(
+                [""],
+                value="",
+                label="Split time series by (e.g. version)",
+                allow_custom_value=True,
+            )
             view_name = gr.Textbox(label="Save current selection as view", scale=2)
             save = gr.Button("Save view")
         status = gr.Markdown()
@@ -180,14 +225,27 @@ def monitoring_tab(
                 )
             with gr.Column():
                 projection = gr.Dropdown(label="Projection", allow_custom_value=True)
-                projection_time = gr.LinePlot(x="start", y="mean", label="Projection over time")
+                projection_distribution = gr.BarPlot(
+                    x="bin", y="count", color="accepted", label="Projection distribution"
+                )
+        with gr.Row():
+            projection_time = gr.LinePlot(x="start", y="mean", label="Projection mean over time")
+            with gr.Column():
                 baseline_text = gr.Markdown()
                 baseline_plot = gr.BarPlot(
                     x="bin", y="share", color="source", label="Production vs baseline"
                 )
         with gr.Row():
             page = gr.Number(value=0, precision=0, label="Page (newest first)", minimum=0)
-        rows = gr.Dataframe(label="Rows", wrap=True)
+        rows = gr.Dataframe(
+            label="Rows (click a cell for its full value; stored files open from there)",
+            wrap=False,
+            max_chars=_CELL_CHARS,
+            max_height=600,
+        )
+        with gr.Row():
+            selected_cell = gr.Textbox(label="Selected cell", lines=3, max_lines=12, scale=3)
+            selected_file = gr.File(label="Selected file", scale=1)
         with gr.Accordion("Alerts", open=False):
             alert_rules = gr.Dataframe(label="Alert rules and their last evaluation")
             alert_values = gr.LinePlot(
@@ -237,119 +295,7 @@ def monitoring_tab(
         apps = c.list_applications()
         return app in apps, apps
 
-    def empty(choices: list[str], message: str) -> tuple:
-        return (
-            gr.update(choices=choices),
-            gr.update(),
-            message,
-            "",
-            _EMPTY,
-            _EMPTY,
-            gr.update(),
-            _EMPTY,
-            gr.update(),
-            _EMPTY,
-            "",
-            _EMPTY,
-            _EMPTY,
-            "",
-            _EMPTY,
-            _EMPTY,
-        )
-
-    @_shown
-    def load(
-        app,
-        preset_name,
-        bucket_name,
-        view_name_,
-        start_,
-        end_,
-        filters_,
-        tag,
-        proj,
-        page_number,
-        typed_token,
-        request: gr.Request,
-    ):
-        guard.check(request, typed_token)
-        app = pinned(app)
-        c = _client(client)
-        if application is None and not app:
-            app = next(iter(c.list_applications()), None)
-        exists, choices = stored(c, app)
-        if not exists:
-            return empty(choices, f"No data yet for {app!r}." if app else "No data yet.")
-        scope = _scope(app, preset_name, bucket_name, view_name_, start_, end_, filters_)
-        shown = panels.snapshot(
-            c,
-            scope,
-            accepted_field=accepted_field,
-            flag_field=flag_field,
-            tag=tag,
-            projection=proj,
-            page=_page_number(page_number),
-            page_size=page_size,
-        )
-        baseline_md, baseline_frame = render.baseline_parts(shown.baseline, shown.projection)
-        alerting = overview(c, app)
-        return (
-            gr.update(choices=choices, value=app),
-            gr.update(choices=[""] + shown.views),
-            render.notes_markdown(shown.notes),
-            render.headline_markdown(shown.headline),
-            shown.acceptance,
-            shown.flags,
-            gr.update(choices=shown.tags, value=shown.tag),
-            render.distribution_bars(shown.distribution),
-            gr.update(choices=shown.projections, value=shown.projection),
-            shown.projection_over_time,
-            baseline_md,
-            baseline_frame,
-            shown.rows,
-            alerting.summary,
-            alerting.rules,
-            alerting.values,
-        )
-
-    def opened(
-        app,
-        preset_name,
-        bucket_name,
-        view_name_,
-        start_,
-        end_,
-        filters_,
-        tag,
-        proj,
-        page_number,
-        typed_token,
-        request: gr.Request,
-    ):
-        """The page load: take the token from `?monitoring_token=` into the
-        field, and say what is missing instead of raising at every visitor
-        (most of whom came for the app, not the monitoring tab)."""
-        typed = typed_token or guard.token_in(request)
-        controls = (app, preset_name, bucket_name, view_name_, start_, end_, filters_)
-        try:
-            shown = load(*controls, tag, proj, page_number, typed, request=request)
-        except gr.Error as error:
-            return (*empty([application] if application else [], error.message), typed)
-        return (*shown, typed)
-
-    inputs = [
-        app_choice,
-        preset,
-        bucket,
-        view,
-        start,
-        end,
-        filters,
-        tag_field,
-        projection,
-        page,
-        token_box,
-    ]
+    # The refresh's outputs, in the order of its API's positional result.
     outputs = [
         app_choice,
         view,
@@ -367,15 +313,187 @@ def monitoring_tab(
         alerts_summary,
         alert_rules,
         alert_values,
+        projection_distribution,
+        split,
     ]
+
+    def empty(choices: list[str], message: str) -> dict:
+        """Every panel cleared, and `message` in the status line."""
+        cleared = {component: _EMPTY for component in outputs}
+        for text in (status, headline, baseline_text, alerts_summary):
+            cleared[text] = ""
+        for control in (view, tag_field, projection, split):
+            cleared[control] = gr.update()
+        cleared[app_choice] = gr.update(choices=choices)
+        cleared[status] = message
+        return cleared
+
+    @_shown
+    def load(
+        app,
+        preset_name,
+        bucket_name,
+        view_name_,
+        start_,
+        end_,
+        filters_,
+        tag,
+        proj,
+        page_number,
+        split_by,
+        typed_token,
+        request: gr.Request,
+        progress: gr.Progress = _PROGRESS,
+    ):
+        guard.check(request, typed_token)
+        app = pinned(app)
+        c = _client(client)
+        if application is None and not app:
+            app = next(iter(c.list_applications()), None)
+        exists, choices = stored(c, app)
+        if not exists:
+            return empty(choices, f"No data yet for {app!r}." if app else "No data yet.")
+        scope = _scope(app, preset_name, bucket_name, view_name_, start_, end_, filters_)
+        progress(0.1, desc="Counting the window's records")
+        shown = panels.snapshot(
+            c,
+            scope,
+            accepted_field=accepted_field,
+            flag_field=flag_field,
+            tag=tag,
+            projection=proj,
+            split=split_by or None,
+            page=_page_number(page_number),
+            page_size=page_size,
+        )
+        progress(0.8, desc="Evaluating alerts")
+        baseline_md, baseline_frame = render.baseline_parts(shown.baseline, shown.projection)
+        alerting = overview(c, app)
+        series = "series" if shown.split else None
+        table, datatypes = render.rows_table(shown.rows)
+        tag_bars = render.distribution_bars(shown.distribution)
+        projection_bars = render.distribution_bars(shown.projection_distribution)
+        return {
+            app_choice: gr.update(choices=choices, value=app),
+            view: gr.update(choices=[""] + shown.views),
+            status: render.notes_markdown(shown.notes),
+            headline: render.headline_markdown(shown.headline, shown.by_version),
+            acceptance: gr.update(
+                value=time_series(acceptance, shown.acceptance, series), color=series
+            ),
+            flags: time_series(flags, shown.flags),
+            tag_field: gr.update(choices=shown.tags, value=shown.tag),
+            distribution: gr.update(
+                value=tag_bars,
+                sort=render.bin_order(shown.distribution) or None,
+                x_title=shown.tag,
+            ),
+            projection: gr.update(choices=shown.projections, value=shown.projection),
+            projection_time: gr.update(
+                value=time_series(projection_time, shown.projection_over_time, series),
+                color=series,
+            ),
+            baseline_text: baseline_md,
+            baseline_plot: gr.update(
+                value=baseline_frame,
+                sort=list(dict.fromkeys(baseline_frame["bin"])) if len(baseline_frame) else None,
+            ),
+            rows: gr.update(value=table, datatype=datatypes or "str"),
+            alerts_summary: alerting.summary,
+            alert_rules: alerting.rules,
+            alert_values: time_series(alert_values, alerting.values),
+            projection_distribution: gr.update(
+                value=projection_bars,
+                sort=render.bin_order(shown.projection_distribution) or None,
+                x_title=shown.projection,
+            ),
+            split: gr.update(choices=["", *shown.split_fields], value=shown.split or ""),
+        }
+
+    def opened(
+        app,
+        preset_name,
+        bucket_name,
+        view_name_,
+        start_,
+        end_,
+        filters_,
+        tag,
+        proj,
+        page_number,
+        split_by,
+        typed_token,
+        request: gr.Request,
+        progress: gr.Progress = _PROGRESS,
+    ):
+        """The page load: take the token from `?monitoring_token=` into the
+        field, and say what is missing instead of raising at every visitor
+        (most of whom came for the app, not the monitoring tab)."""
+        typed = typed_token or guard.token_in(request)
+        controls = (app, preset_name, bucket_name, view_name_, start_, end_, filters_)
+        try:
+            shown = load(
+                *controls, tag, proj, page_number, split_by, typed, request=request,
+                progress=progress,
+            )
+        except gr.Error as error:
+            shown = empty([application] if application else [], error.message)
+        return {**shown, token_box: typed}
+
+    inputs = [
+        app_choice,
+        preset,
+        bucket,
+        view,
+        start,
+        end,
+        filters,
+        tag_field,
+        projection,
+        page,
+        split,
+        token_box,
+    ]
+    # A click is ignored while its refresh runs (no stacked refreshes); a
+    # control changed during one refreshes once more, with its last value.
     refresh.click(
-        load, inputs, outputs, api_name="monitoring_refresh", api_visibility="undocumented"
+        load,
+        inputs,
+        outputs,
+        api_name="monitoring_refresh",
+        api_visibility="undocumented",
+        trigger_mode="once",
     )
-    token_box.submit(load, inputs, outputs, api_name=False, api_visibility="private")
+    token_box.submit(
+        load, inputs, outputs, api_name=False, api_visibility="private", trigger_mode="once"
+    )
     # `.input` fires on the user's own changes only: the refresh itself sets
     # these controls, and `.change` would refresh again in a loop.
-    for control in (preset, bucket, view, tag_field, projection, page, app_choice):
-        control.input(load, inputs, outputs, api_name=False, api_visibility="private")
+    for control in (preset, bucket, view, tag_field, projection, page, split, app_choice):
+        control.input(
+            load,
+            inputs,
+            outputs,
+            api_name=False,
+            api_visibility="private",
+            trigger_mode="always_last",
+        )
+
+    @_shown
+    def show_cell(typed_token, event: gr.SelectData, request: gr.Request):
+        """A clicked cell's full value, and the stored file it names (copied
+        out of the blob folder, so Gradio serves it to this viewer only)."""
+        guard.check(request, typed_token)
+        value = event.value if isinstance(event.value, str) else json.dumps(event.value)
+        return value, stored_file(_client(client), value)
+
+    rows.select(
+        show_cell,
+        [token_box],
+        [selected_cell, selected_file],
+        api_name=False,
+        api_visibility="private",
+    )
 
     @_shown
     def save_view(
@@ -509,4 +627,21 @@ def monitoring_tab(
         gr.Timer(auto_refresh_seconds).tick(
             load, inputs, outputs, api_name=False, api_visibility="private"
         )
-    return MonitoringTab(refresh, headline, rows, guard, opened, inputs, outputs + [token_box])
+    return MonitoringTab(
+        refresh=refresh,
+        status=status,
+        headline=headline,
+        acceptance=acceptance,
+        flags=flags,
+        distribution=distribution,
+        projection_over_time=projection_time,
+        projection_distribution=projection_distribution,
+        baseline=baseline_plot,
+        rows=rows,
+        selected_cell=selected_cell,
+        alerts_summary=alerts_summary,
+        access=guard,
+        _load=opened,
+        _inputs=inputs,
+        _outputs=outputs + [token_box],
+    )
