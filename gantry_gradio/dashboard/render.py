@@ -8,8 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-#: How `panels.rows_page` writes stored files: presigned URLs, or local paths.
-_LINKS = ("http://", "https://", "/")
+#: Presigned S3 URLs open in the browser; local blob paths do not (a click on
+#: the cell hands the file over instead, see tab.stored_file).
+_LINKS = ("http://", "https://")
 
 
 def distribution_bars(frame: pd.DataFrame) -> pd.DataFrame:
@@ -90,8 +91,8 @@ def headline_markdown(numbers: dict[str, Any], by_version: list[dict[str, Any]] 
 
 
 def rows_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The rows page with links to stored files as Markdown links (they open in
-    a new tab), and each column's datatype for the table."""
+    """The rows page with presigned links to stored files as Markdown links,
+    and each column's datatype for the table."""
     if frame.empty:
         return frame, []
     shown = frame.copy()
@@ -99,7 +100,7 @@ def rows_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     for column in shown.columns:
         values = shown[column]
         links = values.map(lambda v: isinstance(v, str) and v.startswith(_LINKS))
-        if values.dtype == object and links.any():
+        if links.any():
             shown[column] = [
                 f"[open]({value})" if is_link else value
                 for value, is_link in zip(values, links, strict=True)

@@ -1,0 +1,136 @@
+"""What the tab's charts are made of: bins chosen from the data, markers for
+one-point series, series split by version, the rows table and its cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gantry_gradio.dashboard import panels, render
+from gantry_gradio.dashboard.bins import choose_bins
+from gantry_gradio.dashboard.charts import is_sparse
+from gantry_gradio.dashboard.panels import Scope
+from gantry_gradio.dashboard.tab import stored_file
+
+APP = "charts"
+START = pd.Timestamp("2022-04-04", tz="UTC")
+
+
+def _log(client, values, *, accepted=None, field="age"):
+    n = len(values)
+    client.log_records(
+        APP,
+        inputs=[{"text": f"t{i}"} for i in range(n)],
+        outputs=[{"text": f"o{i}"} for i in range(n)],
+        tags=[{field: v} for v in values],
+        feedbacks=None if accepted is None else [{"accepted": a} for a in accepted],
+        timestamps=[START + pd.Timedelta(hours=i) for i in range(n)],
+    )
+    assert client.flush(60)
+
+
+def test_integer_fields_get_whole_number_bins_that_hold_every_value(client):
+    rng = np.random.default_rng(3)
+    ages = [int(a) for a in rng.exponential(120, 2000)] + [900]  # a long tail
+    _log(client, ages)
+    bins = choose_bins(client.store, Scope(APP), "tags.age")
+    assert bins.integer and float(bins.width).is_integer() and bins.low == 0
+    assert bins.width in (1, 2, 5, 10, 20, 25, 50, 100)  # a nice step, not 900 / 20
+    assert 5 <= bins.count <= 41
+    low, high = bins.value_range
+    assert low <= min(ages) and high > max(ages)
+    frame = panels.split_distribution(client, Scope(APP), "tags.age", "feedback.accepted")
+    assert frame["count"].sum() == len(ages), "no value falls outside the bins"
+    assert set(frame["accepted"].isna()) == {True}, "no feedback: one histogram of all"
+    assert frame["label"].iloc[0] == f"0–{int(bins.width) - 1}"
+
+
+def test_real_valued_fields_and_a_single_value(client):
+    _log(client, [0.1 * i for i in range(50)], field="score")
+    bins = choose_bins(client.store, Scope(APP), "tags.score")
+    # Freedman–Diaconis: 2 · IQR (2.45) / 50^(1/3) = 1.33, rounded up to the nice step 2.
+    assert not bins.integer and (bins.low, bins.width, bins.count) == (0, 2, 3)
+    assert bins.label(0.5) == f"0.5–{0.5 + bins.width:.4g}"
+    one = Scope(APP, filters=["tags.score == 0"])
+    single = choose_bins(client.store, one, "tags.score")
+    assert single.count == 1 and single.value_range == (0.0, 1.0)
+    assert choose_bins(client.store, Scope(APP, filters=["tags.score > 99"]), "tags.score") is None
+
+
+def test_bins_split_by_feedback_in_value_order(client):
+    ages = [3, 3, 3, 40, 40, 150, 150, 150, 300, 300] * 10
+    accepted = [age > 7 for age in ages]
+    _log(client, ages, accepted=accepted)
+    frame = panels.split_distribution(client, Scope(APP), "tags.age", "feedback.accepted")
+    young = frame[frame["bin_start"] == 0]
+    assert young[~young["accepted"].astype(bool)]["count"].item() == 30
+    bars = render.distribution_bars(frame)
+    assert set(bars["accepted"]) == {"accepted", "not accepted"}
+    order = render.bin_order(frame)
+    starts = frame.drop_duplicates("label").set_index("label")["bin_start"]
+    assert list(starts[order]) == sorted(starts), "labels in value order, not text order"
+
+
+@pytest.mark.parametrize(
+    ("points", "sparse"),
+    [
+        ({"a": [1]}, True),
+        ({"a": [1, 2]}, False),
+        ({"a": [1, 2], "b": [1]}, True),
+        ({"a": [1, 2], "b": [1, 2, 3]}, False),
+    ],
+)
+def test_a_series_with_one_point_asks_for_markers(points, sparse):
+    frame = pd.DataFrame(
+        [(x, 0.5, name) for name, xs in points.items() for x in xs], columns=["x", "y", "s"]
+    )
+    assert is_sparse(frame, "x", "y", "s") is sparse
+
+
+def test_time_series_split_by_version_and_acceptance_per_version(client):
+    for version, accepted in (("v1", [True] * 8 + [False] * 2), ("v2", [True] * 3 + [False] * 3)):
+        client.log_records(
+            APP,
+            version=version,
+            inputs=[{"text": "x"}] * len(accepted),
+            feedbacks=[{"accepted": a} for a in accepted],
+            tags={"env": "prod"},
+            timestamps=[START + pd.Timedelta(days=i % 2) for i in range(len(accepted))],
+        )
+    assert client.flush(60)
+    shown = panels.snapshot(
+        client, Scope(APP), accepted_field="feedback.accepted", flag_field="f", split="version"
+    )
+    assert shown.split == "version" and shown.split_fields == ["version", "tags.env"]
+    by_series = shown.acceptance.groupby("series")["true"].sum().to_dict()
+    assert by_series == {"v1": 8, "v2": 3}
+    assert [(r["value"], r["predictions"], r["acceptance"]) for r in shown.by_version] == [
+        ("v1", 10, 0.8),
+        ("v2", 6, 0.5),
+    ]
+    headline = render.headline_markdown(shown.headline, shown.by_version)
+    assert "**Acceptance by version:** `v1` 80.0% (10 predictions) · `v2` 50.0%" in headline
+    unknown = panels.snapshot(
+        client, Scope(APP), accepted_field="feedback.accepted", flag_field="f", split="inputs.text"
+    )
+    assert unknown.split is None and "series" not in unknown.acceptance
+
+
+def test_rows_table_links_files_and_a_clicked_cell_gives_only_stored_files(client, tmp_path):
+    client.log_record(APP, inputs={"raw": b"bytes of a flagged file"}, timestamp=START)
+    assert client.flush(30)
+    page = panels.rows_page(client, Scope(APP), 0)
+    path = page["inputs.raw"].iloc[0]
+    presigned = page.assign(**{"inputs.raw": "https://bucket.s3.example/k?X-Amz-Signature=1"})
+    table, types = render.rows_table(presigned)
+    column = list(table.columns).index("inputs.raw")
+    assert types[column] == "markdown" and table["inputs.raw"].iloc[0].startswith("[open](https")
+    assert set(types) - {"markdown"} == {"str"}
+    assert render.rows_table(page)[0]["inputs.raw"].iloc[0] == path, "a local path stays text"
+    copy = stored_file(client, path)
+    assert copy != path and open(copy, "rb").read() == b"bytes of a flagged file"
+    secret = tmp_path / "not-a-blob.txt"
+    secret.write_text("other data")
+    for value in (str(secret), "/etc/passwd", f"{path}/../../../../etc/passwd", "hello", ""):
+        assert stored_file(client, value) is None
