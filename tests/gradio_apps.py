@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 
-import gradio as gr
 import httpx
 from gradio_client import Client as GradioClient
 
-from tests.servers import free_port
-
-
-@contextlib.contextmanager
-def launched(demo: gr.Blocks, **launch_options):
-    port = free_port()
-    launch_options.setdefault("server_name", "127.0.0.1")
-    demo.launch(server_port=port, prevent_thread_lock=True, quiet=True, **launch_options)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+from demo_app.browser import launched  # noqa: F401  (the tests' way to serve an app)
 
 
 def connect(url: str, **options) -> GradioClient:

@@ -11,15 +11,15 @@ import gradio as gr
 import pandas as pd
 import pytest
 
-from gantry_gradio import Client
-from gantry_gradio.dashboard.tab import monitoring_tab
-from tests.browser import (
+from demo_app.browser import (
     CHROMIUM,
     launch_chromium,
     open_monitoring,
     open_monitoring_by_link,
     wait_until_idle,
 )
+from gantry_gradio import Client
+from gantry_gradio.dashboard.tab import monitoring_tab
 from tests.gradio_apps import TEST_TOKEN, launched
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="apt-get install chromium")

@@ -1,9 +1,15 @@
-"""Drive Debian's chromium with Playwright: shared by the end-to-end test and
-docs/screenshot.py. Never downloads a browser."""
+"""Drive the demo's monitoring tab in Debian's chromium with Playwright:
+shared by `python -m demo_app.screenshots` and the end-to-end tests. Never
+downloads a browser (apt-get install -y chromium; pip install playwright)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
+from collections.abc import Iterator
+
+import gradio as gr
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 _ARGS = [
@@ -14,6 +20,20 @@ _ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+@contextlib.contextmanager
+def launched(demo: gr.Blocks, **launch_options) -> Iterator[str]:
+    """Serve `demo` on a free port (127.0.0.1 unless told) until the block ends."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    launch_options.setdefault("server_name", "127.0.0.1")
+    demo.launch(server_port=port, prevent_thread_lock=True, quiet=True, **launch_options)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
 
 
 def launch_chromium(playwright):
@@ -33,8 +53,14 @@ def open_monitoring(
     if tab:
         page.get_by_role("tab", name=tab).click()
     if view:
-        page.get_by_label("Saved view").click()
-        page.get_by_role("option", name=view).click()
+        pick(page, "Saved view", view)
+    wait_until_idle(page)
+
+
+def pick(page, label: str, option: str) -> None:
+    """Choose `option` in the dropdown labelled `label` and wait for the refresh."""
+    page.get_by_label(label).click()
+    page.get_by_role("option", name=option, exact=True).click()
     wait_until_idle(page)
 
 

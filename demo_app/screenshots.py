@@ -1,0 +1,169 @@
+"""Screenshots of the monitoring tab in each state a viewer meets, in
+headless Chromium (apt-get install -y chromium; pip install playwright):
+
+    python backfill.py --load-data --create-views        # the demo store first
+    python -m demo_app.screenshots                       # writes docs/*.png
+    python -m demo_app.screenshots --alerts              # docs/alerts.png, alerts-panel.png
+
+The states: the demo story (view new-accounts: young accounts reject most
+corrections), a fresh app (predictions, no feedback yet), a window with no
+records (every panel says why it is empty) and a filter error."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from gantry_gradio import Client
+from gantry_gradio.dashboard.tab import monitoring_tab
+
+from .browser import launch_chromium, launched, open_monitoring, wait_until_idle
+
+APP = "gec-demo-app"
+ACCEPTED = "feedback.correction_accepted"
+USER, PASSWORD = "admin", "screenshot"
+WIDTH = 1400
+#: The filter error state: a misspelt field.
+TYPO = "tags.acount_age_days < 7"
+
+
+def serve_tab(client: Client, application: str, accepted_field: str = ACCEPTED) -> gr.Blocks:
+    """The monitoring tab alone, behind one login, as the demo places it."""
+    with gr.Blocks(title="monitoring") as demo:
+        tab = monitoring_tab(
+            application, client=client, accepted_field=accepted_field, allowed_users=[USER]
+        )
+        tab.load_with(demo)
+    return demo
+
+
+def in_browser(demo: gr.Blocks, steps: Callable, *, view: str | None = None) -> None:
+    """Open `demo` logged in (on `view`) and hand the page to `steps`."""
+    from playwright.sync_api import sync_playwright
+
+    with launched(demo, auth=[(USER, PASSWORD)]) as url, sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": WIDTH, "height": 1900})
+            open_monitoring(page, url, USER, PASSWORD, view=view)
+            page.locator(".vega-embed").first.wait_for(state="visible", timeout=60_000)
+            page.wait_for_timeout(2000)  # let every chart finish drawing
+            steps(page)
+        finally:
+            browser.close()
+
+
+def apply_filter(page, text: str) -> None:
+    """Type a filter and refresh, as a viewer would."""
+    page.get_by_label("Filters, one per line").first.fill(text)
+    page.get_by_role("button", name="Refresh", exact=True).click()
+    wait_until_idle(page)
+
+
+def show_window(page, preset: str) -> None:
+    page.get_by_label(preset, exact=True).check()
+    wait_until_idle(page)
+
+
+def fresh_client(folder: Path) -> Client:
+    """A store holding what a newly monitored app has: a few predictions with
+    their latency, no feedback, no flags, no projections."""
+    client = Client(f"sqlite:///{folder / 'fresh.db'}", blobs=folder / "b", spool_dir=folder / "s")
+    now = pd.Timestamp.now(tz="UTC").floor("min")
+    client.log_records(
+        "fresh-app",
+        inputs=[{"text": f"sentence {i}"} for i in range(5)],
+        outputs=[{"inference": f"Sentence {i}."} for i in range(5)],
+        tags=[{"latency_ms": 40.0 + 3 * i} for i in range(5)],
+        timestamps=[now - pd.Timedelta(minutes=10 * i) for i in range(5)],
+    )
+    client.flush(60)
+    return client
+
+
+def story_and_states(store: str | None, blobs: str | None, out_dir: Path) -> list[Path]:
+    written = []
+    client = Client(store, blobs, spool_dir=Path(tempfile.mkdtemp(prefix="gantry-shot-")))
+    try:
+
+        def story(page) -> None:
+            page.screenshot(path=str(out_dir / "monitoring-tab.png"), full_page=True)
+            show_window(page, "last 24 h")
+            page.screenshot(path=str(out_dir / "states" / "empty-window.png"))
+            show_window(page, "all")
+            apply_filter(page, TYPO)
+            page.get_by_text("unknown field").first.wait_for(timeout=30_000)
+            page.screenshot(path=str(out_dir / "states" / "filter-error.png"))
+
+        in_browser(serve_tab(client, APP), story, view="new-accounts")
+        written += [out_dir / "monitoring-tab.png", out_dir / "states" / "empty-window.png"]
+        written.append(out_dir / "states" / "filter-error.png")
+    finally:
+        client.close()
+    with tempfile.TemporaryDirectory() as folder:
+        fresh = fresh_client(Path(folder))
+        try:
+            target = out_dir / "states" / "fresh-app.png"
+            in_browser(
+                serve_tab(fresh, "fresh-app", "feedback.accepted"),
+                lambda page: page.screenshot(path=str(target), full_page=True),
+            )
+            written.append(target)
+        finally:
+            fresh.close()
+    return written
+
+
+def alerts(store: str | None, blobs: str | None, out_dir: Path) -> list[Path]:
+    """The firing-alerts line above the headline, and the Alerts accordion."""
+    summary_png, panel_png = out_dir / "alerts.png", out_dir / "alerts-panel.png"
+    client = Client(store, blobs, spool_dir=Path(tempfile.mkdtemp(prefix="gantry-shot-")))
+
+    def shoot(page) -> None:
+        page.get_by_text("Alerts", exact=True).click()
+        page.wait_for_timeout(2000)
+        page.evaluate("window.scrollTo(0, 0)")  # bounding boxes are then page coordinates
+        summary = page.get_by_text("Firing alerts").or_(page.get_by_text("No alert is firing"))
+        top = summary.first.bounding_box()
+        form = page.get_by_role("button", name="Delete alert").bounding_box()
+        accordion = page.get_by_text("Alerts", exact=True).bounding_box()
+        page.screenshot(
+            path=str(summary_png),
+            full_page=True,
+            clip={"x": 0, "y": top["y"] - 10, "width": WIDTH, "height": 90},
+        )
+        height = form["y"] + form["height"] - accordion["y"] + 20
+        page.screenshot(
+            path=str(panel_png),
+            full_page=True,
+            clip={"x": 0, "y": accordion["y"] - 10, "width": WIDTH, "height": height},
+        )
+
+    try:
+        in_browser(serve_tab(client, APP), shoot)
+    finally:
+        client.close()
+    return [summary_png, panel_png]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", help="as backfill.py's (default: GANTRY_STORE or ./gantry_data)")
+    parser.add_argument("--blobs", help="as backfill.py's (default: GANTRY_BLOBS or ./gantry_data)")
+    parser.add_argument("--out-dir", type=Path, default=Path("docs"))
+    parser.add_argument("--alerts", action="store_true", help="the alerts summary and panel only")
+    args = parser.parse_args(argv)
+    (args.out_dir / "states").mkdir(parents=True, exist_ok=True)
+    shoot = alerts if args.alerts else story_and_states
+    made = shoot(args.store, args.blobs, args.out_dir)
+    for path in made:
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
