@@ -12,7 +12,7 @@ APP = "quickstart-gec"
 
 
 def correct(text: str) -> str:
-    """A stand-in model: the demo app (issue 6) brings a real corrector."""
+    """A stand-in model: `python -m demo_app` runs a real corrector."""
     return text.replace(" go ", " goes ").replace("  ", " ")
 
 
@@ -29,9 +29,9 @@ for text, user, age, accepted in examples:
     key = gantry.log_record(
         APP,
         version="v1",
-        inputs={"text": text, "account_age_days": age},
+        inputs={"text": text},
         outputs={"inference": output},
-        tags={"username": user},
+        tags={"username": user, "account_age_days": age},
     )
     # Feedback may come seconds or months later; the join key ties it back.
     gantry.log_record(APP, feedback={"correction_accepted": accepted}, join_key=key)
@@ -44,7 +44,7 @@ print()
 print("Acceptance rate per day:")
 print(gantry.percent_true(APP, "feedback.correction_accepted", bucket="day").to_string())
 print()
-gantry.create_view(APP, "young-accounts", filters=["inputs.account_age_days <= 7"], replace=True)
+gantry.create_view(APP, "young-accounts", filters=["tags.account_age_days <= 7"], replace=True)
 young = gantry.percent_true(APP, "feedback.correction_accepted", view="young-accounts")
 print("Young accounts:", young["percent_true"].round(2).tolist())
 print("Delivery:", gantry.stats())

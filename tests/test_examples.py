@@ -1,6 +1,7 @@
 """The README's runnable examples work as documented."""
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,21 @@ def test_quickstart_runs_on_the_embedded_defaults(tmp_path):
     ).stdout
     assert "Acceptance rate per day" in out and "'rejected': 0" in out
     assert (tmp_path / "gantry_data" / "records.db").exists()
+
+
+def test_the_readme_quickstart_runs_as_written(tmp_path):
+    """The README's quickstart block, pasted into a fresh folder."""
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"## Quickstart.*?```python\n(.*?)```", readme, re.DOTALL).group(1)
+    code += (
+        "\nprint(df['feedback.correction_accepted'].tolist())"
+        "\nprint(gantry.value_counts('quickstart-gec', 'feedback.flag').to_dict('records'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert "[True, False]" in out.stdout and "'value': 'incorrect', 'count': 1" in out.stdout
 
 
 def _load(name: str):

@@ -1,5 +1,7 @@
 """The module-level API over the default client, as the README's quickstart uses it."""
 
+import re
+
 import pytest
 
 import gantry_gradio as gantry
@@ -68,15 +70,21 @@ def test_every_public_function_documents_itself_and_matches_client():
     assert gantry.__all__ == sorted(gantry.__all__)
 
 
+_PARAMETER = re.compile(r"^\s*(\*|\.\.\.|\*\*?[a-z_]+|[a-z_]+(\s*=.*)?)\s*$", re.DOTALL)
+
+
 def _documented_calls() -> list[tuple[str, list[str], bool]]:
-    """(name, parameter names, elided) of each `name(...)` row of README's
-    API tables whose name is a public function."""
-    import re
+    """(name, parameter names, elided) of each signature of a public function
+    the README writes in backticks outside code blocks (`name(a, *, b=1)` in
+    the API tables and in prose, `gantry.` prefix or not). A call with values
+    (`log_record("app", ...)`) is not a signature and is left out; "..."
+    marks a signature that shows some parameters only."""
     from pathlib import Path
 
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    prose = re.sub(r"^```.*?^```", "", readme, flags=re.MULTILINE | re.DOTALL)
     calls = []
-    for match in re.finditer(r"^\| `([a-z_]+)\(([^)]*)\)(?: -> [^`]*)?`", readme, re.MULTILINE):
+    for match in re.finditer(r"`(?:gantry\.)?([A-Za-z_]+)\(([^`]*)\)(?: -> [^`]*)?`", prose):
         name, inside = match.groups()
         if name not in gantry.__all__:
             continue
@@ -89,19 +97,26 @@ def _documented_calls() -> list[tuple[str, list[str], bool]]:
             else:
                 part += char
         parts.append(part)
+        if not any(p.strip() for p in parts) or not all(
+            _PARAMETER.match(p) for p in parts if p.strip()
+        ):
+            continue  # a call (`init()`, `query("app")`), not a signature
         names = [p.split("=")[0].strip() for p in parts]
         elided = "..." in names
         calls.append((name, [n for n in names if n not in ("*", "...", "")], elided))
     return calls
 
 
-def test_the_readme_api_tables_match_the_code():
+def test_the_readme_signatures_match_the_code():
     import inspect
 
     calls = _documented_calls()
-    assert {name for name, _, _ in calls} >= {"init", "query", "log_record", "create_view"}
+    expected = {"init", "query", "log_record", "create_view", "monitor", "feedback_controls"}
+    assert {name for name, _, _ in calls} >= expected | {"monitoring_tab"}
     for name, documented, elided in calls:
         actual = list(inspect.signature(getattr(gantry, name)).parameters)
+        if not elided and documented[0] != actual[0]:
+            continue  # a keyword call (`init(blobs="s3://...")`): signatures start at the start
         if elided:
             assert set(documented) <= set(actual), (name, documented, actual)
         else:
