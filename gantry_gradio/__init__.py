@@ -12,6 +12,7 @@ method of the same name. Everything not listed in `__all__` is internal."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import threading
@@ -221,61 +222,42 @@ def start_automations(poll_seconds: float = 60.0) -> AutomationScheduler:
     return AutomationScheduler(get_client(), poll_seconds=poll_seconds).start()
 
 
-def create_alert(
-    name: str,
-    application: str,
-    metric: str,
-    *,
-    field: str | None = None,
-    above: float | None = None,
-    below: float | None = None,
-    window: Any = "1h",
-    every: Any = "5min",
-    min_records: int = 1,
-    for_evaluations: int = 1,
-    category: str | None = None,
-    view: str | None = None,
-    filters: list | None = None,
-    severity: str = "warning",
-    notify: list | None = None,
-    link: str | None = None,
-    quantile: float | None = None,
-    baseline: str = "default",
-    compare_to: str | None = None,
-    start_on: Any = None,
-    end_on: Any = None,
-) -> Automation:
+def create_alert(*rule: Any, start_on: Any = None, end_on: Any = None, **fields: Any) -> Automation:
     """An alert on `metric` (acceptance_rate, mean, flag_count, volume,
     quantile, or psi/js/ks distance to a registered baseline) of
     `application` over the last `window`, evaluated every `every` by the
-    store's automation schedulers (`start_automations()`); see AlertRule.
-    With `start_on` in the past, the history is evaluated at once: the
-    alerts that would have fired; `end_on` stops the evaluations. `notify`:
-    webhook URLs or dicts (url or url_env, format "json" or "slack",
+    store's automation schedulers (`start_automations()`); the parameters are
+    AlertRule's. With `start_on` in the past, the history is evaluated at
+    once: the alerts that would have fired; `end_on` stops the evaluations.
+    `notify`: webhook URLs or dicts (url or url_env, format "json" or "slack",
     secret_env for an HMAC signature), posted on firing and on resolution;
     `link`, the tab's URL for the message."""
-    rule = AlertRule(
-        name,
-        application,
-        metric,
-        field=field,
-        above=above,
-        below=below,
-        window=window,
-        every=every,
-        min_records=min_records,
-        for_evaluations=for_evaluations,
-        category=category,
-        view=view,
-        filters=list(filters or []),
-        severity=severity,
-        notify=list(notify or []),
-        link=link,
-        quantile=quantile,
-        baseline=baseline,
-        compare_to=compare_to,
+    made = AlertRule(*rule, **fields)
+    return alerts.create_alert(get_client(), made, start_on=start_on, end_on=end_on)
+
+
+def _alert_signature() -> inspect.Signature:
+    """AlertRule's parameters (those after `metric` keyword-only), then the
+    schedule's: one source for both, so they cannot drift apart."""
+    made_by = {f.name: f.default_factory for f in dataclasses.fields(AlertRule)}
+    rule = [
+        p.replace(default=made_by[p.name]())  # `filters=[]`, not `filters=<factory>`
+        if made_by.get(p.name, dataclasses.MISSING) is not dataclasses.MISSING
+        else p
+        for p in inspect.signature(AlertRule).parameters.values()
+    ]
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    schedule = [
+        inspect.Parameter(name, keyword, default=None, annotation=Any)
+        for name in ("start_on", "end_on")
+    ]
+    return inspect.Signature(
+        rule[:3] + [p.replace(kind=keyword) for p in rule[3:]] + schedule,
+        return_annotation=Automation,
     )
-    return alerts.create_alert(get_client(), rule, start_on=start_on, end_on=end_on)
+
+
+create_alert.__signature__ = _alert_signature()
 
 
 def list_alerts() -> list[AlertRule]:

@@ -121,3 +121,17 @@ def test_the_readme_signatures_match_the_code():
             assert set(documented) <= set(actual), (name, documented, actual)
         else:
             assert documented == actual, (name, documented, actual)
+
+
+def test_create_alert_takes_alert_rule_parameters_and_its_schedule():
+    import dataclasses
+    import inspect
+
+    parameters = inspect.signature(gantry.create_alert).parameters
+    rule = [f.name for f in dataclasses.fields(gantry.AlertRule)]
+    assert list(parameters) == rule + ["start_on", "end_on"]
+    assert [p.kind for p in parameters.values()][:4] == [
+        inspect.Parameter.POSITIONAL_OR_KEYWORD
+    ] * 3 + [inspect.Parameter.KEYWORD_ONLY]
+    with pytest.raises(TypeError):
+        gantry.create_alert("a", "app", "volume", below=1, no_such_setting=2)
