@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..automation import stored_automations
+from ..automation import paused_automations
 from ..store import Selection
 from .rule import AlertRule, alert_history, stored_alerts
 
@@ -41,11 +41,6 @@ def application_rules(client: Client, application: str) -> list[AlertRule]:
     return [automation.action for automation in stored_alerts(client, application)]
 
 
-def _paused(client: Client) -> set[str]:
-    running = {a.name for a in stored_automations(client, paused=False)}
-    return {a.name for a in stored_automations(client)} - running
-
-
 def overview(client: Client, application: str) -> Overview:
     rules = application_rules(client, application)
     if not rules:
@@ -56,7 +51,7 @@ def overview(client: Client, application: str) -> Overview:
             pd.DataFrame(columns=["window_end", "value", "series"]),
         )
     table, series, firing, recent = [], [], [], []
-    paused = _paused(client)
+    paused = paused_automations(client)
     for rule in rules:
         history = alert_history(client, rule.name)
         last = history.iloc[-1] if len(history) else None

@@ -6,6 +6,7 @@ from .engine import (
     Automation,
     IntervalOutcome,
     action_from_dict,
+    paused_automations,
     register_action,
     stored_automations,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "IntervalTrigger",
     "action_from_dict",
     "duration_us",
+    "paused_automations",
     "register_action",
     "stored_automations",
 ]

@@ -249,6 +249,13 @@ def stored_automations(client: Client, *, paused: bool = True) -> list[Automatio
     return [Automation.from_definition(row.name, row.definition) for row in rows]
 
 
+def paused_automations(client: Client) -> set[str]:
+    """The names of the paused automations, in one read."""
+    client.catalog.ensure_tables()
+    with client.engine.connect() as conn:
+        return set(conn.scalars(sa.select(automation_pauses.c.name)))
+
+
 def _default_client() -> Client:
     from .. import get_client
 
