@@ -132,5 +132,20 @@ def test_rows_table_links_files_and_a_clicked_cell_gives_only_stored_files(clien
     assert copy != path and open(copy, "rb").read() == b"bytes of a flagged file"
     secret = tmp_path / "not-a-blob.txt"
     secret.write_text("other data")
-    for value in (str(secret), "/etc/passwd", f"{path}/../../../../etc/passwd", "hello", ""):
-        assert stored_file(client, value) is None
+    # Beside record blobs: the lake's files (every application's rows), look-alikes.
+    lake = client.blobs.root / "lake" / "aa" / f"{'a' * 64}.bin"
+    lake.parent.mkdir(parents=True)
+    lake.write_bytes(b"other application's rows")
+    renamed = client.blobs.root / "aa" / "notes.txt"
+    renamed.parent.mkdir(exist_ok=True)
+    renamed.write_text("not content-addressed")
+    for value in (
+        str(secret),
+        str(lake),
+        str(renamed),
+        "/etc/passwd",
+        f"{path}/../../../../etc/passwd",
+        "hello",
+        "",
+    ):
+        assert stored_file(client, value) is None, value

@@ -26,8 +26,8 @@ import pandas as pd
 from ..alerts import AlertRule, create_alert, stored_alerts
 from ..alerts.metrics import METRICS
 from ..alerts.overview import overview, preview
-from ..blobs import BlobStoreError
 from ..client import Client
+from ..spool_entry import STAGED_NAME
 from . import panels, render
 from .access import TOKEN_PARAM, AccessDenied, MonitoringAccess, is_loopback
 from .charts import time_series
@@ -117,17 +117,19 @@ def _client(client: Client | None) -> Client:
 
 
 def stored_file(client: Client, value: str) -> str | None:
-    """A copy of the stored file a table cell names (a local blob path), in a
+    """A copy of the record file a table cell names (a local blob path), in a
     fresh temporary folder Gradio may serve from; None for anything else,
-    and for paths outside the blob folder, whatever the viewer sends.
-    (S3 files appear as presigned links, which open by themselves.)"""
-    if not value.startswith("/"):
+    whatever the viewer sends. Only record blobs qualify: content-addressed
+    files (`<root>/ab/ab12…ef.ext`, their sha256), which only someone who has
+    the content can name; never the lake's or datasets' files beside them,
+    which hold other applications' rows. (S3 files appear as presigned
+    links, which open by themselves.)"""
+    root = getattr(client.blobs, "root", None)
+    if root is None or not value.startswith("/"):
         return None
-    try:
-        path = client.blobs.fetch(Path(value).as_uri(), Path(tempfile.gettempdir()))
-    except (BlobStoreError, OSError, ValueError):
-        return None
-    if not path.is_file():
+    path = Path(value).resolve()
+    record_blob = path.parent.parent == root and path.parent.name == path.name[:2]
+    if not record_blob or not STAGED_NAME.fullmatch(path.name) or not path.is_file():
         return None
     target = Path(tempfile.mkdtemp(prefix="gantry-cell-")) / path.name
     shutil.copyfile(path, target)
