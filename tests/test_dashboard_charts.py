@@ -149,3 +149,32 @@ def test_rows_table_links_files_and_a_clicked_cell_gives_only_stored_files(clien
         "",
     ):
         assert stored_file(client, value) is None, value
+
+
+def test_the_launched_tab_draws_markers_for_one_day_and_splits_by_version(client):
+    import gradio as gr
+
+    from gantry_gradio.dashboard.tab import monitoring_tab
+    from tests.gradio_apps import TEST_TOKEN, connect, launched, monitoring_refresh, shown
+
+    for version, accepted in (("v1", [True, True, False]), ("v2", [False])):
+        client.log_records(
+            APP,
+            version=version,
+            inputs=[{"text": "x"}] * len(accepted),
+            feedbacks=[{"accepted": a} for a in accepted],
+            timestamps=[START] * len(accepted),
+        )
+    assert client.flush(60)
+    with gr.Blocks() as demo:
+        monitoring_tab(APP, client=client, access_token=TEST_TOKEN)
+    with launched(demo) as url:
+        app = connect(url)
+        whole = monitoring_refresh(app, APP, token=TEST_TOKEN)
+        split = monitoring_refresh(app, APP, token=TEST_TOKEN, split="version")
+    assert shown(whole[4])["mark"] == "point", "one day: a marker, not an invisible line"
+    assert "**Acceptance by version:** `v1` 66.7% (3 predictions) · `v2` 0.0%" in whole[3]
+    assert split[4]["color"] == "series"
+    series = {row[-1]: row[3] for row in shown(split[4])["data"]}  # series -> accepted count
+    assert series == {"v1": 2, "v2": 0}
+    assert split[17]["value"] == "version" and "version" in str(split[17]["choices"])
