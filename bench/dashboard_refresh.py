@@ -74,6 +74,7 @@ from lake import (  # noqa: E402
 
 from gantry_gradio import Client  # noqa: E402
 from gantry_gradio.dashboard import panels  # noqa: E402
+from gantry_gradio.dashboard.bins import choose_bins  # noqa: E402
 from gantry_gradio.dashboard.tab import monitoring_tab  # noqa: E402
 from tests.gradio_apps import TEST_TOKEN as TOKEN  # noqa: E402
 from tests.gradio_apps import connect, launched  # noqa: E402
@@ -118,6 +119,12 @@ def panel_parts(client, scope: panels.Scope) -> dict:
         "acceptance/day": lambda: panels.acceptance_over_time(client, scope, ACCEPTED),
         "flags/day": lambda: panels.flags_over_time(client, scope, FLAG),
         "age split": lambda: panels.split_distribution(client, scope, TAG, ACCEPTED),
+        "  of which bins": lambda: choose_bins(client.store, scope, TAG),
+        "projection split": lambda: panels.split_distribution(client, scope, LENGTH, ACCEPTED),
+        "acceptance by version": lambda: panels.acceptance_by(client, scope, "version", ACCEPTED),
+        "acceptance/day by version": lambda: panels.split_series(
+            client, scope, "version", panels.acceptance_over_time, ACCEPTED
+        ),
         "projection/day": lambda: panels.projection_over_time(client, scope, LENGTH),
         "vs baseline": lambda: panels.baseline_comparison(client, scope, LENGTH),
         "rows page": lambda: panels.rows_page(client, scope, 0),
