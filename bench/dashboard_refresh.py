@@ -210,7 +210,7 @@ def through_gradio(client: Client, label: str, repeats: int) -> None:
         )
     with launched(demo) as url:
         gradio_client = connect(url)
-        arguments = (APP, "all", "day", VIEW, "", "", "", TAG, LENGTH, 0, TOKEN)
+        arguments = (APP, "all", "day", VIEW, "", "", "", TAG, LENGTH, 0, "", TOKEN)
         gradio_client.predict(*arguments, api_name="/monitoring_refresh")  # warm
         remote, local = [], []
         for _ in range(repeats):  # alternating, so noise hits both alike

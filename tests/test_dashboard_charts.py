@@ -178,3 +178,21 @@ def test_the_launched_tab_draws_markers_for_one_day_and_splits_by_version(client
     series = {row[-1]: row[3] for row in shown(split[4])["data"]}  # series -> accepted count
     assert series == {"v1": 2, "v2": 0}
     assert split[17]["value"] == "version" and "version" in str(split[17]["choices"])
+
+
+@pytest.mark.parametrize(
+    ("values", "integer"),
+    [
+        ([0, 3, 7, 10], True),
+        ([0, 2.5, 10], False),  # whole-number ends, a fraction inside
+        ([0, 3.01, 10], False),  # a small fraction, still seen (1/4096 of a unit)
+        ([-4, 0, 5], True),
+        ([0, 1.5e6], True),  # too wide to look inside: whole-number ends decide
+    ],
+)
+def test_integer_fields_are_told_from_the_values_not_their_ends(client, values, integer):
+    _log(client, values, field="n")
+    bins = choose_bins(client.store, Scope(APP), "tags.n")
+    assert bins.integer is integer
+    low, high = bins.value_range
+    assert low <= min(values) and high > max(values)

@@ -5,8 +5,12 @@ split integers (ages, counts) at fractional edges. Here the width comes from
 the Freedman–Diaconis rule (2·IQR/n^⅓, robust to the long tails these fields
 have), rounded to a "nice" step (1, 2, 2.5 or 5 × 10^k; whole numbers for
 integer fields) and aligned on multiples of it, so labels read "0–29", "30–59".
-Everything is asked of the store: one min/max, one fine histogram for the
-quartiles, and a small sample to tell integer fields from real-valued ones."""
+Everything is asked of the store: one min/max and one fine histogram, which
+gives the quartiles and, for fields whose min and max are whole numbers,
+whether every value is one (its bins split each unit into 2^k exact parts:
+a value with a fraction of at least 2^-k lands off a unit's first part).
+A range too wide for 2 parts per unit within the store's bin limit counts
+as integer when its ends are."""
 
 from __future__ import annotations
 
@@ -14,14 +18,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..store import Selection
-from ..store.contract import MAX_BINS, RecordStore
+from ..store.contract import MAX_BINS, MAX_FINE_BINS, RecordStore
 
 #: More bars than this is noise on a chart a few hundred pixels wide.
 MAX_SHOWN = 40
-#: Values looked at to decide whether a field holds whole numbers only.
-_INTEGER_SAMPLE = 500
 
 
 @dataclass(frozen=True)
@@ -53,15 +56,16 @@ def choose_bins(store: RecordStore, selection: Selection, field: str) -> Bins | 
     if low is None or high is None:
         return None
     low, high = float(low), float(high)
-    integer = low.is_integer() and high.is_integer() and _holds_integers(store, selection, field)
     if high == low:
-        return Bins(low, 1.0, 1, integer)
-    fine = store.histogram(selection, field, MAX_BINS, (low, high))
+        return Bins(low, 1.0, 1, low.is_integer())
+    if low.is_integer() and high.is_integer():
+        fine, integer = _unit_parts(store, selection, field, low, high)
+    else:
+        fine, integer = store.histogram(selection, field, MAX_BINS, (low, high)), False
     counts = fine["count"].to_numpy(dtype=float)
+    starts = fine["bin_start"].to_numpy(dtype=float)
     total = counts.sum()
-    spread = _quantile(fine["bin_start"].to_numpy(float), counts, 0.75) - _quantile(
-        fine["bin_start"].to_numpy(float), counts, 0.25
-    )
+    spread = _quantile(starts, counts, 0.75) - _quantile(starts, counts, 0.25)
     if spread > 0:
         width = 2 * spread / total ** (1 / 3)
     else:  # most values equal: Sturges' count over the whole range
@@ -95,12 +99,21 @@ def _nice(width: float, integer: bool) -> float:
     return 10 ** (exponent + 1)
 
 
-def _holds_integers(store: RecordStore, selection: Selection, field: str) -> bool:
-    """Whether the newest values of `field` are all whole numbers: integer
-    fields (ages, counts) bin on whole numbers, real-valued ones do not."""
-    sample = store.rows(selection, fields=[field], limit=_INTEGER_SAMPLE, newest_first=True)
-    values = sample[field].dropna().to_numpy(dtype=float) if field in sample else np.array([])
-    return bool(len(values)) and bool(np.all(np.mod(values, 1) == 0))
+def _unit_parts(
+    store: RecordStore, selection: Selection, field: str, low: float, high: float
+) -> tuple[pd.DataFrame, bool]:
+    """A fine histogram of a field with whole-number ends, and whether its
+    values are whole numbers. Each unit [k, k+1) is cut into 2^j equal bins
+    (as many as the store allows): the arithmetic is exact, so a whole
+    number always lands in its unit's first bin, and any count elsewhere is a
+    value with a fraction."""
+    units = int(high - low) + 1
+    parts = 2 ** int(math.log2(MAX_FINE_BINS / units)) if units * 2 <= MAX_FINE_BINS else 1
+    if parts < 2:
+        return store.histogram(selection, field, MAX_BINS, (low, high)), True
+    fine = store.histogram(selection, field, units * parts, (low, low + units))
+    fractional = fine["count"].to_numpy()[np.arange(len(fine)) % parts != 0]
+    return fine, not fractional.any()
 
 
 def _short(value: float) -> str:
