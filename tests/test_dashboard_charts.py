@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from gantry_gradio.dashboard import panels, render
-from gantry_gradio.dashboard.bins import choose_bins
+from gantry_gradio.dashboard.bins import choose_bins, histogram_on_chosen_bins
 from gantry_gradio.dashboard.charts import is_sparse
 from gantry_gradio.dashboard.panels import Scope
 from gantry_gradio.dashboard.tab import stored_file
@@ -185,7 +185,8 @@ def test_the_launched_tab_draws_markers_for_one_day_and_splits_by_version(client
     [
         ([0, 3, 7, 10], True),
         ([0, 2.5, 10], False),  # whole-number ends, a fraction inside
-        ([0, 3.01, 10], False),  # a small fraction, still seen (1/4096 of a unit)
+        ([0, 3.01, 10], False),  # a small fraction, still seen (1/256 of a unit here)
+        ([0, 300.5, 600], False),  # half units, over a wider range
         ([-4, 0, 5], True),
         ([0, 1.5e6], True),  # too wide to look inside: whole-number ends decide
     ],
@@ -196,3 +197,27 @@ def test_integer_fields_are_told_from_the_values_not_their_ends(client, values, 
     assert bins.integer is integer
     low, high = bins.value_range
     assert low <= min(values) and high > max(values)
+
+
+def test_whole_number_counts_summed_from_the_fine_histogram_equal_a_direct_one(client):
+    rng = np.random.default_rng(11)
+    ages = [int(a) for a in rng.exponential(60, 600)] + [0, 1, 499]
+    _log(client, ages, accepted=[(a * 7) % 3 != 0 for a in ages])
+    scope = Scope(APP)
+    bins, summed = histogram_on_chosen_bins(client.store, scope, "tags.age", "feedback.accepted")
+    assert bins.integer and bins.width > 1
+    direct = client.store.histogram(
+        scope, "tags.age", bins.count, bins.value_range, split_by="feedback.accepted"
+    )
+    key = ["feedback.accepted", "bin_start"]
+    pd.testing.assert_frame_equal(
+        summed.sort_values(key).reset_index(drop=True),
+        direct.sort_values(key).reset_index(drop=True)[summed.columns],
+        check_dtype=False,
+    )
+    alone = histogram_on_chosen_bins(client.store, scope, "tags.age")[1]
+    assert alone["count"].sum() == len(ages) and list(alone.columns) == [
+        "bin_start",
+        "bin_end",
+        "count",
+    ]

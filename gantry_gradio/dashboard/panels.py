@@ -20,7 +20,7 @@ from ..client import Client
 from ..projections.baseline import compare
 from ..store import Selection
 from ..store.filters import Filter
-from .bins import Bins, choose_bins
+from .bins import Bins, histogram_on_chosen_bins
 
 PRESETS = {"last 24 h": 24, "last 7 d": 24 * 7, "last 30 d": 24 * 30, "all": None}
 _HOUR_US = 3600 * 1_000_000
@@ -111,17 +111,20 @@ def split_distribution(
     unless `bins` asks for that many equal-width ones over its range; `label`
     names each bin as the chart shows it."""
     columns = ["bin_start", "bin_end", "label", "accepted", "count"]
-    chosen = choose_bins(client.store, scope, field_name)
+    split_by = accepted_field if _kind(client, scope, accepted_field, kinds) == "boolean" else None
+    if bins is None:
+        chosen, frame = histogram_on_chosen_bins(client.store, scope, field_name, split_by)
+    else:
+        low, high = client.store.value_range(scope, field_name)
+        chosen = None
+        if low is not None:
+            width = (float(high) - float(low)) / bins or 1.0
+            chosen = Bins(float(low), width, bins, integer=False)
+            frame = client.store.histogram(
+                scope, field_name, chosen.count, chosen.value_range, split_by=split_by
+            )
     if chosen is None:
         return pd.DataFrame(columns=columns)
-    if bins is not None:
-        low, high = client.store.value_range(scope, field_name)
-        width = (float(high) - float(low)) / bins or 1.0
-        chosen = Bins(float(low), width, bins, integer=False)
-    split_by = accepted_field if _kind(client, scope, accepted_field, kinds) == "boolean" else None
-    frame = client.store.histogram(
-        scope, field_name, chosen.count, chosen.value_range, split_by=split_by
-    )
     if split_by is None:
         frame["accepted"] = pd.NA
     else:
@@ -170,9 +173,11 @@ def acceptance_by(
     client: Client, scope: Scope, field_name: str, accepted_field: str
 ) -> list[dict[str, Any]]:
     """Predictions, feedback and acceptance rate per frequent value of
-    `field_name` (e.g. each model version) in the window."""
+    `field_name` (e.g. each model version) in the window; none with fewer
+    than two values, where the headline already says it all."""
+    values = split_values(client, scope, field_name)
     rows = []
-    for value in split_values(client, scope, field_name):
+    for value in values if len(values) > 1 else []:
         summary = client.store.summary(_only(scope, field_name, value), [accepted_field])
         accepted = summary.get(accepted_field, {"count": 0})
         rate = accepted["true"] / accepted["count"] if accepted.get("true") is not None else None
