@@ -13,7 +13,14 @@ import time
 import pytest
 
 import backfill
-from demo_app.browser import CHROMIUM, launch_chromium, launched, open_monitoring, pick
+from demo_app.browser import (
+    CHROMIUM,
+    launch_chromium,
+    launched,
+    open_monitoring,
+    pick,
+    wait_until_idle,
+)
 from demo_app.screenshots import (
     ACCEPTED,
     APP,
@@ -108,6 +115,9 @@ def test_impatient_clicks_on_refresh_run_one_refresh(demo_store, monkeypatch):
         return real(*args, **kwargs)
 
     with _tab_page(demo_store) as page:
+        # The page load's own refresh has finished: only the clicks count.
+        _shows(page, f"Predictions: {demo_store.store.summary(Scope(APP), [])['predictions']:,}")
+        wait_until_idle(page)
         monkeypatch.setattr(panels, "snapshot", slow_snapshot)
         refresh = page.get_by_role("button", name="Refresh", exact=True)
         for _ in range(4):
