@@ -174,5 +174,9 @@ def test_launched_tab_compares_a_projection_with_its_baseline(seeded):
     assert shares.groupby("source")["share"].sum().to_dict() == pytest.approx(
         {"production": 1.0, "baseline": 1.0}
     )
+    # Only bins one side has: whole-number lengths on fractional bins leave gaps.
+    drawn = shares.groupby("bin")["share"].sum()
+    assert (drawn > 0).all() and len(drawn) < len(expected.histogram)
+    assert baseline["mark"] == "line", "two frequency polygons, not stacked bars"
     projected = pd.DataFrame(shown(out[9])["data"], columns=shown(out[9])["columns"])
     assert len(projected) == 14

@@ -46,7 +46,9 @@ def baseline_parts(comparison: Any, projection: str | None = None) -> tuple[str,
         f"KS {comparison.ks:.3f} (p={comparison.ks_pvalue:.3g})"
     )
     hist = comparison.histogram
-    # Labelled bins (a category axis): bars as wide as their slots.
+    # Bins neither side has (a whole-number field on fractional bins leaves
+    # every other one empty) would draw a zigzag through zero: left out.
+    hist = hist[(hist["production"] > 0) | (hist["baseline"] > 0)]
     labels = [f"{start:.4g}" for start in hist["bin_start"]]
     shares = [
         pd.DataFrame(

@@ -68,7 +68,7 @@ class MonitoringTab:
     distribution: gr.BarPlot
     projection_over_time: gr.LinePlot
     projection_distribution: gr.BarPlot
-    baseline: gr.BarPlot
+    baseline: gr.LinePlot
     rows: gr.Dataframe
     selected_cell: gr.Textbox
     alerts_summary: gr.Markdown
@@ -234,7 +234,9 @@ def monitoring_tab(
             projection_time = gr.LinePlot(x="start", y="mean", label="Projection mean over time")
             with gr.Column():
                 baseline_text = gr.Markdown()
-                baseline_plot = gr.BarPlot(
+                # Two frequency polygons on shared bins: stacked bars would
+                # add the shares up and read as one distribution.
+                baseline_plot = gr.LinePlot(
                     x="bin", y="share", color="source", label="Production vs baseline"
                 )
         with gr.Row():
