@@ -110,10 +110,12 @@ def raw_event(
     *,
     query: str = "",
     http: httpx.Client | None = None,
+    event_data: dict | None = None,
 ) -> dict:
     """Run any event (hidden ones included) by index over raw HTTP, as a script
     or the browser would, with `query` on the join URL as a page's own query
-    string is; return Gradio's process_completed message."""
+    string is, and `event_data` as a click sends it (a selected cell, a like);
+    return Gradio's process_completed message."""
     import uuid
 
     http = http or httpx.Client(timeout=30)
@@ -122,7 +124,7 @@ def raw_event(
         f"{url}gradio_api/queue/join{'?' + query if query else ''}",
         json={
             "data": data,
-            "event_data": None,
+            "event_data": event_data,
             "fn_index": fn_index,
             "session_hash": session_hash,
             "trigger_id": None,

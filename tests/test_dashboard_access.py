@@ -263,3 +263,24 @@ def test_no_monitoring_event_is_a_public_endpoint(local_client):
     visibility = {d["id"]: d["api_visibility"] for d in config["dependencies"]}
     assert visibility.pop(0) == "public", "the app's own endpoint, as a control"
     assert visibility and set(visibility.values()) <= {"private", "undocumented"}
+
+
+def test_a_cell_click_needs_the_token_too(local_client):
+    blob_path = str(local_client.blobs.root / "x")
+    with launched(_tab(local_client, access_token=TEST_TOKEN)) as url:
+        config = httpx.get(f"{url}config", timeout=30).json()
+        (select,) = [
+            d["id"]
+            for d in config["dependencies"]
+            if any(trigger[1] == "select" for trigger in d.get("targets", []))
+        ]
+        def click(token: str, value: str) -> dict:
+            cell = {"index": [0, 3], "value": value, "selected": True}
+            return raw_event(url, select, [token], event_data=cell)
+
+        refused = click("", "hello")
+        assert not refused["success"] and "access token" in str(refused)
+        wrong = click(TEST_TOKEN[:-1] + "x", blob_path)
+        assert not wrong["success"]
+        served = click(TEST_TOKEN, "hello")
+        assert served["success"] and served["output"]["data"][0] == "hello"
