@@ -162,7 +162,8 @@ def test_the_launched_tab_draws_markers_for_one_day_and_splits_by_version(client
             APP,
             version=version,
             inputs=[{"text": "x"}] * len(accepted),
-            feedbacks=[{"accepted": a} for a in accepted],
+            feedbacks=[{"accepted": a, "flag": "incorrect"} for a in accepted if not a]
+            + [{"accepted": a} for a in accepted if a],
             timestamps=[START] * len(accepted),
         )
     assert client.flush(60)
@@ -178,6 +179,11 @@ def test_the_launched_tab_draws_markers_for_one_day_and_splits_by_version(client
     series = {row[-1]: row[3] for row in shown(split[4])["data"]}  # series -> accepted count
     assert series == {"v1": 2, "v2": 0}
     assert split[17]["value"] == "version" and "version" in str(split[17]["choices"])
+    # Flags too: one line per version (options added up), one per option unsplit.
+    assert whole[5]["color"] == "value" and split[5]["color"] == "series"
+    assert split[5]["label"] == "Flags by version"
+    flagged = pd.DataFrame(shown(split[5])["data"], columns=shown(split[5])["columns"])
+    assert flagged.set_index("series")["count"].to_dict() == {"v1": 1, "v2": 1}
 
 
 @pytest.mark.parametrize(

@@ -169,6 +169,17 @@ def split_series(
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["series"])
 
 
+def flags_per_series(
+    client: Client, scope: Scope, field_name: str, flags: Callable[..., pd.DataFrame], *args: Any
+) -> pd.DataFrame:
+    """Flags per bucket for each frequent value of `field_name`, every
+    option added up (the chart has one colour to give: the series)."""
+    split = split_series(client, scope, field_name, flags, *args)
+    if split.empty:
+        return pd.DataFrame(columns=["start", "series", "count"])
+    return split.groupby(["start", "series"], as_index=False)["count"].sum()
+
+
 def acceptance_by(
     client: Client, scope: Scope, field_name: str, accepted_field: str
 ) -> list[dict[str, Any]]:
@@ -277,16 +288,18 @@ def snapshot(
     splits = split_fields(kinds)
     split = split if split in splits else None
     acceptance = (partial(acceptance_over_time, kinds=kinds), accepted_field)
+    flagged = (partial(flags_over_time, kinds=kinds), flag_field)
     over_time = (projection_over_time, projection)
     if split:
         acceptance = (split_series, split, *acceptance)
+        flagged = (flags_per_series, split, *flagged)
         over_time = (split_series, split, *over_time)
     distribution = partial(split_distribution, kinds=kinds)
     tasks = {
         "headline": (headline, accepted_field, flag_field),
         "by_version": (acceptance_by, "version", accepted_field),
         "acceptance": acceptance,
-        "flags": (partial(flags_over_time, kinds=kinds), flag_field),
+        "flags": flagged,
         "distribution": (distribution, tag, accepted_field) if tag else None,
         "projection_distribution": (distribution, projection, accepted_field)
         if projection

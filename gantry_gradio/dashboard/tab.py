@@ -385,7 +385,11 @@ def monitoring_tab(
             acceptance: gr.update(
                 value=time_series(acceptance, shown.acceptance, series), color=series
             ),
-            flags: time_series(flags, shown.flags),
+            flags: gr.update(
+                value=time_series(flags, shown.flags, series or "value"),
+                color=series or "value",
+                label=f"Flags by {shown.split}" if shown.split else "Flags by option",
+            ),
             tag_field: gr.update(choices=shown.tags, value=shown.tag),
             distribution: gr.update(
                 value=tag_bars,
