@@ -227,3 +227,16 @@ def test_whole_number_counts_summed_from_the_fine_histogram_equal_a_direct_one(c
         "bin_end",
         "count",
     ]
+
+
+def test_a_version_name_stays_text_in_the_headline():
+    markdown_it = pytest.importorskip("markdown_it")
+    hostile = "v2` [log in again](http://evil.example) `"
+    rows = [
+        {"value": "v1", "predictions": 3, "feedback": 3, "acceptance": 0.5},
+        {"value": hostile, "predictions": 1, "feedback": 1, "acceptance": 1.0},
+    ]
+    numbers = {"predictions": 4, "feedback": 4, "acceptance": 0.75, "flags": 0}
+    html = markdown_it.MarkdownIt().render(render.headline_markdown(numbers, rows))
+    assert "<a " not in html and "evil.example" in html
+    assert "<code>v2` [log in again](http://evil.example) `</code>" in html

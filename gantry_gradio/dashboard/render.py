@@ -4,6 +4,7 @@ Kept apart from the layout and the handlers so each stays readable."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -84,7 +85,7 @@ def headline_markdown(numbers: dict[str, Any], by_version: list[dict[str, Any]] 
     text = " · ".join(cells)
     if len(by_version) > 1:
         versions = " · ".join(
-            f"`{row['value']}` {fmt('acceptance', row['acceptance'])} "
+            f"{_code(row['value'])} {fmt('acceptance', row['acceptance'])} "
             f"({row['predictions']:,} predictions)"
             for row in by_version
         )
@@ -115,3 +116,13 @@ def rows_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 def notes_markdown(notes: list[str]) -> str:
     return "\n".join(f"- {note}" for note in notes)
+
+
+def _code(value: Any) -> str:
+    """A logged value as inline code: fenced by more backticks than any run
+    in it (CommonMark's rule), so it cannot end the code span early and turn
+    the rest into Markdown (a link, say)."""
+    text = str(value).replace("\n", " ")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence, pad = "`" * (longest + 1), " " if longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
