@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .spool_entry import STAGED_NAME
+from .spool_entry import STAGED_NAME, blob_key
 
 SEGMENT_SUFFIX = ".log"
 OFFSET_SUFFIX = ".offset"
@@ -142,7 +142,7 @@ class Spool:
         sha = digest.hexdigest()
         staged = f"{sha}{extension}"
         os.replace(partial, self.blob_directory / staged)
-        return f"{sha[:2]}/{sha}{extension}", staged
+        return blob_key(staged), staged
 
     # -- worker side ---------------------------------------------------------------
 

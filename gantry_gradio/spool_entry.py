@@ -14,6 +14,17 @@ from .join_key import check_join_key
 
 #: A staged blob is named by its content: sha256 hex plus a short extension.
 STAGED_NAME = re.compile(r"[0-9a-f]{64}\.[A-Za-z0-9]{1,16}")
+
+
+def blob_key(staged: str) -> str:
+    """Where a staged blob lives in the blob store: under its first two characters."""
+    return f"{staged[:2]}/{staged}"
+
+
+def is_blob_key(key: str) -> bool:
+    """Whether `key` is a record blob's key (`ab/ab…ef.ext`), and nothing else."""
+    staged = key.rpartition("/")[2]
+    return STAGED_NAME.fullmatch(staged) is not None and key == blob_key(staged)
 _SECTIONS = ("inputs", "outputs", "tags")
 _MAX_NAME = 200
 
@@ -70,7 +81,7 @@ def _check_blobs(blobs: Any) -> None:
         if not (parts_are_text and len(blob) == 3):
             raise BadEntry("spool entry has a blob that is not [key, staged name, content type]")
         key, staged, content_type = blob
-        if not STAGED_NAME.fullmatch(staged) or key != f"{staged[:2]}/{staged}":
+        if not STAGED_NAME.fullmatch(staged) or key != blob_key(staged):
             raise BadEntry(f"spool entry names a blob outside the spool: {staged[:100]!r}")
         if len(content_type) > _MAX_NAME:
             raise BadEntry("spool entry's blob content type is too long")

@@ -27,7 +27,7 @@ from ..alerts import AlertRule, create_alert, stored_alerts
 from ..alerts.metrics import METRICS
 from ..alerts.overview import overview, preview
 from ..client import Client
-from ..spool_entry import STAGED_NAME
+from ..spool_entry import is_blob_key
 from . import panels, render
 from .access import TOKEN_PARAM, AccessDenied, MonitoringAccess, is_loopback
 from .charts import time_series
@@ -128,8 +128,8 @@ def stored_file(client: Client, value: str) -> str | None:
     if root is None or not value.startswith("/"):
         return None
     path = Path(value).resolve()
-    record_blob = path.parent.parent == root and path.parent.name == path.name[:2]
-    if not record_blob or not STAGED_NAME.fullmatch(path.name) or not path.is_file():
+    inside = path.is_relative_to(root) and is_blob_key(path.relative_to(root).as_posix())
+    if not inside or not path.is_file():
         return None
     target = Path(tempfile.mkdtemp(prefix="gantry-cell-")) / path.name
     shutil.copyfile(path, target)
