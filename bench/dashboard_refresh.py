@@ -121,7 +121,9 @@ def panel_parts(client, scope: panels.Scope) -> dict:
         "age split": lambda: panels.split_distribution(client, scope, TAG, ACCEPTED),
         "  of which bins": lambda: choose_bins(client.store, scope, TAG),
         "projection split": lambda: panels.split_distribution(client, scope, LENGTH, ACCEPTED),
-        "acceptance by version": lambda: panels.acceptance_by(client, scope, "version", ACCEPTED),
+        "acceptance by version": lambda: panels.acceptance_by(
+            client, scope, "version", ACCEPTED, FLAG
+        ),
         "acceptance/day by version": lambda: panels.split_series(
             client, scope, "version", panels.acceptance_over_time, ACCEPTED
         ),

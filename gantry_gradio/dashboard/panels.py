@@ -56,27 +56,35 @@ class Scope(Selection):
 
 def headline(client: Client, scope: Scope, accepted_field: str, flag_field: str) -> dict[str, Any]:
     """Predictions, feedback count, acceptance rate and flags, with the same for
-    the previous period when the window has a start. The acceptance rate needs
-    a boolean field; any other kind (or none yet) gives no rate, never 0%."""
-
-    def numbers(s: Scope) -> dict[str, Any]:
-        summary = client.store.summary(s, [accepted_field, flag_field])
-        accepted = summary.get(accepted_field, {"count": 0})
-        return {
-            "predictions": summary["predictions"],
-            "feedback": accepted["count"],
-            "acceptance": accepted["true"] / accepted["count"]
-            if accepted["count"] and "true" in accepted
-            else None,
-            "flags": summary.get(flag_field, {"count": 0})["count"],
-        }
-
+    the previous period when the window has a start."""
     # The view written out: its window has a previous period too.
     resolved = client.store.resolve(scope)
-    current = numbers(resolved)
+    current = window_numbers(client, resolved, accepted_field, flag_field)
     previous_scope = resolved.previous()
-    current["previous"] = numbers(previous_scope) if previous_scope else None
+    current["previous"] = (
+        window_numbers(client, previous_scope, accepted_field, flag_field)
+        if previous_scope
+        else None
+    )
     return current
+
+
+def window_numbers(
+    client: Client, scope: Scope, accepted_field: str, flag_field: str
+) -> dict[str, Any]:
+    """Predictions, feedback count, acceptance rate and flags of one window, in
+    one pass. The acceptance rate needs a boolean field; any other kind (or
+    none yet) gives no rate, never 0%."""
+    summary = client.store.summary(scope, [accepted_field, flag_field])
+    accepted = summary.get(accepted_field, {"count": 0})
+    return {
+        "predictions": summary["predictions"],
+        "feedback": accepted["count"],
+        "acceptance": accepted["true"] / accepted["count"]
+        if accepted["count"] and "true" in accepted
+        else None,
+        "flags": summary.get(flag_field, {"count": 0})["count"],
+    }
 
 
 def acceptance_over_time(
@@ -145,8 +153,8 @@ SPLIT_SERIES = 6
 def split_fields(kinds: dict[str, str]) -> list[str]:
     """What a time series can be split by: the model version and text or
     true/false tags (numeric tags have too many values to draw one line each)."""
-    tags = sorted(p for p, kind in kinds.items() if p.startswith("tags.") and kind != "number")
-    return ["version", *[t for t in tags if kinds[t] in ("text", "boolean")]]
+    tags = (p for p, kind in kinds.items() if p.startswith("tags.") and kind in ("text", "boolean"))
+    return ["version", *sorted(tags)]
 
 
 def split_values(client: Client, scope: Scope, field_name: str) -> list[Any]:
@@ -181,25 +189,18 @@ def flags_per_series(
 
 
 def acceptance_by(
-    client: Client, scope: Scope, field_name: str, accepted_field: str
+    client: Client, scope: Scope, field_name: str, accepted_field: str, flag_field: str
 ) -> list[dict[str, Any]]:
-    """Predictions, feedback and acceptance rate per frequent value of
-    `field_name` (e.g. each model version) in the window; none with fewer
+    """The window's numbers (`window_numbers`) per frequent value of
+    `field_name` (e.g. each model version), with that value; none with fewer
     than two values, where the headline already says it all."""
     values = split_values(client, scope, field_name)
+    if len(values) < 2:
+        return []
     rows = []
-    for value in values if len(values) > 1 else []:
-        summary = client.store.summary(_only(scope, field_name, value), [accepted_field])
-        accepted = summary.get(accepted_field, {"count": 0})
-        rate = accepted["true"] / accepted["count"] if accepted.get("true") is not None else None
-        rows.append(
-            {
-                "value": value,
-                "predictions": summary["predictions"],
-                "feedback": accepted["count"],
-                "acceptance": rate if accepted["count"] else None,
-            }
-        )
+    for value in values:
+        only = _only(scope, field_name, value)
+        rows.append({"value": value, **window_numbers(client, only, accepted_field, flag_field)})
     return rows
 
 
@@ -297,7 +298,7 @@ def snapshot(
     distribution = partial(split_distribution, kinds=kinds)
     tasks = {
         "headline": (headline, accepted_field, flag_field),
-        "by_version": (acceptance_by, "version", accepted_field),
+        "by_version": (acceptance_by, "version", accepted_field, flag_field),
         "acceptance": acceptance,
         "flags": flagged,
         "distribution": (distribution, tag, accepted_field) if tag else None,

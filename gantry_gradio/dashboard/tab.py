@@ -324,13 +324,18 @@ def monitoring_tab(
     def empty(choices: list[str], message: str) -> dict:
         """Every panel cleared, and `message` in the status line."""
         cleared = {component: _EMPTY for component in outputs}
-        for text in (status, headline, baseline_text, alerts_summary):
+        for text in (headline, baseline_text, alerts_summary):
             cleared[text] = ""
         for control in (view, tag_field, projection, split):
             cleared[control] = gr.update()
         cleared[app_choice] = gr.update(choices=choices)
         cleared[status] = message
         return cleared
+
+    def bars(frame: pd.DataFrame, field_name: str | None) -> dict:
+        """A distribution chart: its bars, in value order, titled by the field."""
+        order = render.bin_order(frame) or None
+        return gr.update(value=render.distribution_bars(frame), sort=order, x_title=field_name)
 
     @_shown
     def load(
@@ -375,8 +380,6 @@ def monitoring_tab(
         alerting = overview(c, app)
         series = "series" if shown.split else None
         table, datatypes = render.rows_table(shown.rows)
-        tag_bars = render.distribution_bars(shown.distribution)
-        projection_bars = render.distribution_bars(shown.projection_distribution)
         return {
             app_choice: gr.update(choices=choices, value=app),
             view: gr.update(choices=[""] + shown.views),
@@ -391,11 +394,7 @@ def monitoring_tab(
                 label=f"Flags by {shown.split}" if shown.split else "Flags by option",
             ),
             tag_field: gr.update(choices=shown.tags, value=shown.tag),
-            distribution: gr.update(
-                value=tag_bars,
-                sort=render.bin_order(shown.distribution) or None,
-                x_title=shown.tag,
-            ),
+            distribution: bars(shown.distribution, shown.tag),
             projection: gr.update(choices=shown.projections, value=shown.projection),
             projection_time: gr.update(
                 value=time_series(projection_time, shown.projection_over_time, series),
@@ -410,11 +409,7 @@ def monitoring_tab(
             alerts_summary: alerting.summary,
             alert_rules: alerting.rules,
             alert_values: time_series(alert_values, alerting.values),
-            projection_distribution: gr.update(
-                value=projection_bars,
-                sort=render.bin_order(shown.projection_distribution) or None,
-                x_title=shown.projection,
-            ),
+            projection_distribution: bars(shown.projection_distribution, shown.projection),
             split: gr.update(choices=["", *shown.split_fields], value=shown.split or ""),
         }
 
