@@ -86,43 +86,47 @@ def fresh_client(folder: Path) -> Client:
     return client
 
 
+def demo_client(store: str | None, blobs: str | None) -> Client:
+    """The demo's store, read with a spool of its own (nothing is logged)."""
+    return Client(store, blobs, spool_dir=Path(tempfile.mkdtemp(prefix="gantry-shot-")))
+
+
 def story_and_states(store: str | None, blobs: str | None, out_dir: Path) -> list[Path]:
-    written = []
-    client = Client(store, blobs, spool_dir=Path(tempfile.mkdtemp(prefix="gantry-shot-")))
+    story_png = out_dir / "monitoring-tab.png"
+    empty_png, error_png, fresh_png = (
+        out_dir / "states" / f"{name}.png" for name in ("empty-window", "filter-error", "fresh-app")
+    )
+
+    def story(page) -> None:
+        page.screenshot(path=str(story_png), full_page=True)
+        show_window(page, "last 24 h")
+        page.screenshot(path=str(empty_png))
+        show_window(page, "all")
+        apply_filter(page, TYPO)
+        page.get_by_text("unknown field").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(error_png))
+
+    client = demo_client(store, blobs)
     try:
-
-        def story(page) -> None:
-            page.screenshot(path=str(out_dir / "monitoring-tab.png"), full_page=True)
-            show_window(page, "last 24 h")
-            page.screenshot(path=str(out_dir / "states" / "empty-window.png"))
-            show_window(page, "all")
-            apply_filter(page, TYPO)
-            page.get_by_text("unknown field").first.wait_for(timeout=30_000)
-            page.screenshot(path=str(out_dir / "states" / "filter-error.png"))
-
         in_browser(serve_tab(client, APP), story, view="new-accounts")
-        written += [out_dir / "monitoring-tab.png", out_dir / "states" / "empty-window.png"]
-        written.append(out_dir / "states" / "filter-error.png")
     finally:
         client.close()
     with tempfile.TemporaryDirectory() as folder:
         fresh = fresh_client(Path(folder))
         try:
-            target = out_dir / "states" / "fresh-app.png"
             in_browser(
                 serve_tab(fresh, "fresh-app", "feedback.accepted"),
-                lambda page: page.screenshot(path=str(target), full_page=True),
+                lambda page: page.screenshot(path=str(fresh_png), full_page=True),
             )
-            written.append(target)
         finally:
             fresh.close()
-    return written
+    return [story_png, empty_png, error_png, fresh_png]
 
 
 def alerts(store: str | None, blobs: str | None, out_dir: Path) -> list[Path]:
     """The firing-alerts line above the headline, and the Alerts accordion."""
     summary_png, panel_png = out_dir / "alerts.png", out_dir / "alerts-panel.png"
-    client = Client(store, blobs, spool_dir=Path(tempfile.mkdtemp(prefix="gantry-shot-")))
+    client = demo_client(store, blobs)
 
     def shoot(page) -> None:
         page.get_by_text("Alerts", exact=True).click()
