@@ -11,7 +11,7 @@ from gantry_gradio.dashboard import panels, render
 from gantry_gradio.dashboard.bins import choose_bins, histogram_on_chosen_bins
 from gantry_gradio.dashboard.charts import is_sparse
 from gantry_gradio.dashboard.panels import Scope
-from gantry_gradio.dashboard.tab import stored_file
+from gantry_gradio.dashboard.cell_files import stored_file
 
 APP = "charts"
 START = pd.Timestamp("2022-04-04", tz="UTC")
@@ -121,15 +121,17 @@ def test_rows_table_links_files_and_a_clicked_cell_gives_only_stored_files(clien
     client.log_record(APP, inputs={"raw": b"bytes of a flagged file"}, timestamp=START)
     assert client.flush(30)
     page = panels.rows_page(client, Scope(APP), 0)
-    path = page["inputs.raw"].iloc[0]
+    path, key = page["inputs.raw"].iloc[0], page["join_key"].iloc[0]
     presigned = page.assign(**{"inputs.raw": "https://bucket.s3.example/k?X-Amz-Signature=1"})
     table, types = render.rows_table(presigned)
     column = list(table.columns).index("inputs.raw")
     assert types[column] == "markdown" and table["inputs.raw"].iloc[0].startswith("[open](https")
     assert set(types) - {"markdown"} == {"str"}
     assert render.rows_table(page)[0]["inputs.raw"].iloc[0] == path, "a local path stays text"
-    copy = stored_file(client, path)
+    copy = stored_file(client, APP, key, path)
     assert copy != path and open(copy, "rb").read() == b"bytes of a flagged file"
+    assert stored_file(client, "other-app", key, path) is None, "another application's row"
+    assert stored_file(client, APP, "another-key", path) is None, "another record's file"
     secret = tmp_path / "not-a-blob.txt"
     secret.write_text("other data")
     # Beside record blobs: the lake's files (every application's rows), look-alikes.
@@ -148,7 +150,7 @@ def test_rows_table_links_files_and_a_clicked_cell_gives_only_stored_files(clien
         "hello",
         "",
     ):
-        assert stored_file(client, value) is None, value
+        assert stored_file(client, APP, key, value) is None, value
 
 
 def test_the_launched_tab_draws_markers_for_one_day_and_splits_by_version(client):

@@ -21,6 +21,7 @@ from ..projections.baseline import compare
 from ..store import Selection
 from ..store.filters import Filter
 from .bins import Bins, histogram_on_chosen_bins
+from .cell_files import link_stored_files
 
 PRESETS = {"last 24 h": 24, "last 7 d": 24 * 7, "last 30 d": 24 * 30, "all": None}
 _HOUR_US = 3600 * 1_000_000
@@ -225,14 +226,12 @@ def baseline_comparison(client: Client, scope: Scope, field_name: str):
 
 
 def rows_page(client: Client, scope: Scope, page: int, page_size: int = 50) -> pd.DataFrame:
-    """Newest first; blob URIs become short-lived links (presigned on S3)."""
+    """Newest first; files the rows' own records stored become short-lived
+    links (presigned on S3), and nothing else does (dashboard/cell_files.py)."""
     frame = client.store.rows(
         scope, newest_first=True, limit=page_size, offset=max(page, 0) * page_size
     )
-    for column in frame.columns:
-        if frame[column].dtype == object or str(frame[column].dtype) in ("str", "string"):
-            frame[column] = frame[column].map(lambda v: _link(client, v))
-    return frame
+    return link_stored_files(client, scope.application, frame)
 
 
 @dataclass
@@ -398,12 +397,3 @@ def _kind(client: Client, scope: Scope, field_name: str, kinds: Kinds) -> str | 
     none yet; from `kinds` when the caller looked the fields up already."""
     kinds = client.store.fields(scope.application) if kinds is None else kinds
     return kinds.get(field_name)
-
-
-def _link(client: Client, value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(("s3://", "file://")):
-        try:
-            return client.blob_url(value, expires_in=900)
-        except Exception:  # a URI of another store: show it as it is
-            return value
-    return value

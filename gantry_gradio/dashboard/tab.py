@@ -13,11 +13,8 @@ from __future__ import annotations
 import functools
 import html
 import json
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -27,9 +24,9 @@ from ..alerts import AlertRule, create_alert, stored_alerts
 from ..alerts.metrics import METRICS
 from ..alerts.overview import overview, preview
 from ..client import Client
-from ..spool_entry import is_blob_key
 from . import panels, render
 from .access import TOKEN_PARAM, AccessDenied, MonitoringAccess, is_loopback
+from .cell_files import stored_file
 from .charts import time_series
 from .panels import PRESETS, Scope
 
@@ -116,24 +113,13 @@ def _client(client: Client | None) -> Client:
     return client or get_client()
 
 
-def stored_file(client: Client, value: str) -> str | None:
-    """A copy of the record file a table cell names (a local blob path), in a
-    fresh temporary folder Gradio may serve from; None for anything else,
-    whatever the viewer sends. Only record blobs qualify: content-addressed
-    files (`<root>/ab/ab12…ef.ext`, their sha256), which only someone who has
-    the content can name; never the lake's or datasets' files beside them,
-    which hold other applications' rows. (S3 files appear as presigned
-    links, which open by themselves.)"""
-    root = getattr(client.blobs, "root", None)
-    if root is None or not value.startswith("/"):
-        return None
-    path = Path(value).resolve()
-    inside = path.is_relative_to(root) and is_blob_key(path.relative_to(root).as_posix())
-    if not inside or not path.is_file():
-        return None
-    target = Path(tempfile.mkdtemp(prefix="gantry-cell-")) / path.name
-    shutil.copyfile(path, target)
-    return str(target)
+def _join_key(shown_rows: Any, event: gr.SelectData) -> Any:
+    """The join key of the clicked cell's row (None if the table has none)."""
+    row = event.index[0] if isinstance(event.index, (list, tuple)) else None
+    if isinstance(shown_rows, pd.DataFrame) and "join_key" in shown_rows and isinstance(row, int):
+        if 0 <= row < len(shown_rows):
+            return shown_rows["join_key"].iloc[row]
+    return None
 
 
 def _page_number(value: Any) -> int:
@@ -483,16 +469,20 @@ def monitoring_tab(
         )
 
     @_shown
-    def show_cell(typed_token, event: gr.SelectData, request: gr.Request):
-        """A clicked cell's full value, and the stored file it names (copied
-        out of the blob folder, so Gradio serves it to this viewer only)."""
+    def show_cell(app, shown_rows, typed_token, event: gr.SelectData, request: gr.Request):
+        """A clicked cell's full value, and the stored file it names if its
+        own record stored it (copied out of the blob folder, so Gradio serves
+        it to this viewer only)."""
         guard.check(request, typed_token)
+        app = pinned(app)
         value = event.value if isinstance(event.value, str) else json.dumps(event.value)
-        return value, stored_file(_client(client), value)
+        if not app:
+            return value, None
+        return value, stored_file(_client(client), app, _join_key(shown_rows, event), value)
 
     rows.select(
         show_cell,
-        [token_box],
+        [app_choice, rows, token_box],
         [selected_cell, selected_file],
         api_name=False,
         api_visibility="private",

@@ -67,6 +67,17 @@ baseline_values = sa.Table(
     sa.Index("ix_gantry_baseline", "application_id", "baseline", "path"),
 )
 
+#: Which record blobs each record references (store/blob_refs.py): written
+#: with the record, so a stored file's URI can be told from text that merely
+#: looks like one.
+record_blobs = sa.Table(
+    "gantry_record_blobs",
+    metadata,
+    sa.Column("application_id", sa.Integer, primary_key=True),
+    sa.Column("join_key", sa.String(256), primary_key=True),
+    sa.Column("blob_key", sa.String(100), primary_key=True),
+)
+
 #: Datasets: the files live in the blob store; these rows say which files make
 #: each version. A version's files are immutable, so a new version (a curator's
 #: next interval, a rollback) lists older files again instead of copying them.

@@ -28,6 +28,7 @@ from .._timestamps import HOUR_US
 from .._values import MAX_FIELD_NAME, is_field_name
 from ..bulk_entry import BulkEntry, expand
 from . import bulk_insert, schema
+from .blob_refs import record_references
 from .catalog import Catalog
 from .changes import claim_change
 from .flatten import flatten, kind_of, to_column
@@ -202,6 +203,18 @@ class RecordWriter:
                 self._update_feedback(
                     conn, table, fields, key, merged[key], existing[key], change
                 )
+            stored = {row["join_key"] for row in rows}
+            record_references(
+                conn,
+                self._insert,
+                app_id,
+                [
+                    (entry["join_key"], blob[0])
+                    for entry in entries
+                    if entry.get("feedback") or entry["join_key"] in stored
+                    for blob in entry.get("blobs", [])
+                ],
+            )
 
     def _insert_events(self, conn: sa.Connection, app_id: int, events: list[_Event]) -> None:
         """Events whose id is stored already (a re-delivered batch) are skipped."""

@@ -1,0 +1,76 @@
+"""What a rows-table cell may open: a short-lived link or a copy of a stored file.
+
+Why so strict: a cell's text is whatever the application logged. A URI typed
+as text (`s3://bucket/prefix/lake/app=other/_manifest.json`, a local path to
+the lake or to another application's file) must stay text. A link or a file
+is made only for a record blob that this application's own record referenced
+when it was written (store/blob_refs.py), on S3 and local folders alike."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..client import Client
+from ..store import UnknownApplicationError
+from ..store.blob_refs import referenced_blobs
+
+#: How long a presigned link in the rows table stays valid.
+LINK_SECONDS = 900
+
+
+def _referenced_uris(
+    client: Client, application: str, join_keys: Iterable[Any]
+) -> dict[str, set[str]]:
+    """Per join key, the URIs of the blobs its record references."""
+    try:
+        app_id = client.catalog.application_id(application)
+    except UnknownApplicationError:
+        return {}
+    refs = referenced_blobs(client.engine, app_id, join_keys)
+    return {key: {client.blobs.uri_for(blob) for blob in blobs} for key, blobs in refs.items()}
+
+
+def link_stored_files(client: Client, application: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The page with each cell that holds a blob its own record references
+    turned into a short-lived link (presigned on S3, a path on a local
+    folder, which a click hands over: see `stored_file`)."""
+    if frame.empty or "join_key" not in frame:
+        return frame
+    uris = _referenced_uris(client, application, frame["join_key"])
+    if not uris:
+        return frame
+    frame = frame.copy()
+    keys = list(frame["join_key"])
+    for column in frame.columns:
+        values = list(frame[column])
+        if not any(isinstance(value, str) for value in values):
+            continue
+        frame[column] = [
+            client.blob_url(value, expires_in=LINK_SECONDS)
+            if isinstance(value, str) and value in uris.get(key, ())
+            else value
+            for value, key in zip(values, keys, strict=True)
+        ]
+    return frame
+
+
+def stored_file(client: Client, application: str, join_key: Any, value: str) -> str | None:
+    """A copy of the local record file a cell shows, in a fresh temporary
+    folder Gradio may serve from; None for anything else, whatever the viewer
+    sends (the click's row and value come from the browser). (S3 files
+    appear as presigned links, which open by themselves.)"""
+    if getattr(client.blobs, "root", None) is None or not isinstance(join_key, str):
+        return None
+    for uri in _referenced_uris(client, application, [join_key]).get(join_key, ()):
+        path = Path(client.blob_url(uri))
+        if str(path) == value and path.is_file():
+            target = Path(tempfile.mkdtemp(prefix="gantry-cell-")) / path.name
+            shutil.copyfile(path, target)
+            return str(target)
+    return None
