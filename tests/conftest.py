@@ -61,3 +61,27 @@ def s3_bucket(s3_server):
     name = f"gantry-{uuid.uuid4().hex[:10]}"
     boto3.client("s3", endpoint_url=s3_server.endpoint_url).create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """One local Spark session for every Spark test (starting one takes ~10 s)."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    scratch = tmp_path_factory.mktemp("spark")
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("gantry-lake-test")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.session.timeZone", "UTC")  # `timestamp` shown and cast in UTC
+        .config("spark.local.dir", str(scratch / "local"))
+        .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -276,7 +276,8 @@ def test_a_cell_click_needs_the_token_too(local_client):
         ]
         def click(token: str, value: str) -> dict:
             cell = {"index": [0, 3], "value": value, "selected": True}
-            return raw_event(url, select, ["app-a", {"headers": ["join_key"], "data": [["k"]]}, token], event_data=cell)
+            shown_rows = {"headers": ["join_key"], "data": [["k"]]}
+            return raw_event(url, select, ["app-a", shown_rows, token], event_data=cell)
 
         refused = click("", "hello")
         assert not refused["success"] and "access token" in str(refused)

@@ -9,9 +9,9 @@ import pytest
 
 from gantry_gradio.dashboard import panels, render
 from gantry_gradio.dashboard.bins import choose_bins, histogram_on_chosen_bins
+from gantry_gradio.dashboard.cell_files import stored_file
 from gantry_gradio.dashboard.charts import is_sparse
 from gantry_gradio.dashboard.panels import Scope
-from gantry_gradio.dashboard.cell_files import stored_file
 
 APP = "charts"
 START = pd.Timestamp("2022-04-04", tz="UTC")

@@ -19,7 +19,6 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from pyspark.sql import SparkSession  # noqa: E402 - only once pyspark is known to be there
 from pyspark.sql import functions as F  # noqa: E402
 
 from gantry_gradio import Client  # noqa: E402
@@ -139,26 +138,6 @@ def lake(tmp_path_factory):
     ]
     yield client, folder
     client.close()
-
-
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    scratch = tmp_path_factory.mktemp("spark")
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("gantry-lake-test")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.sql.session.timeZone", "UTC")  # `timestamp` shown and cast in UTC
-        .config("spark.local.dir", str(scratch / "local"))
-        .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,7 @@ class SparkRecordStore(SqlRecordStore):
         path_for: Callable[[str], str] | None = None,
     ) -> None:
         super().__init__(sql.engine, sql.catalog, sql.views)
-        self.spark = spark
+        self.spark = _own_session(spark)
         self.path_for = path_for or _spark_path
         self._views: dict[int, tuple] = {}
 
@@ -64,17 +64,25 @@ class SparkRecordStore(SqlRecordStore):
         import sqlglot
         from sqlglot import exp
 
-        text = str(
-            stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
-        )
+        # Named paramstyle: a pyformat dialect would double every `%` of a value.
+        dialect = postgresql.dialect(paramstyle="named")
+        text = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         tree = sqlglot.parse_one(text, read="postgres")
+        # Every text literal goes to Spark as a bound parameter, never as SQL
+        # text: Spark reads backslash escapes in literals that PostgreSQL does not.
+        args: dict[str, str] = {}
+        for literal in list(tree.find_all(exp.Literal)):
+            if literal.is_string:
+                name = f"gantry_p{len(args)}"
+                args[name] = literal.this
+                literal.replace(exp.Placeholder(this=name))
         for data_type in tree.find_all(exp.DataType):
             data_type.set("expressions", [])  # FLOAT(53) is DOUBLE(53), which Spark refuses
         if self.engine.dialect.name == "sqlite":
             # NULLs sort as in the SQL store (SQLite: first ascending), so pages match
             for ordered in tree.find_all(exp.Ordered):
                 ordered.set("nulls_first", not ordered.args.get("desc"))
-        frame = self.spark.sql(tree.sql(dialect="spark"))
+        frame = self.spark.sql(tree.sql(dialect="spark"), args=args)
         return [tuple(row) for row in frame.collect()], list(frame.columns)
 
     def _register(self, app_id: int, fields: dict[str, Field]) -> None:
@@ -119,6 +127,19 @@ class SparkRecordStore(SqlRecordStore):
             )
         self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {view} AS {select}")
         self._views[app_id] = key
+
+
+def _own_session(spark: Any) -> Any:
+    """A session of our own on the caller's Spark (its temporary views and
+    settings stay apart from the caller's), with variable substitution off:
+    Spark otherwise replaces `${env:NAME}` in SQL text by the environment's
+    value, and a logged field name or value could read a secret that way."""
+    try:
+        session = spark.newSession()
+    except Exception:  # Spark Connect has no newSession: use the caller's
+        session = spark
+    session.conf.set("spark.sql.variable.substitute", "false")
+    return session
 
 
 def _spark_path(uri: str) -> str:

@@ -8,7 +8,9 @@ SQLAlchemy expression whose value is a bound parameter, so a value like
 from __future__ import annotations
 
 import json
+import math
 import re
+import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -17,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 
 from .._timestamps import to_epoch_us
-from .._values import clean_text
+from .._values import MAX_EXACT_INT, clean_text
 from .schema import Field
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
@@ -140,9 +142,29 @@ def _check_value(f: Filter, kind: str, value: Any) -> Any:
     ok = isinstance(value, allowed) and not (kind == "number" and isinstance(value, bool))
     if not ok:
         raise FilterError(f"field {f.field!r} holds {kind} values; {value!r} cannot be compared")
+    if kind == "number":
+        return _stored_number(f, value)
     # Stored text went through the same conversion (NUL, lone surrogates ->
     # U+FFFD); without it such a value would match nothing, or fail to encode.
     return clean_text(value) if isinstance(value, str) else value
+
+
+def _stored_number(f: Filter, value: int | float) -> int | float:
+    """A number as the store compares it: number fields are 64-bit floats, so
+    an integer past 2**53 is compared as the float it would be stored as (no
+    database can bind a 100-bit integer); infinities and NaN order differently
+    on each database, so they are refused."""
+    if isinstance(value, int) and abs(value) > MAX_EXACT_INT:
+        try:
+            value = float(value)
+        except OverflowError:
+            value = math.inf
+    if not math.isfinite(value):
+        raise FilterError(
+            f"filter value for {f.field!r} is {f.value!r}; compare with a finite number "
+            f"between -{sys.float_info.max:.3g} and {sys.float_info.max:.3g}"
+        )
+    return value
 
 
 def to_sql(f: Filter, column: sa.ColumnElement, kind: str) -> sa.ColumnElement[bool]:
