@@ -201,9 +201,9 @@ def test_rerunning_never_duplicates_and_new_intervals_follow_the_clock(seeded):
 
 def test_the_trigger_waits_for_late_records():
     trigger = IntervalTrigger(START, "1D")  # default delay: 5 minutes
-    assert trigger.intervals("2022-04-02T00:04:59Z") == []
-    assert len(trigger.intervals("2022-04-02T00:05:00Z")) == 1
-    assert IntervalTrigger(START, "6h", delay="0s").intervals("2022-04-01T12:00:00Z") == [
+    assert list(trigger.intervals("2022-04-02T00:04:59Z")) == []
+    assert len(list(trigger.intervals("2022-04-02T00:05:00Z"))) == 1
+    assert list(IntervalTrigger(START, "6h", delay="0s").intervals("2022-04-01T12:00:00Z")) == [
         (START.value // 1000, (START + pd.Timedelta(hours=6)).value // 1000),
         (
             (START + pd.Timedelta(hours=6)).value // 1000,
@@ -215,7 +215,7 @@ def test_the_trigger_waits_for_late_records():
 def test_end_on_bounds_a_curator_over_finished_history(seeded):
     """With the real clock years later, only the intervals up to end_on exist."""
     c, _ = seeded
-    assert len(IntervalTrigger(START, "1D", end_on="2022-04-03").intervals("2026-01-01")) == 2
+    assert len(list(IntervalTrigger(START, "1D", end_on="2022-04-03").intervals("2026-01-01"))) == 2
     automation = UniformCurator("april", APP, START, "1D", 2, end_on="2022-04-04").create(c)
     assert [v["row_count"] for v in versions_oldest_first(c, "april")] == [2, 4, 6]
     assert automation.trigger.to_dict()["end_on"] == "2022-04-04T00:00:00+00:00"
@@ -281,7 +281,7 @@ def test_two_schedulers_never_curate_an_interval_twice(seeded, store_url, tmp_pa
             t.start()
         for t in threads:
             t.join(120)
-        due = len(IntervalTrigger(START, "6h").intervals(NOW))
+        due = len(list(IntervalTrigger(START, "6h").intervals(NOW)))
         assert sorted(o.start for o in outcomes if o.status == "done") == sorted(
             {o.start for o in outcomes}
         )

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .._timestamps import now_us, to_epoch_us, to_timestamp
 from ..automation import (
+    MIN_INTERVAL_US,
     ActionResult,
     Automation,
     IntervalTrigger,
@@ -109,8 +110,12 @@ class AlertRule:
             raise ValueError("compare_to='baseline' compares a mean or a quantile of a projection")
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}")
-        self.window = pd.Timedelta(microseconds=duration_us(self.window, what="window"))
-        self.every = pd.Timedelta(microseconds=duration_us(self.every, what="every"))
+        self.window = pd.Timedelta(
+            microseconds=duration_us(self.window, what="window", at_least_us=MIN_INTERVAL_US)
+        )
+        self.every = pd.Timedelta(
+            microseconds=duration_us(self.every, what="every", at_least_us=MIN_INTERVAL_US)
+        )
         self.filters = [parse_filter(f).to_dict() for f in self.filters or []]
         self.notify = [dataclasses.asdict(Webhook.parse(w)) for w in self.notify or []]
 

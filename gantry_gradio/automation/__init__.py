@@ -11,9 +11,10 @@ from .engine import (
     stored_automations,
 )
 from .scheduler import AutomationScheduler
-from .trigger import IntervalTrigger, duration_us
+from .trigger import MIN_INTERVAL_US, IntervalTrigger, duration_us
 
 __all__ = [
+    "MIN_INTERVAL_US",
     "Action",
     "ActionResult",
     "Automation",

@@ -151,16 +151,21 @@ class Automation:
         self.action.prepare(client)
         return self.run_pending(client, now=now)
 
-    def run_pending(self, client: Client, *, now: Any = None) -> list[IntervalOutcome]:
+    def run_pending(
+        self, client: Client, *, now: Any = None, limit: int | None = None
+    ) -> list[IntervalOutcome]:
         """Run the intervals over by `now` (default: the clock) that are not
-        done yet, in order; stop at the first that fails or that another
+        done yet, in order, at most `limit` of them (a scheduler's share per
+        pass; None: all); stop at the first that fails or that another
         process is running."""
-        outcomes = []
+        outcomes: list[IntervalOutcome] = []
         ledger = RunLedger(client.engine)
-        done = ledger.done_intervals(self.name)
-        for start_us, end_us in self.trigger.intervals(now if now is not None else now_us() / 1e6):
-            if start_us in done:
-                continue
+        due = self.trigger.intervals(
+            now if now is not None else now_us() / 1e6, after_us=ledger.last_done(self.name)
+        )
+        for start_us, end_us in due:
+            if limit is not None and len(outcomes) >= limit:
+                break
             if not ledger.claim(self.name, start_us, end_us):
                 break
             outcome = self._run_interval(client, ledger, start_us, end_us)
@@ -238,15 +243,30 @@ def _normalised(name: str, definition: str) -> str:
         return definition
 
 
-def stored_automations(client: Client, *, paused: bool = True) -> list[Automation]:
-    """Every stored automation by name (without the paused ones: `paused=False`)."""
+def stored_automations(
+    client: Client, *, paused: bool = True, unreadable: list[str] | None = None
+) -> list[Automation]:
+    """Every stored automation by name (without the paused ones: `paused=False`).
+    A definition this version refuses (e.g. stored by an older one with a
+    schedule below the minimum) is left out and logged, its name added to
+    `unreadable`: one bad row must not stop every other automation."""
     client.catalog.ensure_tables()
     stmt = sa.select(automations).order_by(automations.c.name)
     if not paused:
         stmt = stmt.where(automations.c.name.not_in(sa.select(automation_pauses.c.name)))
     with client.engine.connect() as conn:
         rows = conn.execute(stmt).fetchall()
-    return [Automation.from_definition(row.name, row.definition) for row in rows]
+    found = []
+    for row in rows:
+        try:
+            found.append(Automation.from_definition(row.name, row.definition))
+        except (ValueError, KeyError, TypeError) as exc:
+            log.error(
+                "automation %r is not run: %s; delete it and create it again", row.name, exc
+            )
+            if unreadable is not None:
+                unreadable.append(row.name)
+    return found
 
 
 def paused_automations(client: Client) -> set[str]:

@@ -22,12 +22,15 @@ class RunLedger:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def done_intervals(self, automation: str) -> set[int]:
-        stmt = sa.select(automation_runs.c.interval_start_us).where(
+    def last_done(self, automation: str) -> int | None:
+        """The start of the latest interval done. Intervals run strictly in
+        order, so every earlier one is done too: a pass starts after it
+        instead of reading back the whole history of a long-lived rule."""
+        stmt = sa.select(sa.func.max(automation_runs.c.interval_start_us)).where(
             automation_runs.c.automation == automation, automation_runs.c.status == "done"
         )
         with self.engine.connect() as conn:
-            return set(conn.scalars(stmt))
+            return conn.scalar(stmt)
 
     def claim(self, automation: str, start_us: int, end_us: int) -> bool:
         """True when this caller may run the interval: nobody had it, or its

@@ -18,25 +18,41 @@ if TYPE_CHECKING:
 log = logging.getLogger("gantry_gradio.automation")
 
 
+#: Intervals one automation may run in one pass. Why a share: a rule created
+#: over a long past (or a 1-minute rule after a day of downtime) has thousands
+#: of intervals to catch up, and every other rule of every application would
+#: wait for them; with a share each gets its turn, and passes follow each
+#: other without the poll pause until everything has caught up.
+INTERVALS_PER_PASS = 50
+
+
 class AutomationScheduler:
     def __init__(self, client: Client, *, poll_seconds: float = 60.0) -> None:
         self.client = client
         self.poll_seconds = poll_seconds
         self.failures = 0  # intervals that failed (each is retried on the next pass)
+        #: Whether the last pass left intervals due (an automation used its share).
+        self.behind = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self, now: Any = None) -> list[IntervalOutcome]:
-        """One pass over every stored automation that is not paused. One
-        automation's failure does not keep the others from running."""
+        """One pass over every stored automation that is not paused, each
+        running at most INTERVALS_PER_PASS intervals. One automation's
+        failure does not keep the others from running."""
         outcomes: list[IntervalOutcome] = []
-        for automation in stored_automations(self.client, paused=False):
+        unreadable: list[str] = []
+        self.behind = False
+        for automation in stored_automations(self.client, paused=False, unreadable=unreadable):
             try:
-                outcomes.extend(automation.run_pending(self.client, now=now))
+                ran = automation.run_pending(self.client, now=now, limit=INTERVALS_PER_PASS)
             except Exception:  # noqa: BLE001 - reported, and the pass goes on
                 self.failures += 1
                 log.exception("automation %s could not run", automation.name)
-        self.failures += sum(o.status == "failed" for o in outcomes)
+                continue
+            outcomes.extend(ran)
+            self.behind |= len(ran) == INTERVALS_PER_PASS and ran[-1].status == "done"
+        self.failures += len(unreadable) + sum(o.status == "failed" for o in outcomes)
         for hook in after_pass_hooks():
             try:
                 hook(self.client)
@@ -61,7 +77,7 @@ class AutomationScheduler:
             except Exception:  # noqa: BLE001 - e.g. the database is down; try again later
                 self.failures += 1
                 log.exception("automation pass failed; retrying in %.0f s", self.poll_seconds)
-            self._stop.wait(self.poll_seconds)
+            self._stop.wait(0 if self.behind else self.poll_seconds)
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._timestamps import to_epoch_us, to_timestamp
 from ..automation import ActionResult, Automation, IntervalTrigger, register_action
-from ..automation.trigger import duration_us
+from ..automation.trigger import MIN_INTERVAL_US, duration_us
 from ..datasets import check_name
 from ..datasets.dataset import write_table
 from ..store import Selection
@@ -61,7 +61,9 @@ class Curator(ABC):
         self.start_on = to_timestamp(to_epoch_us(self.start_on, what="start_on", allow_future=True))
         if self.end_on is not None:
             self.end_on = to_timestamp(to_epoch_us(self.end_on, what="end_on", allow_future=True))
-        self.curation_interval = pd.Timedelta(microseconds=duration_us(self.curation_interval))
+        self.curation_interval = pd.Timedelta(
+            microseconds=duration_us(self.curation_interval, at_least_us=MIN_INTERVAL_US)
+        )
         self.filters = [parse_filter(f).to_dict() for f in self.filters or []]
 
     @abstractmethod
