@@ -63,7 +63,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(monkeypatch):
+    # Webhooks reach public addresses only, unless the operator allows more.
+    monkeypatch.setenv("GANTRY_WEBHOOK_ALLOW", "127.0.0.1")
     server = Receiver()
     yield server
     server.stop()
@@ -155,7 +157,8 @@ def test_a_receiver_that_is_down_gets_the_notification_when_it_is_back(
     assert sent["status"] == "sent" and sent["attempts"] == 3
 
 
-def test_nothing_listening_is_a_retry_not_a_crash(client):
+def test_nothing_listening_is_a_retry_not_a_crash(client, monkeypatch):
+    monkeypatch.setenv("GANTRY_WEBHOOK_ALLOW", "127.0.0.1")
     start = live_start()
     log_minutes(client, start, [True, False])
     create_alert(client, minute_rule([f"http://127.0.0.1:{free_port()}/gone"]), start_on=start)
@@ -163,7 +166,8 @@ def test_nothing_listening_is_a_retry_not_a_crash(client):
     scheduler.run_once()
     assert scheduler.failures == 0
     [queued] = notifications(client)
-    assert queued["status"] == "pending" and "ConnectionError" in queued["last_error"]
+    assert queued["status"] == "pending"
+    assert queued["last_error"] == "ConnectionError posting to http://127.0.0.1"
 
 
 CHILD = """

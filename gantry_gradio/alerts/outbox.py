@@ -16,11 +16,11 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-import requests
 import sqlalchemy as sa
 
 from .._timestamps import now_us
 from ..store.schema import alert_notifications
+from .destinations import DEADLINE_SECONDS, DestinationError, destination, post
 from .webhooks import Webhook
 
 if TYPE_CHECKING:
@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("gantry_gradio.alerts")
 
 SECOND_US = 1_000_000
-#: A claimed notification is another process's for this long (its POST's timeout and more).
+#: A claimed notification is another process's for this long: well past one
+#: post's total deadline, so no other scheduler posts it again meanwhile.
 LEASE_US = 60 * SECOND_US
+assert LEASE_US > 3 * DEADLINE_SECONDS * SECOND_US
 #: Retries wait 10 s, 20 s, 40 s ... up to an hour; after this many attempts (about two
 #: days) the notification is marked failed and left for a person to read.
 MAX_ATTEMPTS = 60
@@ -64,8 +66,9 @@ class DeliveryReport:
     failed: int = 0
 
 
-def deliver_pending(client: Client, *, timeout: float = 5.0) -> DeliveryReport:
-    """Post every notification that is due, one claim at a time."""
+def deliver_pending(client: Client, *, deadline: float = DEADLINE_SECONDS) -> DeliveryReport:
+    """Post every notification that is due, one claim at a time, each post
+    within `deadline` seconds (destinations.py)."""
     report = DeliveryReport()
     client.catalog.ensure_tables()
     table = alert_notifications.c
@@ -78,7 +81,7 @@ def deliver_pending(client: Client, *, timeout: float = 5.0) -> DeliveryReport:
     for ident, due_at in due:
         row = _claim(client.engine, ident, due_at)
         if row is not None:
-            _deliver(client.engine, row, timeout, report)
+            _deliver(client.engine, row, deadline, report)
     return report
 
 
@@ -96,17 +99,20 @@ def _claim(engine: sa.Engine, ident: str, due_at: int) -> Any:
         return conn.execute(sa.select(alert_notifications).where(table.id == ident)).first()
 
 
-def _deliver(engine: sa.Engine, row: Any, timeout: float, report: DeliveryReport) -> None:
+def _deliver(engine: sa.Engine, row: Any, deadline: float, report: DeliveryReport) -> None:
     payload = json.loads(row.payload)
     attempts = row.attempts + 1
     try:
         webhook = Webhook(**json.loads(row.webhook))
         body, headers = webhook.request(payload, now_us() // SECOND_US)
-        answer = requests.post(webhook.target(), data=body, headers=headers, timeout=timeout)
-        if not 200 <= answer.status_code < 300:
-            raise RuntimeError(f"HTTP {answer.status_code}: {answer.text[:200]}")
+        url = webhook.target()
+        status = post(url, body, headers, deadline=deadline)
+        if not 200 <= status < 300:
+            raise DestinationError(f"HTTP {status} from {destination(url)}")
     except Exception as exc:  # noqa: BLE001 - recorded on the row and retried
-        error = f"{type(exc).__name__}: {exc}"
+        # Our own errors say what failed without a secret; any other may
+        # quote the URL or the receiver's answer, so only its class is kept.
+        error = str(exc) if isinstance(exc, DestinationError) else type(exc).__name__
         failed = attempts >= MAX_ATTEMPTS
         wait = min(FIRST_RETRY_US * 2 ** (attempts - 1), LONGEST_RETRY_US)
         _update(

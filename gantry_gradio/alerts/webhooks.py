@@ -16,6 +16,8 @@ import json
 import os
 from typing import Any
 
+from .destinations import DestinationError, check_url
+
 FORMATS = ("json", "slack")
 
 
@@ -46,13 +48,17 @@ class Webhook:
         raise ValueError(f"notify= takes URLs or webhook dicts, not {value!r}")
 
     def target(self) -> str:
-        """The URL to post to, read from the environment when configured so."""
+        """The URL to post to, read from the environment when configured so
+        (and checked to be one: an error must never echo a value that may be
+        a secret put in the wrong variable)."""
         if self.url is not None:
             return self.url
         url = os.environ.get(self.url_env or "")
         if not url:
-            raise RuntimeError(f"environment variable {self.url_env} (the webhook URL) is not set")
-        return url
+            raise DestinationError(
+                f"environment variable {self.url_env} (the webhook URL) is not set"
+            )
+        return check_url(url, f"environment variable {self.url_env}")
 
     def request(self, payload: dict[str, Any], timestamp: int) -> tuple[bytes, dict[str, str]]:
         """The body and headers to post for one notification."""
@@ -67,7 +73,7 @@ class Webhook:
         if self.secret_env is not None:
             secret = os.environ.get(self.secret_env)
             if not secret:
-                raise RuntimeError(f"environment variable {self.secret_env} is not set")
+                raise DestinationError(f"environment variable {self.secret_env} is not set")
             headers["X-Gantry-Signature"] = "v1=" + signature(secret, timestamp, body)
         return body, headers
 

@@ -24,6 +24,8 @@ log = logging.getLogger("gantry_gradio.automation")
 #: wait for them; with a share each gets its turn, and passes follow each
 #: other without the poll pause until everything has caught up.
 INTERVALS_PER_PASS = 50
+#: How often the background scheduler runs the after-pass steps (at most).
+DELIVERY_SECONDS = 5.0
 
 
 class AutomationScheduler:
@@ -36,10 +38,11 @@ class AutomationScheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self, now: Any = None) -> list[IntervalOutcome]:
+    def run_once(self, now: Any = None, *, deliver: bool = True) -> list[IntervalOutcome]:
         """One pass over every stored automation that is not paused, each
-        running at most INTERVALS_PER_PASS intervals. One automation's
-        failure does not keep the others from running."""
+        running at most INTERVALS_PER_PASS intervals, then (`deliver`) the
+        after-pass steps. One automation's failure does not keep the others
+        from running."""
         outcomes: list[IntervalOutcome] = []
         unreadable: list[str] = []
         self.behind = False
@@ -53,13 +56,19 @@ class AutomationScheduler:
             outcomes.extend(ran)
             self.behind |= len(ran) == INTERVALS_PER_PASS and ran[-1].status == "done"
         self.failures += len(unreadable) + sum(o.status == "failed" for o in outcomes)
+        if deliver:
+            self.after_pass()
+        return outcomes
+
+    def after_pass(self) -> None:
+        """The steps actions registered to run after passes (alerts deliver
+        their notifications here)."""
         for hook in after_pass_hooks():
             try:
                 hook(self.client)
             except Exception:  # noqa: BLE001 - e.g. the database is down; next pass retries
                 self.failures += 1
                 log.exception("after-pass step %s failed", getattr(hook, "__name__", hook))
-        return outcomes
 
     def start(self) -> AutomationScheduler:
         if self._thread is None or not self._thread.is_alive():
@@ -71,13 +80,24 @@ class AutomationScheduler:
         return self
 
     def run_forever(self) -> None:
+        """Passes on this thread; the after-pass steps (posting notifications
+        to receivers that may be slow or down) on a thread of their own, so
+        no receiver delays an evaluation."""
+        steps = threading.Thread(target=self._after_passes, name="gantry-deliveries", daemon=True)
+        steps.start()
         while not self._stop.is_set():
             try:
-                self.run_once()
+                self.run_once(deliver=False)
             except Exception:  # noqa: BLE001 - e.g. the database is down; try again later
                 self.failures += 1
                 log.exception("automation pass failed; retrying in %.0f s", self.poll_seconds)
             self._stop.wait(0 if self.behind else self.poll_seconds)
+        steps.join(DELIVERY_SECONDS * 2)
+
+    def _after_passes(self) -> None:
+        while not self._stop.is_set():
+            self.after_pass()
+            self._stop.wait(min(self.poll_seconds, DELIVERY_SECONDS))
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
