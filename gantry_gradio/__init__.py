@@ -295,5 +295,6 @@ def resume_alert(name: str) -> None:
 
 
 def delete_alert(name: str) -> None:
-    """Stop evaluating alert `name` (its history stays)."""
+    """Stop evaluating alert `name`; its history stays readable until a new
+    rule is created under the same name, which starts with none."""
     _alert_automation(name).delete(get_client())

@@ -348,3 +348,38 @@ def test_a_rule_that_cannot_be_evaluated_is_recorded_failed_and_retried(client):
     AutomationScheduler(client).run_once(now="2022-04-04")
     assert automation.runs(client)["status"].tolist() == ["done"] * 3
     assert len(alert_history(client, "orphan")) == 3
+
+
+def test_a_reused_name_starts_with_no_history_even_from_another_application(client):
+    """app-b's rule "acc" fired on its dip and was deleted; app-a's new "acc"
+    (another application, another definition) owns none of that."""
+    from gantry_gradio.alerts import notifications
+    from gantry_gradio.alerts.overview import overview
+
+    log_days(client)  # APP dips to 20% on days 3 and 4
+    old = create_alert(client, daily_rule("acc"), start_on=START, now="2022-04-07")
+    assert "firing" in alert_history(client, "acc")["state"].tolist()
+    old.delete(client)
+    client.log_records(
+        "app-a",
+        inputs=[{"length": 1.0}] * 6,
+        feedbacks=[{"accepted": True}] * 6,
+        timestamps=[START + pd.Timedelta(days=d, hours=1) for d in range(6)],
+    )
+    assert client.flush(60)
+    rule = AlertRule(
+        "acc",
+        "app-a",
+        "acceptance_rate",
+        field="feedback.accepted",
+        below=60,
+        window="1D",
+        every="1D",
+    )
+    create_alert(client, rule, start_on=START, now="2022-04-05")
+    history = alert_history(client, "acc")
+    assert history["value"].tolist() == [100.0] * 4
+    assert set(history["state"]) == {"ok"} and notifications(client, "acc") == []
+    shown = overview(client, "app-a")
+    assert "firing" not in shown.rules.to_string().lower()
+    assert old.runs(client)["automation"].tolist() == ["acc"] * 4  # the new rule's runs only

@@ -29,7 +29,7 @@ from ..automation import (
 from ..datasets import check_name
 from ..store import Selection
 from ..store.filters import parse_filter
-from ..store.schema import alert_evaluations
+from ..store.schema import alert_evaluations, alert_notifications
 from . import outbox
 from .metrics import METRICS, measure
 from .state import AlertState, advance
@@ -148,6 +148,13 @@ class AlertRule:
 
     def prepare(self, client: Client) -> None:
         """Nothing to make: evaluations go to a table every store has."""
+
+    def forget_history(self, conn: sa.Connection) -> None:
+        """Evaluations and notifications belong to one rule, not to its name:
+        a rule created under a deleted rule's name (of any application, with
+        any definition) must not start "firing since" the old rule's dip."""
+        conn.execute(alert_evaluations.delete().where(alert_evaluations.c.alert == self.name))
+        conn.execute(alert_notifications.delete().where(alert_notifications.c.alert == self.name))
 
     def run(self, client: Client, start: pd.Timestamp, end: pd.Timestamp) -> ActionResult:
         """Evaluate the window ending at `end` and store the result with the

@@ -59,6 +59,10 @@ class Action(Protocol):
 
     def to_dict(self) -> dict[str, Any]: ...
 
+    # Optional: `forget_history(conn)`, called in the transaction that stores a
+    # new automation, removes what an earlier automation of the same name
+    # left behind (alerts: evaluations and notifications).
+
 
 #: action_type -> module that registers it on import, so stored automations
 #: load in a process that has not imported that module yet.
@@ -138,6 +142,15 @@ class Automation:
                         name=self.name, definition=definition, created_at_us=now_us()
                     )
                 )
+                # A new automation under a reused name starts with no history:
+                # nothing a deleted one left (its runs, an alert's evaluations
+                # and notifications, maybe of another application) is its own.
+                conn.execute(
+                    automation_runs.delete().where(automation_runs.c.automation == self.name)
+                )
+                forget = getattr(self.action, "forget_history", None)
+                if forget is not None:
+                    forget(conn)
         except IntegrityError:
             with client.engine.connect() as conn:
                 stored = conn.scalar(
