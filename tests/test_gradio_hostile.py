@@ -128,6 +128,31 @@ def test_secrets_gradio_injects_are_never_stored(client):
     assert row["tags.x_region"] == "eu-west", "a header named in tag_inputs is kept on purpose"
 
 
+def test_a_token_nested_in_an_argument_is_removed_at_any_depth(client):
+    """`helper(text, {"token": oauth_token})`: the token is still a token."""
+    token = gr.OAuthToken(token=OAUTH_TOKEN, scope="openid", expires_at=0)
+
+    class Credential:
+        def __repr__(self) -> str:
+            return f"Credential({OAUTH_TOKEN})"
+
+    @monitor("nested", output_names=["reply"], client=client)
+    def helper(text, settings, extra=None):
+        return text.upper()
+
+    helper("a", {"token": token, "mode": "fast", "deep": [{"t": token}, (token, 1)]})
+    helper("b", {"mode": "slow"}, extra=[Credential()])  # unstorable: its type, not its repr
+    assert client.flush(30)
+    df = client.query("nested")
+    stored = _stored_text(df)
+    assert OAUTH_TOKEN not in stored and "OAuthToken" not in stored
+    row = df.set_index("inputs.text").loc["a"]
+    assert row["inputs.settings.mode"] == "fast"
+    assert row["inputs.settings.deep"] == [{}, [1]]
+    other = df.set_index("inputs.text").loc["b"]
+    assert other["inputs.extra"][0].startswith("<not stored: ")
+
+
 def test_tagging_a_token_or_request_is_refused():
     def fn(text: str, oauth_token: gr.OAuthToken | None, request: gr.Request) -> str:
         return text

@@ -47,3 +47,21 @@ def never_stored(fn: Callable) -> frozenset[str]:
     hints = get_type_hints(fn)
     taggable = (Header, Header | None, OAuthProfile, OAuthProfile | None)
     return frozenset(name for name in gradio_fills(fn) if hints.get(name) not in taggable)
+
+
+def without_injected(value: Any, depth: int = 0) -> Any:
+    """`value` with every injected object removed at any depth (a token an
+    app put inside a dict or a list argument is still a token): dict entries
+    and list items that are one are left out."""
+    if depth > 64:
+        return value  # deeper than any storable value: refused later as too deep
+    if isinstance(value, dict):
+        return {
+            key: without_injected(item, depth + 1)
+            for key, item in value.items()
+            if not is_injected_value(item)
+        }
+    if isinstance(value, (list, tuple)):
+        kept = [without_injected(item, depth + 1) for item in value if not is_injected_value(item)]
+        return kept if isinstance(value, list) else tuple(kept)
+    return value

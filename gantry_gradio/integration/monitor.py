@@ -17,7 +17,7 @@ from typing import Any
 from ..client import Client
 from .components import NO_FILES, FileSlots, file_slots
 from .context import session_and_user
-from .injected import gradio_fills, is_injected_value, never_stored
+from .injected import gradio_fills, is_injected_value, never_stored, without_injected
 from .sessions import recent_predictions
 from .uploads import uploads_in
 
@@ -137,9 +137,10 @@ class _Recorder:
             if error is not None:
                 tags["error"] = f"{type(error).__name__}: {error}"[:2000]
             files = file_slots(self.wrapper) if self.wrapper else NO_FILES
-            inputs = self.inputs(bound, files)
+            inputs = without_injected(self.inputs(bound, files))
             self.tagged(bound, tags, inputs)
-            outputs = None if error is not None else self.outputs(result, files)
+            tags = without_injected(tags)
+            outputs = None if error is not None else without_injected(self.outputs(result, files))
             join_key = self._log(client, inputs, outputs, tags)
             if session:
                 text = result if isinstance(result, str) else None
@@ -151,12 +152,17 @@ class _Recorder:
         try:
             return client.log_record(self.application, self.version, inputs, outputs, tags=tags)
         except (TypeError, ValueError) as exc:
-            # Documented conversion: values that cannot be stored are logged as
-            # their repr, and the record says why.
+            # Documented conversion: a value that cannot be stored is replaced
+            # by its type's name (never its repr, which may print a secret),
+            # and the record says why.
             client.absorb_failure("storing a value as it is", exc)
-            tags = {**tags, "logging_error": str(exc)[:2000]}
+            tags = {**_placeholders(tags), "logging_error": str(exc)[:2000]}
             return client.log_record(
-                self.application, self.version, _printable(inputs), _printable(outputs), tags=tags
+                self.application,
+                self.version,
+                _placeholders(inputs),
+                _placeholders(outputs),
+                tags=tags,
             )
 
 
@@ -166,11 +172,20 @@ def _unstorable(value: Any) -> bool:
     return is_injected_value(value) and not isinstance(value, (str, dict))
 
 
-def _printable(values: dict | None) -> dict | None:
-    if values is None:
-        return None
-    plain = (str, int, float, bool, type(None))
-    return {k: v if isinstance(v, plain) else repr(v)[:10_000] for k, v in values.items()}
+def _placeholders(value: Any, depth: int = 0) -> Any:
+    """Plain JSON values kept; anything else, or past a sane depth, becomes
+    "<not stored: its type>"."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if depth < 16 and isinstance(value, dict):
+        return {
+            key: _placeholders(item, depth + 1)
+            for key, item in value.items()
+            if isinstance(key, str)
+        }
+    if depth < 16 and isinstance(value, (list, tuple)):
+        return [_placeholders(item, depth + 1) for item in value]
+    return f"<not stored: {type(value).__module__}.{type(value).__qualname__}>"
 
 
 def monitor(
