@@ -569,6 +569,105 @@ def test_damaged_files_are_read_from_sql_named_in_notes_and_rebuilt(tmp_path):
         client.close()
 
 
+def _same_size(path: Path, table) -> None:
+    """Write `table` over `path` as a valid Parquet file of exactly the old
+    size and row count (padded by an extra, uncompressed column): what size
+    and row count checks cannot tell apart."""
+    import pyarrow as pa
+
+    target, scratch = path.stat().st_size, path.with_suffix(".tmp")
+
+    def write(n: int) -> int:
+        pad = pa.array(["x" * n] + [""] * (table.num_rows - 1))
+        options = {"compression": {name: "zstd" for name in table.column_names} | {"pad": "none"}}
+        pq.write_table(
+            table.append_column("pad", pad),
+            scratch,
+            store_schema=False,
+            write_statistics=False,
+            use_dictionary=False,
+            **options,
+        )
+        return scratch.stat().st_size
+
+    n = max(0, target - write(0))
+    for _ in range(20):
+        size = write(n)
+        if size == target:
+            break
+        n = max(0, n + target - size)
+    assert scratch.stat().st_size == target, "could not pad the file to its old size"
+    assert pq.read_metadata(scratch).num_rows == pq.read_metadata(path).num_rows
+    scratch.replace(path)
+
+
+@pytest.mark.parametrize("tampering", ["acceptance flipped", "moved a day", "another app's file"])
+def test_a_file_rewritten_at_the_same_size_is_not_trusted(tmp_path, tampering):
+    import pyarrow.compute as pc
+
+    client = _lake_client(f"sqlite:///{tmp_path}/records.db", tmp_path)
+    try:
+        records = _fixed_records(range(3), 8)
+        _log(client, "app-a", records)
+        _log(client, "app-b", [{**r, "tags": {**r["tags"], "num": 1000}} for r in records])
+        client.export_lake()
+        parts = _partitions(client, "app-a")
+        victim = _local_path(parts["2022-04-02"])
+        table = pq.read_table(victim)
+        if tampering == "acceptance flipped":
+            ok = table.column(OK)
+            table = table.set_column(table.schema.get_field_index(OK), OK, pc.invert(ok))
+        elif tampering == "moved a day":
+            moved = pc.add(table.column("timestamp"), pd.Timedelta(days=1).to_pytimedelta())
+            table = table.set_column(table.schema.get_field_index("timestamp"), "timestamp", moved)
+        else:
+            table = pq.read_table(_local_path(_partitions(client, "app-b")["2022-04-02"]))
+        _same_size(victim, table)
+
+        sql = _sql(client)
+        fresh = LakeRecordStore(sql, client.blobs, tmp_path / "cache", sync_seconds=0)
+        assert _engine_name(fresh, "app-a") == "duckdb"  # the other days still serve
+        notes = fresh.notes("app-a")
+        assert len(notes) == 1 and "2022-04-02 (content differs from the export)" in notes[0]
+        for selection, level in _selections("app-a", None, MEDIUM, SMALL):
+            for name, read in _reads(selection, level).items():
+                _assert_same(name, _outcome(read, fresh), _outcome(read, sql))
+        fresh.close()
+        # The client's store rebuilds the day from SQL.
+        assert client.store.notes("app-a") == [] or _engine_name(client.store, "app-a")
+        _wait_rebuilt(client, "app-a", parts, ["2022-04-02"])
+        _assert_reads_equal(client, "app-a", depth=SMALL)
+    finally:
+        client.close()
+
+
+def test_a_file_is_loaded_for_its_own_day_only(tmp_path):
+    """Defence in depth: rows of another day in a day's file (were the hash
+    check passed) are not loaded."""
+    client = _lake_client(f"sqlite:///{tmp_path}/records.db", tmp_path)
+    try:
+        _log(client, "days", _fixed_records(range(2), 5))
+        client.export_lake()
+        store = client.store
+        store.summary(Selection("days"), [NUM])  # loads the files
+        table = "tmp_check"
+        parts = _partitions(client, "days")
+        path = str(_local_path(parts["2022-04-01"]))
+        day_us = int(pd.Timestamp("2022-04-02", tz="UTC").value // 1000)
+        fields = client.catalog.fields(client.catalog.application_id("days"))
+        with store._lock:
+            store._cursor.execute(
+                f"CREATE TABLE {table} AS SELECT * FROM "
+                f"{'gantry_records_' + str(client.catalog.application_id('days'))} LIMIT 0"
+            )
+            store._load_files(table, fields, [(path, tuple(pq.read_schema(path).names), day_us)])
+            count = store._cursor.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            store._cursor.execute(f"DROP TABLE {table}")
+        assert count == 0, "day 1's rows were loaded as day 2's"
+    finally:
+        client.close()
+
+
 # -- S3 ------------------------------------------------------------------------
 
 

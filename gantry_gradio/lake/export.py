@@ -14,6 +14,7 @@ store, under the application's lake-state row lock), and a day leaves
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tempfile
@@ -23,7 +24,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow.parquet as pq
 import sqlalchemy as sa
@@ -135,10 +136,12 @@ class LakeExporter:
             path = Path(tmp) / "part.parquet"
             rows, columns = self._write_day(app_id, fields, day_us, path)
             size = path.stat().st_size
+            digest = file_sha256(path)
             if rows:
                 self.blobs.put_file(key, path, "application/vnd.apache.parquet")
         uri = self.blobs.uri_for(key) if rows else None
-        return rows, self._commit(app_id, day_us, change, uri, rows, size, columns, replacing)
+        written = _Written(uri, rows, size, digest, columns)
+        return rows, self._commit(app_id, day_us, change, written, replacing)
 
     def _publish(self, application: str, app_id: int, superseded: list[str]) -> None:
         """Manifest first, then delete the files it no longer names: a reader
@@ -206,15 +209,13 @@ class LakeExporter:
         app_id: int,
         day_us: int,
         change: int,
-        uri: str | None,
-        rows: int,
-        size: int,
-        columns: list[str],
+        written: _Written,
         replacing: str | None = None,
     ) -> list[str]:
-        """Make `uri` the day's partition if it holds newer changes than the
-        current one, or as many when the current one is `replacing`. Returns
-        the files no partition names any more."""
+        """Make the written file the day's partition if it holds newer changes
+        than the current one, or as many when the current one is `replacing`.
+        Returns the files no partition names any more."""
+        uri = written.uri
         where = (_PARTITIONS.c.application_id == app_id, _PARTITIONS.c.day_us == day_us)
         with self.engine.begin() as conn:
             _lock_state(conn, app_id)
@@ -232,9 +233,10 @@ class LakeExporter:
                         application_id=app_id,
                         day_us=day_us,
                         uri=uri,
-                        rows=rows,
-                        bytes=size,
-                        columns=json.dumps(columns, ensure_ascii=False),
+                        rows=written.rows,
+                        bytes=written.size,
+                        sha256=written.sha256,
+                        columns=json.dumps(written.columns, ensure_ascii=False),
                         change_seq=change,
                         exported_at_us=now_us(),
                     )
@@ -287,6 +289,7 @@ class LakeExporter:
                     "uri": p.uri,
                     "rows": p.rows,
                     "bytes": p.bytes,
+                    "sha256": p.sha256,
                     "change_seq": p.change_seq,
                 }
                 for p in parts
@@ -306,6 +309,21 @@ class LakeExporter:
             self.blobs.delete(uri)
         except Exception as exc:  # noqa: BLE001 - an orphan file wastes space, nothing else
             log.warning("could not delete superseded lake file %s: %s", uri, exc)
+
+
+class _Written(NamedTuple):
+    """A day's file as written, before it is committed as the partition."""
+
+    uri: str | None
+    rows: int
+    size: int
+    sha256: str
+    columns: list[str]
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def fetch_batches(conn: sa.Connection, stmt: sa.Select, size: int) -> Iterator[list[tuple]]:

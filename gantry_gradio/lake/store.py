@@ -45,7 +45,7 @@ from ..store import schema
 from ..store.changes import current_change
 from ..store.query import SqlRecordStore, _Compiled
 from ..store.schema import RECORD_COLUMNS, Field
-from .export import LakeExporter, changed_days, fetch_batches, read_state
+from .export import LakeExporter, changed_days, fetch_batches, file_sha256, read_state
 from .layout import DAY_US, column_names, day_name, records_table_schema, rows_to_arrow
 
 log = logging.getLogger("gantry_gradio")
@@ -68,6 +68,7 @@ class _Partition:
     rows: int
     bytes: int
     columns: tuple[str, ...]
+    sha256: str | None
 
 
 @dataclass
@@ -251,13 +252,13 @@ class LakeRecordStore(SqlRecordStore):
     def _partitions(conn: sa.Connection, app_id: int) -> list[_Partition]:
         t = schema.lake_partitions
         rows = conn.execute(
-            sa.select(t.c.day_us, t.c.uri, t.c.rows, t.c.bytes, t.c.columns).where(
+            sa.select(t.c.day_us, t.c.uri, t.c.rows, t.c.bytes, t.c.columns, t.c.sha256).where(
                 t.c.application_id == app_id
             )
         )
         return [
-            _Partition(day, uri, n, size, tuple(json.loads(cols)))
-            for day, uri, n, size, cols in rows
+            _Partition(day, uri, n, size, tuple(json.loads(cols)), digest)
+            for day, uri, n, size, cols, digest in rows
         ]
 
     def _dirty_days(self, conn: sa.Connection, app_id: int, watermark: int) -> set[int]:
@@ -267,8 +268,8 @@ class LakeRecordStore(SqlRecordStore):
     def _checked(
         self, app_id: int, application: str, usable: dict[int, _Partition]
     ) -> dict[int, tuple[str, tuple[str, ...]]]:
-        """The usable partitions whose file is there and whole (size and row
-        count as exported); each file is checked once, and again when its
+        """The usable partitions whose file is the one exported (its SHA-256
+        as recorded at export); each file is checked once, and again when its
         size or modification time is no longer what was checked. A bad one is
         left to SQL, and rebuilt when this store has an exporter."""
         good = {}
@@ -302,6 +303,10 @@ class LakeRecordStore(SqlRecordStore):
             stamp = self._stamp(part)
             if path.stat().st_size != part.bytes:
                 return "file truncated or replaced"
+            if part.sha256 is None:
+                return "exported before content hashes were kept"
+            if file_sha256(path) != part.sha256:
+                return "content differs from the export"
             if pq.read_metadata(path).num_rows != part.rows:
                 return "row count differs"
             self._stamps[part.uri] = stamp
@@ -351,7 +356,7 @@ class LakeRecordStore(SqlRecordStore):
             cursor.register("incoming", arrow_schema.empty_table())
             cursor.execute(f"CREATE TABLE {table} AS SELECT * FROM incoming")
             cursor.unregister("incoming")
-            self._load_files(table, fields, [lake[day] for day in sorted(lake)])
+            self._load_files(table, fields, [(*lake[day], day) for day in sorted(lake)])
             self._copy_from_sql(table, app_id, fields, _outside(set(lake)), arrow_schema)
         else:
             for f in fields.values():
@@ -371,7 +376,7 @@ class LakeRecordStore(SqlRecordStore):
                 cursor.execute(
                     f"DELETE FROM {table} WHERE hour_us >= ? AND hour_us < ?", [day, day + DAY_US]
                 )
-            self._load_files(table, fields, [lake[day] for day in new_files])
+            self._load_files(table, fields, [(*lake[day], day) for day in new_files])
             changed = self.catalog.table(app_id).c.change_seq > mirror.seen_change
             self._copy_from_sql(
                 table, app_id, fields, _outside(set(lake)), arrow_schema, changed, replacing=True
@@ -381,26 +386,35 @@ class LakeRecordStore(SqlRecordStore):
         mirror.seen_change = change
 
     def _load_files(
-        self, table: str, fields: dict[str, Field], files: list[tuple[str, tuple[str, ...]]]
+        self,
+        table: str,
+        fields: dict[str, Field],
+        files: list[tuple[str, tuple[str, ...], int]],
     ) -> None:
-        """Insert lake files, their columns renamed to the table's. A field no
-        file has stays NULL (older days lack newer fields)."""
+        """Insert lake files, their columns renamed to the table's, each
+        file's rows of its own day only. A field no file has stays NULL
+        (older days lack newer fields)."""
         if not files:
             return
-        present = {column for _, columns in files for column in columns}
+        present = {column for _, columns, _ in files for column in columns}
         names = column_names(fields)
         renamed = "".join(
             f", {_quote(names[f.column])} AS {f.column}"
             for f in fields.values()
             if names[f.column] in present
         )
-        paths = ", ".join(_literal(path) for path, _ in files)
+        paths = ", ".join(_literal(path) for path, _, _ in files)
+        days = ", ".join(f"({_literal(path)}, {day})" for path, _, day in files)
         self._cursor.execute(
             f"INSERT INTO {table} BY NAME "
             'SELECT join_key, epoch_us("timestamp") AS timestamp_us, '
             f'epoch_us("timestamp") // {_HOUR_US} * {_HOUR_US} AS hour_us, version, '
             f"epoch_us(logged_at) AS logged_at_us, extra{renamed} "
-            f"FROM read_parquet([{paths}], union_by_name = true, hive_partitioning = false)"
+            f"FROM read_parquet([{paths}], union_by_name = true, hive_partitioning = false, "
+            f"filename = true) AS files JOIN (VALUES {days}) AS expected(path, day_us) "
+            "ON files.filename = expected.path "
+            'WHERE epoch_us("timestamp") >= expected.day_us '
+            f'AND epoch_us("timestamp") < expected.day_us + {DAY_US}'
         )
 
     def _copy_from_sql(

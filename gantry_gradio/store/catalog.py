@@ -57,7 +57,18 @@ class Catalog:
             except (IntegrityError, OperationalError, ProgrammingError):
                 schema.metadata.create_all(self.engine)
             self._add_change_columns()
+            self._add_column(schema.lake_partitions.name, "sha256", "VARCHAR(64)")
             self._tables_ready = True
+
+    def _add_column(self, table: str, column: str, sql_type: str) -> None:
+        """A column a later version added to a state table (NULL in old rows)."""
+        if column in {c["name"] for c in sa.inspect(self.engine).get_columns(table)}:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+        except (OperationalError, ProgrammingError):
+            pass  # read-only, or another process added it first
 
     def _add_change_columns(self) -> None:
         """Stores written before change tracking lack its columns: add them

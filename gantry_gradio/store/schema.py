@@ -187,6 +187,9 @@ lake_partitions = sa.Table(
     sa.Column("columns", sa.Text, nullable=False),  # JSON list of the file's columns
     sa.Column("change_seq", sa.BigInteger, nullable=False),  # changes the file holds
     sa.Column("exported_at_us", sa.BigInteger, nullable=False),
+    # The file's SHA-256, checked before any reader trusts it (NULL: written
+    # before hashes were kept; such a day is read from SQL and rebuilt).
+    sa.Column("sha256", sa.String(64)),
 )
 
 #: Per application: every change up to `watermark` is in an exported
