@@ -34,6 +34,11 @@ class BlobStore(Protocol):
 
     def fetch(self, uri: str, cache_dir: Path) -> Path: ...
 
+    def list_files(self, prefix: str) -> list[tuple[str, float]]:
+        """(URI, last modified as epoch seconds) of every file under the key
+        `prefix` (which should end with "/")."""
+        ...
+
 
 def partial_path(target: Path) -> Path:
     """Where to write `target` before renaming it into place: unique per

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from stat import S_ISREG
 from urllib.parse import unquote
 
 from .base import BlobStoreError, partial_path
@@ -41,6 +42,20 @@ class LocalBlobStore:
     def fetch(self, uri: str, cache_dir: Path) -> Path:
         """The file itself: a local folder needs no copy."""
         return self._path_of(uri)
+
+    def list_files(self, prefix: str) -> list[tuple[str, float]]:
+        folder = self.root / prefix
+        if not folder.resolve().is_relative_to(self.root) or not folder.is_dir():
+            return []
+        found = []
+        for path in folder.rglob("*"):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # renamed or deleted by another writer meanwhile
+                continue
+            if S_ISREG(stat.st_mode):
+                found.append((path.as_uri(), stat.st_mtime))
+        return found
 
     def _path_of(self, uri: str) -> Path:
         if not uri.startswith("file://"):

@@ -113,6 +113,20 @@ class S3BlobStore:
         os.replace(partial, target)
         return target
 
+    def list_files(self, prefix: str) -> list[tuple[str, float]]:
+        found = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._key(prefix)
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    uri = f"s3://{self.bucket}/{item['Key']}"
+                    found.append((uri, item["LastModified"].timestamp()))
+        except ClientError as exc:
+            raise self._explain(exc) from exc
+        return found
+
     def url(self, uri: str, *, expires_in: int = 3600) -> str:
         return self.client.generate_presigned_url(
             "get_object",

@@ -63,6 +63,12 @@ class ExportReport:
     rows: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    swept: int = 0  # stray files deleted (see LakeExporter.sweep)
+
+
+#: A lake file no partition names is deleted once it is this old (an
+#: exporter writes its file before it commits it; none takes an hour).
+STRAY_GRACE_SECONDS = 3600.0
 
 
 class LakeExporter:
@@ -103,8 +109,35 @@ class LakeExporter:
                 report.failed[day_name(day)] = f"{type(exc).__name__}: {exc}"
         self._advance(app_id, change, changed | pending)
         self._publish(application, app_id, superseded)
+        try:
+            report.swept = self.sweep(application)
+        except Exception as exc:  # noqa: BLE001 - strays waste space only; the next pass tries again
+            log.warning("could not sweep stray lake files of %s: %s", application, exc)
         report.seconds = time.perf_counter() - started
         return report
+
+    def sweep(self, application: str, *, grace_seconds: float = STRAY_GRACE_SECONDS) -> int:
+        """Delete the application's lake files that no partition names and
+        that are older than `grace_seconds`: files of an export killed
+        before it committed (or superseded ones whose delete failed), which
+        a folder-wide read would count again. The grace leaves alone a file
+        another exporter has written and not committed yet. Returns how many
+        were deleted."""
+        app_id = self.catalog.application_id(application)
+        with self.engine.connect() as conn:
+            named = set(
+                conn.scalars(
+                    sa.select(_PARTITIONS.c.uri).where(_PARTITIONS.c.application_id == app_id)
+                )
+            )
+        named.add(self.blobs.uri_for(manifest_key(application)))
+        cutoff = time.time() - grace_seconds
+        swept = 0
+        for uri, modified in self.blobs.list_files(application_prefix(application) + "/"):
+            if uri not in named and modified < cutoff:
+                self._delete_quietly(uri)
+                swept += 1
+        return swept
 
     def export_day(
         self,

@@ -16,6 +16,7 @@ the catalog alone, so every file of an application names a field alike."""
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 
 import pandas as pd
@@ -85,12 +86,16 @@ MAX_NAME_BYTES = 200
 
 
 def application_prefix(application: str) -> str:
-    """`lake/app=<escaped name>`. A name whose escaped form is too long for a
-    folder keeps its first characters and gets a hash of the whole name
-    (`app=<start>~<16 hex>`): still one folder per application, and the
-    manifest in it holds the full name."""
+    """`lake/app=<escaped name>`, one folder per application everywhere.
+    Two cases add a hash of the whole name (`app=<start>~<16 hex>`):
+    - an escaped form too long for a folder keeps its first characters;
+    - a name that a case-insensitive or normalising file system or S3
+      service could confuse with another (`App` and `app`, `ß` and `SS`, the
+      two forms of `é`): any name that is not its own case fold in NFC.
+    The manifest in the folder holds the full name."""
     escaped = hive_escape(application)
-    if len(escaped.encode()) > MAX_NAME_BYTES:
+    stable = unicodedata.normalize("NFC", application).casefold() == application
+    if len(escaped.encode()) > MAX_NAME_BYTES or not stable:
         digest = hashlib.sha256(application.encode()).hexdigest()[:16]
         kept, size = [], 0
         for unit in map(hive_escape, application):  # never half of a %XX or a character
