@@ -746,6 +746,27 @@ def test_stray_files_are_swept_on_s3(s3_server, s3_bucket, tmp_path):
         client.close()
 
 
+def test_a_failing_columnar_engine_answers_from_sql_with_a_note(tmp_path):
+    """DuckDB unusable (here: its database closed under it, as a full disk
+    or no memory leave it): every read answers from the SQL store, the tab
+    says so, and no read raises."""
+    client = _lake_client(f"sqlite:///{tmp_path}/records.db", tmp_path)
+    try:
+        _log(client, "engine", _fixed_records(range(3), 6))
+        client.export_lake()
+        assert _engine_name(client.store, "engine") == "duckdb"
+        client.store._db.close()
+        sql = _sql(client)
+        for selection, level in _selections("engine", None, MEDIUM, SMALL):
+            for name, read in _reads(selection, level).items():
+                _assert_same(name, _outcome(read, client.store), _outcome(read, sql))
+        [note] = client.store.notes("engine")
+        assert "columnar engine (DuckDB) failed" in note and "SQL store" in note
+    finally:
+        client.store.duck.dispose()
+        client.close()
+
+
 # -- S3 ------------------------------------------------------------------------
 
 

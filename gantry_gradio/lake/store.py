@@ -124,6 +124,10 @@ class LakeRecordStore(SqlRecordStore):
         self.duck = sa.create_engine(
             "duckdb://", creator=lambda: ConnectionWrapper(self._db.cursor())
         )
+        self._sql = sql
+        #: application -> the error class of its last columnar failure, while
+        #: its reads are answered from SQL (see `_retrying`).
+        self._engine_failures: dict[str, str] = {}
         self._mirrors: dict[int, _Mirror] = {}
         self._verified: dict[str, str | None] = {}  # uri -> None (good) or why not
         self._stamps: dict[str, tuple[int, int] | None] = {}  # uri -> (size, mtime) checked
@@ -143,6 +147,12 @@ class LakeRecordStore(SqlRecordStore):
 
     def notes(self, application: str) -> list[str]:
         app_id = self.catalog.application_id(application)
+        failed = self._engine_failures.get(application)
+        if failed is not None:
+            return [
+                f"The columnar engine (DuckDB) failed ({failed}), e.g. a full disk under "
+                "its cache folder: these numbers come from the SQL store, complete but slower."
+            ]
         with self._lock:
             broken = sorted(
                 (day, why) for (app, day), why in self._broken_days().items() if app == app_id
@@ -173,20 +183,32 @@ class LakeRecordStore(SqlRecordStore):
         return super()._compile(selection, self.duck if uses_lake else self.engine)
 
     def _retrying(method: Callable[..., T]) -> Callable[..., T]:  # noqa: N805 - decorator
-        """A lake file deleted or damaged after it was checked fails the query:
-        check the application's files again (a bad one is then served from
-        SQL) and answer once more."""
+        """A lake file deleted or damaged after it was checked fails the
+        query: check the application's files again (a bad one is then served
+        from SQL) and answer once more. If the columnar engine fails again
+        (a full disk, no memory, a closed database), answer from the SQL
+        store, and say so in `notes`: the tab stays up and right, only slower."""
 
         @functools.wraps(method)
         def wrapper(self: LakeRecordStore, selection: Any, *args: Any, **kwargs: Any) -> T:
+            application = selection.application
             try:
                 return method(self, selection, *args, **kwargs)
-            except (duckdb.Error, sa.exc.DBAPIError) as exc:
-                if isinstance(exc, sa.exc.DBAPIError) and not isinstance(exc.orig, duckdb.Error):
+            except Exception as exc:
+                if not _is_engine_failure(exc):
                     raise
                 log.warning("lake query failed (%s); checking its files again", exc)
-                self._forget(selection.application)
-                return method(self, selection, *args, **kwargs)
+            try:
+                self._forget(application)
+                answer = method(self, selection, *args, **kwargs)
+            except Exception as exc:
+                if not _is_engine_failure(exc):
+                    raise
+                log.warning("lake engine failed again (%s); answering from the SQL store", exc)
+                self._engine_failures[application] = type(exc).__name__
+                return method(self._sql, selection, *args, **kwargs)
+            self._engine_failures.pop(application, None)
+            return answer
 
         return wrapper
 
@@ -460,6 +482,14 @@ class LakeRecordStore(SqlRecordStore):
     def _drop(self, app_id: int) -> None:
         self._cursor.execute(f"DROP TABLE IF EXISTS {schema.records_table_name(app_id)}")
         self._mirrors[app_id] = _Mirror()
+
+
+def _is_engine_failure(exc: BaseException) -> bool:
+    """A failure of DuckDB or of the files and disk it works on, not of the
+    SQL store (whose errors reach the caller as they are)."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        return isinstance(exc.orig, duckdb.Error)
+    return isinstance(exc, (duckdb.Error, OSError, MemoryError))
 
 
 def _remove_orphans(cache_dir: Path) -> None:
