@@ -117,9 +117,10 @@ def test_an_evaluation_stored_before_a_crash_is_not_made_twice(client):
     records the run: the next run finds the stored evaluation."""
     log_days(client)
     rule = daily_rule()
+    create_alert(client, rule, start_on=START, now="2022-04-01")  # stored, nothing due yet
     first = rule.run(client, START + pd.Timedelta(days=2), START + pd.Timedelta(days=3))
     assert first.details["transition"] == "fired"
-    create_alert(client, rule, start_on=START, now="2022-04-04")
+    AutomationScheduler(client).run_once(now="2022-04-04")
     history = alert_history(client, "acceptance")
     assert history["transition"].tolist() == [None, None, "fired"]
     assert history["evaluated_at"].iloc[2] == pd.Timestamp(

@@ -84,3 +84,32 @@ def test_one_rule_catching_up_cannot_starve_the_others(client, caplog):
     again = scheduler.run_once(now=now)
     assert [o.automation for o in again] == ["busy"] * INTERVALS_PER_PASS
     assert len(alert_history(client, "busy")) == 2 * INTERVALS_PER_PASS
+
+
+def test_a_fast_process_clock_does_not_end_a_window_early(postgres, tmp_path, monkeypatch):
+    """This process's clock runs a minute fast; PostgreSQL's is right. Only
+    windows over by the store's clock, and settled (records still in a
+    spool), are evaluated: the current one stays open for its records."""
+    from gantry_gradio import Client
+    from gantry_gradio.automation.engine import SETTLE_US
+    from gantry_gradio.store import clock
+
+    c = Client(
+        postgres.create_database("fast_clock"),
+        blobs=tmp_path / "blobs",
+        spool_dir=tmp_path / "spool",
+    )
+    try:
+        start = pd.Timestamp.now(tz="UTC").floor("min") - pd.Timedelta(minutes=3)
+        c.log_record(APP, inputs={"x": 1}, feedback={"accepted": True}, timestamp=start)
+        assert c.flush(30)
+        real = clock.now_us
+        monkeypatch.setattr(clock, "now_us", lambda: real() + 60_000_000)
+        assert clock.store_now_us(c.engine) <= real() + 1_000_000  # the server's clock wins
+        create_alert(c, _rule("minute", every="1min", window="1min"), start_on=start)
+        ends = alert_history(c, "minute")["window_end"]
+        assert len(ends) >= 2
+        latest = int(ends.max().value // 1000)
+        assert latest <= real() - SETTLE_US, "a window not yet over by the store's clock"
+    finally:
+        c.close()

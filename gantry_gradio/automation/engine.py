@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .._timestamps import now_us, to_timestamp
 from ..datasets import check_name
+from ..store.clock import store_now_us
 from ..store.schema import automation_pauses, automation_runs, automations
 from .ledger import RunLedger
 from .trigger import IntervalTrigger
@@ -43,6 +44,13 @@ class ActionResult:
     message: str
     reference: str | None = None
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+#: A record reaches the store a moment after it happens (the app's spool
+#: delivers it): by the clock, an interval is final only this long after it
+#: ended. A record later still is not counted in an interval already run
+#: (alerts: the tab and `query` have it; the evaluation stays as made).
+SETTLE_US = 30 * 1_000_000
 
 
 class Action(Protocol):
@@ -167,15 +175,15 @@ class Automation:
     def run_pending(
         self, client: Client, *, now: Any = None, limit: int | None = None
     ) -> list[IntervalOutcome]:
-        """Run the intervals over by `now` (default: the clock) that are not
-        done yet, in order, at most `limit` of them (a scheduler's share per
+        """Run the intervals over by `now` (default: the store's clock less
+        SETTLE_US) that are not done yet, in order, at most `limit` of them (a scheduler's share per
         pass; None: all); stop at the first that fails or that another
         process is running."""
         outcomes: list[IntervalOutcome] = []
         ledger = RunLedger(client.engine)
-        due = self.trigger.intervals(
-            now if now is not None else now_us() / 1e6, after_us=ledger.last_done(self.name)
-        )
+        if now is None:  # the clocks say when; records may still be on their way
+            now = (store_now_us(client.engine) - SETTLE_US) / 1e6
+        due = self.trigger.intervals(now, after_us=ledger.last_done(self.name))
         for start_us, end_us in due:
             if limit is not None and len(outcomes) >= limit:
                 break
