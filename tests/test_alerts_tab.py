@@ -89,6 +89,16 @@ def test_the_tab_shows_alerts_and_its_form_checks_saves_and_deletes_rules(client
         assert not other["success"] and f"shows only '{APP}'" in str(other)
         bad = raw_event(url, events["check"], form(APP, "watch", TEST_TOKEN, threshold="lots"))
         assert not bad["success"] and "must be numbers" in str(bad)
+        for fields, message in (
+            ({"metric": "mean", "field": "inputs.nope"}, "has no field 'inputs.nope'"),
+            ({"filters": "tags.nope == 1"}, "has no field 'tags.nope'"),
+            ({"metric": "quantile", "field": "inputs.n"}, "the form makes"),
+            ({"every": "1ms"}, "every must be at least 1 minute"),
+            ({"window": "1us"}, "window must be at least 1 minute"),
+        ):
+            refused = raw_event(url, events["save"], form(APP, "never", TEST_TOKEN, **fields))
+            assert not refused["success"] and message in str(refused), (fields, refused)
+        assert [r.name for r in application_rules(client, APP)] == ["dip"]  # none was saved
         checked = raw_event(url, events["check"], form(APP, "watch", TEST_TOKEN))
         assert "volume over the 1 days window ending at the newest record" in str(checked)
         assert "**10** from 10 records" in str(checked)

@@ -326,6 +326,24 @@ def create_alert(
     return automation
 
 
+def check_fields(client: Client, rule: AlertRule) -> None:
+    """Refuse a rule on a field its application has never logged, with the
+    fields it has: the tab's form checks this on save (a typo there would
+    never fire). `create_alert` does not, so code may set a rule up for
+    feedback that has not arrived yet; an application without records yet is
+    not checked."""
+    if not client.store.has_application(rule.application):
+        return
+    known = set(client.store.fields(rule.application)) | {"timestamp", "join_key", "version"}
+    named = [rule.field] + [f["field"] for f in rule.filters]
+    for name in named:
+        if name is not None and name not in known:
+            fields = ", ".join(sorted(known - {"timestamp", "join_key", "version"}))
+            raise ValueError(
+                f"{rule.application!r} has no field {name!r}; its fields: {fields or 'none yet'}"
+            )
+
+
 def alert_history(client: Client, name: str) -> pd.DataFrame:
     """Every evaluation of alert `name` in time order: window_start,
     window_end, value, records, breached, state, transition."""

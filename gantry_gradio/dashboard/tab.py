@@ -23,6 +23,7 @@ import pandas as pd
 from ..alerts import AlertRule, create_alert, stored_alerts
 from ..alerts.metrics import METRICS
 from ..alerts.overview import overview, preview
+from ..alerts.rule import check_fields
 from ..client import Client
 from . import panels, render
 from .access import TOKEN_PARAM, AccessDenied, MonitoringAccess, is_loopback
@@ -36,6 +37,9 @@ __all__ = ["AccessDenied", "MonitoringTab", "is_loopback", "monitoring_tab"]
 #: bad date): the API raises them with a message that says what to fix.
 USER_ERRORS = (ValueError, LookupError)
 MAX_PAGE = 10**7
+#: The metrics the tab's alert form can make (a quantile rule needs its
+#: quantile=, which the form does not ask for).
+FORM_METRICS = [metric for metric in METRICS if metric != "quantile"]
 #: Table cells show this much; a click shows the rest.
 _CELL_CHARS = 80
 #: Gradio fills a handler's gr.Progress parameter; this default is its marker.
@@ -246,7 +250,11 @@ def monitoring_tab(
                 # Free-text controls: Gradio checks no choice or number before the
                 # handler's access check runs; the handler checks the values.
                 alert_metric = gr.Dropdown(
-                    list(METRICS), value="acceptance_rate", label="Metric", allow_custom_value=True
+                    FORM_METRICS,
+                    value="acceptance_rate",
+                    label="Metric",
+                    info="quantile rules: gantry.create_alert(..., quantile=0.95)",
+                    allow_custom_value=True,
                 )
                 alert_field = gr.Textbox(value=accepted_field, label="Field (not for volume)")
                 alert_side = gr.Dropdown(
@@ -526,6 +534,8 @@ def monitoring_tab(
     ):
         if side not in ("above", "below"):
             raise ValueError("an alert fires when its value is above or below the threshold")
+        if metric not in FORM_METRICS:
+            raise ValueError(f"the form makes {', '.join(FORM_METRICS)} rules, not {metric!r}")
         try:
             limit, least = float(threshold), int(minimum or 1)
         except (TypeError, ValueError):
@@ -565,6 +575,7 @@ def monitoring_tab(
             automation.pause(c)
             return f"Paused alert **{rule.name}**. Refresh to update."
         rule = alert_rule(app, *values)
+        check_fields(c, rule)
         if action == "check":
             return preview(c, rule)
         create_alert(c, rule)
