@@ -767,6 +767,51 @@ def test_a_failing_columnar_engine_answers_from_sql_with_a_note(tmp_path):
         client.close()
 
 
+OWNER = """
+import sys, time
+from gantry_gradio import Client
+from gantry_gradio.lake import LakeRecordStore
+client = Client(sys.argv[1], blobs=sys.argv[2], spool_dir=sys.argv[3])
+store = LakeRecordStore(client.store, client.blobs, sys.argv[4])
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def test_another_processes_live_duckdb_file_is_never_removed(tmp_path):
+    """Owners are known by the lock they hold, not by a process id another
+    container cannot see: a live owner's file stays, a killed one's goes."""
+    import signal
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    args = [f"sqlite:///{tmp_path}/records.db", str(tmp_path / "blobs"), str(tmp_path / "spool")]
+    child = subprocess.Popen(
+        [sys.executable, "-c", OWNER, *args, str(cache)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        theirs = sorted(p.name for p in cache.iterdir())
+        assert len(theirs) == 2 and theirs[1].endswith(".lock"), theirs
+        client = Client(args[0], blobs=args[1], spool_dir=tmp_path / "spool-2")
+        ours = LakeRecordStore(client.store, client.blobs, cache)
+        assert set(theirs) <= {p.name for p in cache.iterdir()}, "a live owner's file was removed"
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+        again = LakeRecordStore(client.store, client.blobs, cache)
+        left = {p.name for p in cache.iterdir()}
+        assert not set(theirs) & left, "a killed owner's files stay"
+        assert len(left) == 4  # ours and again's: a database and a lock each
+        again.close()
+        ours.close()
+        client.close()
+        assert list(cache.iterdir()) == []
+    finally:
+        child.kill()
+        child.wait(30)
+
+
 # -- S3 ------------------------------------------------------------------------
 
 

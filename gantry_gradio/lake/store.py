@@ -22,17 +22,17 @@ partition, its reads go to the SQL store."""
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import logging
-import os
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -114,7 +114,9 @@ class LakeRecordStore(SqlRecordStore):
         null_order = _NULL_ORDER.get(sql.engine.dialect.name, "nulls_last_on_asc_first_on_desc")
         self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         _remove_orphans(self.cache_dir)
-        self._path = self.cache_dir / f"mirror-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
+        self._path = self.cache_dir / f"mirror-{uuid.uuid4().hex}.duckdb"
+        # Held for the store's life: whoever can take it knows the owner is gone.
+        self._owner = _hold(self._path.with_suffix(".lock"))
         self._db = duckdb.connect(
             str(self._path),
             config={"memory_limit": memory_limit, "default_null_order": null_order},
@@ -142,6 +144,8 @@ class LakeRecordStore(SqlRecordStore):
         self._db.close()
         for leftover in (self._path, self._path.with_name(self._path.name + ".wal")):
             leftover.unlink(missing_ok=True)
+        self._path.with_suffix(".lock").unlink(missing_ok=True)
+        self._owner.close()
 
     # -- what the tab shows about the engine ---------------------------------------
 
@@ -492,22 +496,32 @@ def _is_engine_failure(exc: BaseException) -> bool:
     return isinstance(exc, (duckdb.Error, OSError, MemoryError))
 
 
+def _hold(lock_path: Path) -> IO[str]:
+    """An exclusive lock on `lock_path`, kept while the returned file is open."""
+    owner = open(lock_path, "w")  # noqa: SIM115 - open for the store's life, closed by close()
+    fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return owner
+
+
 def _remove_orphans(cache_dir: Path) -> None:
-    """DuckDB files of processes that ended without closing (killed)."""
-    for path in cache_dir.glob("mirror-*.duckdb*"):
-        pid = path.name.split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """DuckDB files whose store ended without closing (killed). The owner is
+    known by the lock it holds on `mirror-<id>.lock`, not by a process id: a
+    folder shared by containers sees other containers' process ids as dead
+    (or as someone else's), and their live files must stay."""
+    for lock_path in cache_dir.glob("mirror-*.lock"):
+        try:
+            probe = open(lock_path, "a")  # noqa: SIM115 - closed below
+        except FileNotFoundError:  # its owner closed meanwhile
+            continue
+        with probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # alive
+            stem = lock_path.with_suffix("")
+            for leftover in (stem.with_suffix(".duckdb"), stem.with_suffix(".duckdb.wal")):
+                leftover.unlink(missing_ok=True)
+            lock_path.unlink(missing_ok=True)
 
 
 def _outside(days: set[int]) -> list[tuple[int | None, int | None]]:
