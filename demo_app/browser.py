@@ -65,8 +65,8 @@ def pick(page, label: str, option: str) -> None:
 
 
 def open_monitoring_by_link(page, url: str, token: str, *, tab: str | None = None) -> None:
-    """Open the app the way its start-up line says: the URL with ?monitoring_token=."""
-    page.goto(f"{url}?monitoring_token={token}")
+    """Open the app the way its start-up line says: the URL with #monitoring_token=."""
+    page.goto(f"{url}#monitoring_token={token}")
     if tab:
         page.get_by_role("tab", name=tab).click()
     wait_until_idle(page)

@@ -192,7 +192,7 @@ def test_the_token_comes_from_the_environment_or_is_generated_and_printed(
     generated = MonitoringAccess.configure()
     generated.announce("app-a")
     printed = capfd.readouterr().err
-    assert generated.token and f"?monitoring_token={generated.token}" in printed
+    assert generated.token and f"/#monitoring_token={generated.token}" in printed
     assert generated.token != MonitoringAccess.configure().token
 
 

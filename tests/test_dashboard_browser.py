@@ -133,6 +133,8 @@ def test_browser_token_link_opens_the_tab_and_no_run_is_kept(tmp_path):
             assert stranger.get_by_text("sentence 13-11").filter(visible=True).count() == 0
 
             page = browser.new_page(viewport={"width": 1400, "height": 2200})
+            sent: list[str] = []  # every request line and Referer: what a proxy logs
+            page.on("request", lambda r: sent.append(f"{r.url} {r.headers.get('referer', '')}"))
             open_monitoring_by_link(page, url, TEST_TOKEN, tab="Monitoring")
             page.get_by_text("sentence 13-11", exact=True).filter(visible=True).first.wait_for(
                 state="visible", timeout=30_000
@@ -148,7 +150,9 @@ def test_browser_token_link_opens_the_tab_and_no_run_is_kept(tmp_path):
             )
             wait_until_idle(page)
             stored = page.evaluate(_RUN_HISTORY)
+            assert TEST_TOKEN not in page.url
             browser.close()
+        assert len(sent) > 5 and not [line for line in sent if TEST_TOKEN in line]
     finally:
         client.close()
     runs = [run for _, value in stored for run in json.loads(value) if isinstance(run, dict)]

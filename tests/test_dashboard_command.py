@@ -90,7 +90,7 @@ def test_serves_all_applications_behind_a_login(store):
 def test_without_logins_it_prints_a_token_link_and_needs_it(store):
     env = {k: v for k, v in os.environ.items() if k != "GANTRY_MONITORING_TOKEN"}
     with serving(_command(store, "--port", str(free_port())), env=env) as (url, line):
-        token = re.search(r"\?monitoring_token=([\w-]+)", line).group(1)
+        token = re.search(r"/#monitoring_token=([\w-]+)", line).group(1)
         app = connect(url)
         with pytest.raises(AppError, match="needs its access token"):
             monitoring_refresh(app, "first-app")

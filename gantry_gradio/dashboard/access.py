@@ -9,7 +9,8 @@ Three ways to give access, one at a time:
 - `allowed_users`: Gradio logins (launch with `auth=...`);
 - an access token (the default, Jupyter's model): given, read from
   GANTRY_MONITORING_TOKEN, or generated and printed; the page reads it from
-  `?monitoring_token=...` or the "Access token" field;
+  the link's `#monitoring_token=...` (or an older `?monitoring_token=...`)
+  or the "Access token" field;
 - `access="loopback"`: the explicit opt-out for a trusted single-user machine,
   where requests made on this machine (loopback client, local Host, no proxy
   headers) are served without a credential."""
@@ -49,10 +50,15 @@ def is_loopback(host: str) -> bool:
 
 
 def access_url(base_url: str, token: str) -> str:
-    """The app's URL with the token as `?monitoring_token=...`: the link to open."""
+    """The link to open: the app's URL with the token in its fragment
+    (`#monitoring_token=...`). A browser never sends a fragment, neither in
+    the request line nor in the Referer of the page's asset requests, so the
+    token reaches no proxy or server log; the page moves it into its field
+    and out of the address bar, and sends it in each event's body."""
     parts = urlsplit(base_url)
-    query = "&".join(q for q in (parts.query, urlencode({TOKEN_PARAM: token})) if q)
-    return urlunsplit(parts._replace(path=parts.path or "/", query=query))
+    return urlunsplit(
+        parts._replace(path=parts.path or "/", fragment=urlencode({TOKEN_PARAM: token}))
+    )
 
 
 def new_token() -> str:
@@ -136,7 +142,7 @@ class MonitoringAccess:
         print(
             f"gantry_gradio: the {what} needs its access token; open "
             f"{access_url(f'http://127.0.0.1:{port}/', self.token)} "
-            f"(your app's address with ?{TOKEN_PARAM}=...), or paste {self.token} "
+            f"(your app's address with #{TOKEN_PARAM}=...), or paste {self.token} "
             "in its Access token field",
             file=sys.stderr,
             flush=True,

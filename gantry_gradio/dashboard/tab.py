@@ -45,13 +45,17 @@ _CELL_CHARS = 80
 #: Gradio fills a handler's gr.Progress parameter; this default is its marker.
 _PROGRESS = gr.Progress()
 _EMPTY = pd.DataFrame()
+#: Takes the token from the link (`#monitoring_token=`, or an older link's
+#: `?monitoring_token=`) into the token field, and out of the address bar.
 _TOKEN_FROM_ADDRESS = f"""(typed) => {{
-    const params = new URLSearchParams(window.location.search);
-    const token = params.get("{TOKEN_PARAM}");
+    const search = new URLSearchParams(window.location.search);
+    const hash = new URLSearchParams(window.location.hash.slice(1));
+    const token = hash.get("{TOKEN_PARAM}") ?? search.get("{TOKEN_PARAM}");
     if (token === null) return typed;
-    params.delete("{TOKEN_PARAM}");
-    const query = params.toString();
-    const rest = (query ? "?" + query : "") + window.location.hash;
+    search.delete("{TOKEN_PARAM}");
+    hash.delete("{TOKEN_PARAM}");
+    const query = search.toString(), fragment = hash.toString();
+    const rest = (query ? "?" + query : "") + (fragment ? "#" + fragment : "");
     window.history.replaceState(window.history.state, "", window.location.pathname + rest);
     return typed || token;
 }}"""
@@ -85,7 +89,7 @@ class MonitoringTab:
 
     def load_with(self, demo: gr.Blocks) -> None:
         """Fill the panels when the page opens (call inside `with demo:`). A
-        page opened with `?monitoring_token=...` moves the token into its field
+        page opened with `#monitoring_token=...` moves the token into its field
         and out of the address bar first, so neither the browser's history nor
         Gradio's run history (which keeps each run's page URL) stores it."""
         token_box = self._inputs[-1]
@@ -423,7 +427,7 @@ def monitoring_tab(
         request: gr.Request,
         progress: gr.Progress = _PROGRESS,
     ):
-        """The page load: take the token from `?monitoring_token=` into the
+        """The page load: take the token from an old `?monitoring_token=` link into the
         field, and say what is missing instead of raising at every visitor
         (most of whom came for the app, not the monitoring tab)."""
         typed = typed_token or guard.token_in(request)
