@@ -4,6 +4,10 @@ file, a dataset) stays text, on an S3 API server and a local folder alike."""
 
 from __future__ import annotations
 
+import base64
+import json
+from pathlib import Path
+
 import pytest
 import requests
 
@@ -52,13 +56,58 @@ def test_only_a_records_own_blobs_become_links(blob_client):
     if link.startswith("http"):  # presigned: opens app-a's file, and only it
         assert requests.get(link, timeout=10).content == b"app-a's own file"
     else:
-        assert open(stored_file(c, "app-a", own, link), "rb").read() == b"app-a's own file"
+        encoded = base64.b64encode(b"app-a's own file").decode()
+        assert f";base64,{encoded}" in stored_file(c, "app-a", own, link)
     others = page.drop(index=own)
     assert len(others) == len(typed)
     for key, row in others.iterrows():
         for column in ("inputs.file", "inputs.text"):
             assert row[column] in typed, f"{row[column]!r} was turned into a link"
-            assert stored_file(c, "app-a", key, row[column]) is None
+            assert stored_file(c, "app-a", key, row[column]) == ""
     # A click forged with app-b's row key and file, on app-a's tab.
     app_b_key = c.query("app-b").dropna(subset=["inputs.secret"])["join_key"].iloc[0]
-    assert stored_file(c, "app-a", app_b_key, c.blobs.url(app_b_blob)) is None
+    assert stored_file(c, "app-a", app_b_key, c.blobs.url(app_b_blob)) == ""
+
+
+def test_a_clicked_file_leaves_no_copy_and_no_url_without_the_token(tmp_path):
+    """The launched tab hands the file over in the click's answer only: no
+    file is copied for Gradio to serve (a URL that needs no token and never
+    expires), and the click itself needs the token."""
+    import tempfile
+
+    import gradio as gr
+
+    from gantry_gradio.dashboard.tab import monitoring_tab
+    from tests.gradio_apps import TEST_TOKEN, launched, raw_event
+
+    c = Client(f"sqlite:///{tmp_path}/r.db", blobs=tmp_path / "blobs", spool_dir=tmp_path / "s")
+    try:
+        key = c.log_record("files", inputs={"file": b"private bytes"})
+        assert c.flush(30)
+        shown = panels.rows_page(c, Scope("files"), 0)
+        path = shown["inputs.file"].iloc[0]
+        with gr.Blocks() as demo:
+            monitoring_tab("files", client=c, access_token=TEST_TOKEN)
+        before = set(Path(tempfile.gettempdir()).glob("gantry-cell-*"))
+        with launched(demo) as url:
+            import httpx
+
+            config = httpx.get(f"{url}config", timeout=30).json()
+            (select,) = [
+                d["id"]
+                for d in config["dependencies"]
+                if any(trigger[1] == "select" for trigger in d.get("targets", []))
+            ]
+            rows = {"headers": ["join_key", "inputs.file"], "data": [[key, path]]}
+            cell = {"index": [0, 1], "value": path, "selected": True}
+            answer = raw_event(url, select, ["files", rows, TEST_TOKEN], event_data=cell)
+            assert answer["success"], answer
+            value, link = answer["output"]["data"]
+            assert value == path
+            assert base64.b64encode(b"private bytes").decode() in link
+            assert "/file=" not in json.dumps(answer)  # nothing Gradio would serve by URL
+            refused = raw_event(url, select, ["files", rows, ""], event_data=cell)
+            assert not refused["success"]
+        assert set(Path(tempfile.gettempdir()).glob("gantry-cell-*")) == before
+    finally:
+        c.close()

@@ -159,3 +159,31 @@ def test_browser_token_link_opens_the_tab_and_no_run_is_kept(tmp_path):
     assert any("echo" in str(run.get("api_name")) for run in runs), stored
     kept = json.dumps(stored)
     assert "monitoring" not in kept and "sentence" not in kept and TEST_TOKEN not in kept
+
+
+def test_a_clicked_file_cell_offers_the_file_itself(tmp_path):
+    """The click hands the record's file over as a download link holding it
+    (no copy Gradio would serve without the token)."""
+    from playwright.sync_api import sync_playwright
+
+    client = Client(f"sqlite:///{tmp_path}/r.db", blobs=tmp_path / "b", spool_dir=tmp_path / "s")
+    client.log_record("files", inputs={"file": b"private bytes", "text": "hi"})
+    assert client.flush(30)
+    with gr.Blocks() as demo:
+        tab = monitoring_tab("files", client=client, access_token=TEST_TOKEN)
+        tab.load_with(demo)
+    try:
+        with launched(demo) as url, sync_playwright() as p:
+            browser = launch_chromium(p)
+            page = browser.new_page(viewport={"width": 1400, "height": 2000})
+            open_monitoring_by_link(page, url, TEST_TOKEN)
+            page.get_by_role("gridcell", name=str(tmp_path / "b")[:40]).first.click()
+            link = page.locator("a[download]").first
+            link.wait_for(timeout=30_000)
+            assert link.get_attribute("href").startswith("data:application/octet-stream;base64,")
+            with page.expect_download() as download:
+                link.click()
+            assert open(download.value.path(), "rb").read() == b"private bytes"
+            browser.close()
+    finally:
+        client.close()

@@ -3,6 +3,8 @@ one-point series, series split by version, the rows table and its cells."""
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -128,10 +130,11 @@ def test_rows_table_links_files_and_a_clicked_cell_gives_only_stored_files(clien
     assert types[column] == "markdown" and table["inputs.raw"].iloc[0].startswith("[open](https")
     assert set(types) - {"markdown"} == {"str"}
     assert render.rows_table(page)[0]["inputs.raw"].iloc[0] == path, "a local path stays text"
-    copy = stored_file(client, APP, key, path)
-    assert copy != path and open(copy, "rb").read() == b"bytes of a flagged file"
-    assert stored_file(client, "other-app", key, path) is None, "another application's row"
-    assert stored_file(client, APP, "another-key", path) is None, "another record's file"
+    link = stored_file(client, APP, key, path)
+    encoded = base64.b64encode(b"bytes of a flagged file").decode()
+    assert link.startswith("<a download=") and f";base64,{encoded}" in link
+    assert stored_file(client, "other-app", key, path) == "", "another application's row"
+    assert stored_file(client, APP, "another-key", path) == "", "another record's file"
     secret = tmp_path / "not-a-blob.txt"
     secret.write_text("other data")
     # Beside record blobs: the lake's files (every application's rows), look-alikes.
@@ -150,7 +153,7 @@ def test_rows_table_links_files_and_a_clicked_cell_gives_only_stored_files(clien
         "hello",
         "",
     ):
-        assert stored_file(client, APP, key, value) is None, value
+        assert stored_file(client, APP, key, value) == "", value
 
 
 def test_the_launched_tab_draws_markers_for_one_day_and_splits_by_version(client):

@@ -1,4 +1,4 @@
-"""What a rows-table cell may open: a short-lived link or a copy of a stored file.
+"""What a rows-table cell may open: a short-lived link, or the stored file itself.
 
 Why so strict: a cell's text is whatever the application logged. A URI typed
 as text (`s3://bucket/prefix/lake/app=other/_manifest.json`, a local path to
@@ -8,8 +8,9 @@ when it was written (store/blob_refs.py), on S3 and local folders alike."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import base64
+import html
+import mimetypes
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from ..store.blob_refs import referenced_blobs
 
 #: How long a presigned link in the rows table stays valid.
 LINK_SECONDS = 900
+#: The largest file a clicked cell hands over inline.
+INLINE_BYTES = 10 * 1024 * 1024
 
 
 def _referenced_uris(
@@ -60,17 +63,34 @@ def link_stored_files(client: Client, application: str, frame: pd.DataFrame) -> 
     return frame
 
 
-def stored_file(client: Client, application: str, join_key: Any, value: str) -> str | None:
-    """A copy of the local record file a cell shows, in a fresh temporary
-    folder Gradio may serve from; None for anything else, whatever the viewer
-    sends (the click's row and value come from the browser). (S3 files
-    appear as presigned links, which open by themselves.)"""
+def stored_file(client: Client, application: str, join_key: Any, value: str) -> str:
+    """The local record file a clicked cell shows, as a download link that
+    holds the file itself (a `data:` URL), or "" for anything else, whatever
+    the viewer sends (the click's row and value come from the browser).
+
+    Why not a file Gradio serves: Gradio copies a returned file into its
+    cache and serves it at a URL that needs no token and never expires. A
+    `data:` link travels only in the answer to this viewer's access-checked
+    click, leaves no copy on disk and is gone with the page. Files over
+    INLINE_BYTES are not inlined (read them with `client.read_blob`). S3
+    files appear as presigned links, which open by themselves and expire."""
     if getattr(client.blobs, "root", None) is None or not isinstance(join_key, str):
-        return None
+        return ""
     for uri in _referenced_uris(client, application, [join_key]).get(join_key, ()):
         path = Path(client.blob_url(uri))
-        if str(path) == value and path.is_file():
-            target = Path(tempfile.mkdtemp(prefix="gantry-cell-")) / path.name
-            shutil.copyfile(path, target)
-            return str(target)
-    return None
+        if str(path) != value or not path.is_file():
+            continue
+        size = path.stat().st_size
+        name = html.escape(path.name)
+        if size > INLINE_BYTES:
+            return (
+                f"<p>{name} ({size:,} bytes) is too large to hand over here; read it with "
+                f"<code>client.read_blob({html.escape(repr(uri))})</code>.</p>"
+            )
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        data = base64.b64encode(path.read_bytes()).decode()
+        return (
+            f'<a download="{name}" href="data:{kind};base64,{data}">'
+            f"Download {name} ({size:,} bytes)</a>"
+        )
+    return ""

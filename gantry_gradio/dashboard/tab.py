@@ -243,7 +243,7 @@ def monitoring_tab(
         )
         with gr.Row():
             selected_cell = gr.Textbox(label="Selected cell", lines=3, max_lines=12, scale=3)
-            selected_file = gr.File(label="Selected file", scale=1)
+            selected_file = gr.HTML(label="Selected file")
         with gr.Accordion("Alerts", open=False):
             alert_rules = gr.Dataframe(label="Alert rules and their last evaluation")
             alert_values = gr.LinePlot(
@@ -483,13 +483,13 @@ def monitoring_tab(
     @_shown
     def show_cell(app, shown_rows, typed_token, event: gr.SelectData, request: gr.Request):
         """A clicked cell's full value, and the stored file it names if its
-        own record stored it (copied out of the blob folder, so Gradio serves
-        it to this viewer only)."""
+        own record stored it (a download link holding the file, in this
+        access-checked answer only)."""
         guard.check(request, typed_token)
         app = pinned(app)
         value = event.value if isinstance(event.value, str) else json.dumps(event.value)
         if not app:
-            return value, None
+            return value, ""
         return value, stored_file(_client(client), app, _join_key(shown_rows, event), value)
 
     rows.select(
