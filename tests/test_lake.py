@@ -93,6 +93,16 @@ def _lake_client(store_url: str, root: Path, blobs: str | Path | None = None, **
     return client
 
 
+def _s3_lake_client(root: Path, s3_server, bucket: str) -> Client:
+    """A lake-backed client whose blobs (and lake) are in `bucket` on moto."""
+    return _lake_client(
+        f"sqlite:///{root}/records.db",
+        root,
+        blobs=f"s3://{bucket}/prefix",
+        s3_endpoint_url=s3_server.endpoint_url,
+    )
+
+
 def _sql(client: Client) -> SqlRecordStore:
     return SqlRecordStore(client.engine, client.catalog, client.views)
 
@@ -726,12 +736,7 @@ def test_files_of_a_killed_export_are_swept_after_the_grace(tmp_path):
 
 
 def test_stray_files_are_swept_on_s3(s3_server, s3_bucket, tmp_path):
-    client = _lake_client(
-        f"sqlite:///{tmp_path}/records.db",
-        tmp_path,
-        blobs=f"s3://{s3_bucket}/prefix",
-        s3_endpoint_url=s3_server.endpoint_url,
-    )
+    client = _s3_lake_client(tmp_path, s3_server, s3_bucket)
     try:
         _log(client, "strays", _fixed_records(range(1), 5))
         client.export_lake()
@@ -816,12 +821,7 @@ def test_another_processes_live_duckdb_file_is_never_removed(tmp_path):
 
 
 def test_lake_on_s3_with_a_hostile_application_name(s3_server, s3_bucket, tmp_path):
-    client = _lake_client(
-        f"sqlite:///{tmp_path}/records.db",
-        tmp_path,
-        blobs=f"s3://{s3_bucket}/prefix",
-        s3_endpoint_url=s3_server.endpoint_url,
-    )
+    client = _s3_lake_client(tmp_path, s3_server, s3_bucket)
     try:
         keys = _log(client, WEIRD_APP, _fixed_records(range(3), 6))
         client.log_record(WEIRD_APP, feedback={"ok": True, "note": "s3"}, join_key=keys[2])
