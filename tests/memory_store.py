@@ -35,6 +35,8 @@ class MemoryRecordStore(RecordStore):
     kinds: dict[str, dict[str, str]]
     views: dict[str, list[View]]
     baselines: dict[tuple[str, str, str], np.ndarray] = dataclasses.field(default_factory=dict)
+    #: application -> join key -> blob keys its record stored
+    blobs: dict[str, dict[str, set[str]]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def copy_of(cls, source: RecordStore, baseline: str = "default") -> MemoryRecordStore:
@@ -46,6 +48,8 @@ class MemoryRecordStore(RecordStore):
             views={app: source.list_views(app) for app in apps},
         )
         for app in apps:
+            keys = list(store.records[app]["join_key"])
+            store.blobs[app] = source.referenced_blobs(app, keys)
             for path, kind in kinds[app].items():
                 values = source.baseline_values(app, baseline, path)
                 if kind == "number" and values.size:
@@ -134,6 +138,10 @@ class MemoryRecordStore(RecordStore):
             return frame[["join_key"]]
         self._kind(selection.application, field)
         return frame[["join_key", field]].rename(columns={field: "value"})
+
+    def referenced_blobs(self, application: str, join_keys: Sequence[str]) -> dict[str, set[str]]:
+        stored = self.blobs.get(application, {})
+        return {key: stored[key] for key in join_keys if key in stored}
 
     def stored_join_keys(self, application: str, join_keys: Sequence[str]) -> set[str]:
         if not self.has_application(application):

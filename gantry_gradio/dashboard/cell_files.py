@@ -18,8 +18,6 @@ from typing import Any
 import pandas as pd
 
 from ..client import Client
-from ..store import UnknownApplicationError
-from ..store.blob_refs import referenced_blobs
 
 #: How long a presigned link in the rows table stays valid.
 LINK_SECONDS = 900
@@ -31,11 +29,8 @@ def _referenced_uris(
     client: Client, application: str, join_keys: Iterable[Any]
 ) -> dict[str, set[str]]:
     """Per join key, the URIs of the blobs its record references."""
-    try:
-        app_id = client.catalog.application_id(application)
-    except UnknownApplicationError:
-        return {}
-    refs = referenced_blobs(client.engine, app_id, join_keys)
+    keys = [key for key in join_keys if isinstance(key, str)]
+    refs = client.store.referenced_blobs(application, keys)
     return {key: {client.blobs.uri_for(blob) for blob in blobs} for key, blobs in refs.items()}
 
 

@@ -40,7 +40,7 @@ def referenced_blobs(
     engine: sa.Engine, app_id: int, join_keys: Iterable[str]
 ) -> dict[str, set[str]]:
     """Per join key, the blob keys its record references."""
-    keys = sorted({key for key in join_keys if isinstance(key, str)})
+    keys = sorted(set(join_keys))
     found: dict[str, set[str]] = {}
     table = schema.record_blobs.c
     with engine.connect() as conn:

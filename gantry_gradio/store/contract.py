@@ -162,6 +162,12 @@ class RecordStore(ABC):
     def stored_join_keys(self, application: str, join_keys: Sequence[str]) -> set[str]:
         """Which of these keys are stored (none for an unknown application)."""
 
+    @abstractmethod
+    def referenced_blobs(self, application: str, join_keys: Sequence[str]) -> dict[str, set[str]]:
+        """Per join key, the blob keys (`ab/ab…ef.ext`) of the files its record
+        stored: the only files a cell may open, never text that looks like a
+        URI (none for an unknown application)."""
+
     # -- aggregations --------------------------------------------------------------
 
     @abstractmethod

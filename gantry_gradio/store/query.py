@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from .blob_refs import referenced_blobs
 from .catalog import Catalog, UnknownApplicationError
 from .contract import (
     MAX_FINE_BINS,
@@ -145,6 +146,13 @@ class SqlRecordStore(RecordStore):
             .order_by(table.c.timestamp_us, table.c.join_key)
         )
         return self._frame(compiled, stmt, ["join_key", "value"][: len(columns)])
+
+    def referenced_blobs(self, application: str, join_keys: Sequence[str]) -> dict[str, set[str]]:
+        try:
+            app_id = self.catalog.application_id(application)
+        except UnknownApplicationError:
+            return {}
+        return referenced_blobs(self.engine, app_id, join_keys)
 
     def stored_join_keys(self, application: str, join_keys: Sequence[str]) -> set[str]:
         try:
