@@ -110,7 +110,9 @@ def _allowed() -> list[str]:
     ]
 
 
-def _is_allowed(host: str, address: ipaddress._BaseAddress, allowed: Iterable[str]) -> bool:
+def _is_allowed(
+    host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address, allowed: Iterable[str]
+) -> bool:
     for item in allowed:
         if item == host.lower():
             return True
