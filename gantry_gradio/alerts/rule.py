@@ -334,14 +334,12 @@ def check_fields(client: Client, rule: AlertRule) -> None:
     not checked."""
     if not client.store.has_application(rule.application):
         return
-    known = set(client.store.fields(rule.application)) | {"timestamp", "join_key", "version"}
+    logged = set(client.store.fields(rule.application))
     named = [rule.field] + [f["field"] for f in rule.filters]
     for name in named:
-        if name is not None and name not in known:
-            fields = ", ".join(sorted(known - {"timestamp", "join_key", "version"}))
-            raise ValueError(
-                f"{rule.application!r} has no field {name!r}; its fields: {fields or 'none yet'}"
-            )
+        if name is not None and name not in logged | {"timestamp", "join_key", "version"}:
+            fields = ", ".join(sorted(logged)) or "none yet"
+            raise ValueError(f"{rule.application!r} has no field {name!r}; its fields: {fields}")
 
 
 def alert_history(client: Client, name: str) -> pd.DataFrame:

@@ -176,9 +176,9 @@ class Automation:
         self, client: Client, *, now: Any = None, limit: int | None = None
     ) -> list[IntervalOutcome]:
         """Run the intervals over by `now` (default: the store's clock less
-        SETTLE_US) that are not done yet, in order, at most `limit` of them (a scheduler's share per
-        pass; None: all); stop at the first that fails or that another
-        process is running."""
+        SETTLE_US) that are not done yet, in order, at most `limit` of them
+        (a scheduler's share per pass; None: all); stop at the first that
+        fails or that another process is running."""
         outcomes: list[IntervalOutcome] = []
         ledger = RunLedger(client.engine)
         if now is None:  # the clocks say when; records may still be on their way

@@ -1,9 +1,9 @@
 """The read contract on Spark, over the exported lake: for data past one machine.
 
 Why no query of its own: every read is the SQL store's SQLAlchemy statement,
-rendered with its values inline in PostgreSQL's dialect and translated to
-Spark SQL by SQLGlot; Spark runs it on a temporary view named like the SQL
-store's table, with the same columns. So the tab, curators and baselines get
+rendered in PostgreSQL's dialect and translated to Spark SQL by SQLGlot, its
+text values then bound as parameters; Spark runs it on a temporary view named
+like the SQL store's table, with the same columns. So the tab, curators and baselines get
 the same numbers from Spark as from SQLite, PostgreSQL and DuckDB, from one
 query definition.
 
