@@ -21,10 +21,11 @@ import pandas as pd
 from tqdm import tqdm
 
 import gantry_gradio as gantry
-from demo_app.history import SHIPPED
+from demo_app.history import HISTORY_VIEW, SHIPPED
 from demo_app.projections import default_projections
 from gantry_gradio import alerts
 from gantry_gradio.alerts import AlertRule
+from gantry_gradio.alerts.overview import changed_at
 
 APP = "gec-demo-app"
 ACCEPTED = "feedback.correction_accepted"
@@ -32,6 +33,7 @@ ACCEPTED = "feedback.correction_accepted"
 THIS_WEEK = ("2022-04-22", "2022-04-27")
 LAST_WEEK = ("2022-04-16", "2022-04-22")
 VIEWS = {
+    HISTORY_VIEW: (("2022-03-30", "2022-05-02"), []),  # the data spans 03-30 to 05-01
     "this-week": (THIS_WEEK, []),
     "last-week": (LAST_WEEK, []),
     "new-accounts": (THIS_WEEK, ["tags.account_age_days <= 7"]),
@@ -161,8 +163,8 @@ def create_alert(client: gantry.Client, application: str) -> None:
     alerts.create_alert(client, rule, start_on="2022-04-01", end_on="2022-05-01")
     history = alerts.alert_history(client, NEW_ACCOUNTS_ALERT)
     changes = history[history["transition"].notna()]
-    told = ", ".join(f"{r.transition} {r.window_start:%Y-%m-%d}" for r in changes.itertuples())
-    print(f"alert {NEW_ACCOUNTS_ALERT}: {told or 'never fired'}")
+    told = ", ".join(changed_at(r.transition, r.window_end) for r in changes.itertuples())
+    print(f"alert {NEW_ACCOUNTS_ALERT}: {told or 'never fired'} (times are window ends)")
 
 
 def main(argv: list[str] | None = None) -> int:

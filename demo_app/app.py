@@ -12,6 +12,7 @@ import gradio as gr
 import gantry_gradio as gantry
 
 from .diff import word_diff
+from .history import HISTORY_VIEW
 from .pipeline import Stage
 
 APP = "gec-demo-app"
@@ -71,6 +72,8 @@ def build_demo(
                 accepted_field=f"feedback.{ACCEPTED}",
                 allowed_users=monitoring_users,
                 access_token=None if monitoring_users else monitoring_token,
+                # The month backfill.py loads; an unknown view (no backfill yet) is skipped.
+                view=HISTORY_VIEW,
             )
         monitoring.load_with(demo)
     return demo

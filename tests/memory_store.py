@@ -37,6 +37,8 @@ class MemoryRecordStore(RecordStore):
     baselines: dict[tuple[str, str, str], np.ndarray] = dataclasses.field(default_factory=dict)
     #: application -> join key -> blob keys its record stored
     blobs: dict[str, dict[str, set[str]]] = dataclasses.field(default_factory=dict)
+    #: application -> join key -> its feedback events (feedback_events).
+    events: dict[str, dict[str, pd.DataFrame]] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def copy_of(cls, source: RecordStore, baseline: str = "default") -> MemoryRecordStore:
@@ -50,6 +52,7 @@ class MemoryRecordStore(RecordStore):
         for app in apps:
             keys = list(store.records[app]["join_key"])
             store.blobs[app] = source.referenced_blobs(app, keys)
+            store.events[app] = {key: source.feedback_events(app, key) for key in keys}
             for path, kind in kinds[app].items():
                 values = source.baseline_values(app, baseline, path)
                 if kind == "number" and values.size:
@@ -142,6 +145,10 @@ class MemoryRecordStore(RecordStore):
     def referenced_blobs(self, application: str, join_keys: Sequence[str]) -> dict[str, set[str]]:
         stored = self.blobs.get(application, {})
         return {key: stored[key] for key in join_keys if key in stored}
+
+    def feedback_events(self, application: str, join_key: str) -> pd.DataFrame:
+        empty = pd.DataFrame(columns=["timestamp", "feedback"])
+        return self.events.get(application, {}).get(join_key, empty)
 
     def stored_join_keys(self, application: str, join_keys: Sequence[str]) -> set[str]:
         if not self.has_application(application):
@@ -240,7 +247,9 @@ class MemoryRecordStore(RecordStore):
             counted(index[(by == value).to_numpy()]).assign(**{split_by: value})
             for value in sorted(by.dropna().unique())
         ]
-        return pd.concat(parts, ignore_index=True) if parts else edges.iloc[:0]
+        if not parts:
+            return pd.DataFrame(columns=["bin_start", "bin_end", "count", split_by])
+        return pd.concat(parts, ignore_index=True)
 
     # -- baselines -----------------------------------------------------------------
 

@@ -35,6 +35,26 @@ class Overview:
     summary: str  # markdown: firing alerts first, or why there is nothing
     rules: pd.DataFrame  # one row per rule
     values: pd.DataFrame  # window_end, value, series (rule name, or "<name> threshold")
+    #: Per rule with a change: its state and when the last change was made.
+    last_changes: dict[str, tuple[str, pd.Timestamp]] = dataclasses.field(default_factory=dict)
+
+    def to_show(self, window: tuple[int | None, int | None]) -> list[str]:
+        """The rules worth a chart above the headline: firing ones, and those
+        whose last change (a fire or a resolve) lies in `window` (µs)."""
+        low, high = window
+        shown = []
+        for name, (state, when) in self.last_changes.items():
+            at = when.value // 1_000
+            inside = low is not None and high is not None and low <= at <= high
+            if state == "firing" or inside:
+                shown.append(name)
+        return shown
+
+
+def changed_at(transition: str, window_end: pd.Timestamp) -> str:
+    """How every alert time is told, in the tab and by backfill.py alike: the
+    end of the evaluated window, when the alert could first know."""
+    return f"{transition} {pd.Timestamp(window_end):%Y-%m-%d %H:%M} UTC"
 
 
 def application_rules(client: Client, application: str) -> list[AlertRule]:
@@ -50,7 +70,7 @@ def overview(client: Client, application: str) -> Overview:
             pd.DataFrame(columns=RULE_COLUMNS),
             pd.DataFrame(columns=["window_end", "value", "series"]),
         )
-    table, series, firing, recent = [], [], [], []
+    table, series, firing, recent, last_changes = [], [], [], [], {}
     paused = paused_automations(client)
     for rule in rules:
         history = alert_history(client, rule.name)
@@ -77,8 +97,11 @@ def overview(client: Client, application: str) -> Overview:
                 f"{_measured(rule)} = {_number(last['value'])} ({rule.condition}) over "
                 f"{last['records']} records"
             )
-        for change in history[history["transition"].notna()].tail(2).itertuples():
-            recent.append((change.window_end, f"{rule.name} {change.transition}"))
+        changes = history[history["transition"].notna()]
+        for change in changes.tail(2).itertuples():
+            recent.append((change.window_end, (rule.name, change.transition)))
+        if len(changes):
+            last_changes[rule.name] = (last["state"], pd.Timestamp(changes["window_end"].iloc[-1]))
         if len(history):
             threshold = rule.above if rule.above is not None else rule.below
             series.append(history.assign(series=rule.name)[["window_end", "value", "series"]])
@@ -90,17 +113,19 @@ def overview(client: Client, application: str) -> Overview:
     if firing:
         summary = "**Firing alerts**\n\n" + "\n".join(firing)
     else:
-        changes = ", ".join(f"{what} {when:%Y-%m-%d %H:%M}" for when, what in sorted(recent)[-3:])
+        told = ", ".join(
+            f"{name} {changed_at(what, when)}" for when, (name, what) in sorted(recent)[-3:]
+        )
         count = f"{len(rules)} rule{'s' if len(rules) > 1 else ''}"
         summary = f"No alert is firing ({count})." + (
-            f" Last changes: {changes}." if changes else ""
+            f" Last changes: {told}." if told else ""
         )
     values = (
         pd.concat(series, ignore_index=True)
         if series
         else pd.DataFrame(columns=["window_end", "value", "series"])
     )
-    return Overview(summary, pd.DataFrame(table, columns=RULE_COLUMNS), values)
+    return Overview(summary, pd.DataFrame(table, columns=RULE_COLUMNS), values, last_changes)
 
 
 def preview(client: Client, rule: AlertRule) -> str:

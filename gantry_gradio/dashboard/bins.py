@@ -58,6 +58,19 @@ def choose_bins(store: RecordStore, selection: Selection, field: str) -> Bins | 
     return _chosen(store, selection, field, None)[0]
 
 
+def covering(bins: Bins, values: np.ndarray) -> Bins:
+    """`bins` extended on the same grid to hold `values` too (a baseline whose
+    values reach past production's), so both are counted on one set of bins."""
+    if values.size == 0:
+        return bins
+    lowest = min(float(values.min()), bins.low)
+    low = bins.low + math.floor((lowest - bins.low) / bins.width) * bins.width
+    highest = max(float(values.max()), bins.value_range[1] - bins.width)
+    count = math.floor((highest - low) / bins.width) + 1
+    whole = bins.integer and bool(np.all(values == np.round(values)))
+    return Bins(low, bins.width, count, whole)
+
+
 def histogram_on_chosen_bins(
     store: RecordStore, selection: Selection, field: str, split_by: str | None = None
 ) -> tuple[Bins | None, pd.DataFrame]:
@@ -90,6 +103,10 @@ def _chosen(
     else:
         fine = store.histogram(selection, field, MAX_BINS, (low, high), split_by)
         integer = aligned = False
+    if split_by is not None and not fine["count"].sum():
+        # No record in the window has the split field: bins from every value,
+        # and the (empty) split histogram is counted on them.
+        return _chosen(store, selection, field, None)[0], None, False
     totals = fine.groupby("bin_start")["count"].sum().sort_index()
     starts, counts = totals.index.to_numpy(dtype=float), totals.to_numpy(dtype=float)
     total = counts.sum()

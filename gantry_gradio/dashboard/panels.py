@@ -13,18 +13,23 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._timestamps import now_us, to_epoch_us, to_timestamp
 from ..client import Client
 from ..projections.baseline import compare
-from ..store import Selection
+from ..store import BUCKETS, Selection
 from ..store.filters import Filter
-from .bins import Bins, histogram_on_chosen_bins
+from .bins import Bins, covering, histogram_on_chosen_bins
 from .cell_files import link_stored_files
 
 PRESETS = {"last 24 h": 24, "last 7 d": 24 * 7, "last 30 d": 24 * 30, "all": None}
+#: "auto" picks the bucket from the window's span (`chosen_bucket`).
+BUCKET_CHOICES = ["auto", *BUCKETS]
 _HOUR_US = 3600 * 1_000_000
+#: The longest span (in hours) auto draws in hour, then day buckets; longer: weeks.
+_AUTO_SPANS = (("hour", 72), ("day", 24 * 120))
 _PANEL_THREADS = 4
 #: Field path -> kind, as `RecordStore.fields` gives it (None: look it up).
 Kinds = dict[str, str] | None
@@ -34,7 +39,7 @@ Kinds = dict[str, str] | None
 class Scope(Selection):
     """What the tab shows: a selection, and the bucket its time series use."""
 
-    bucket: str = "day"
+    bucket: str = "auto"
 
     @classmethod
     def from_preset(cls, application: str, preset: str, **options: Any) -> Scope:
@@ -119,10 +124,27 @@ def split_distribution(
     field holds no true/false values. Bins come from the data (see bins.py)
     unless `bins` asks for that many equal-width ones over its range; `label`
     names each bin as the chart shows it."""
+    return distribution_on_bins(client, scope, field_name, accepted_field, bins, kinds=kinds)[1]
+
+
+def distribution_on_bins(
+    client: Client,
+    scope: Scope,
+    field_name: str,
+    accepted_field: str,
+    bins: int | None = None,
+    *,
+    kinds: Kinds = None,
+) -> tuple[Bins | None, pd.DataFrame]:
+    """`split_distribution` and the bins it chose. A window whose records have
+    no true/false feedback yet gets the histogram of every record."""
     columns = ["bin_start", "bin_end", "label", "accepted", "count"]
     split_by = accepted_field if _kind(client, scope, accepted_field, kinds) == "boolean" else None
     if bins is None:
         chosen, frame = histogram_on_chosen_bins(client.store, scope, field_name, split_by)
+        if chosen is not None and split_by is not None and frame.empty:
+            split_by = None
+            frame = client.store.histogram(scope, field_name, chosen.count, chosen.value_range)
     else:
         low, high = client.store.value_range(scope, field_name)
         chosen = None
@@ -133,14 +155,76 @@ def split_distribution(
                 scope, field_name, chosen.count, chosen.value_range, split_by=split_by
             )
     if chosen is None:
-        return pd.DataFrame(columns=columns)
+        return None, pd.DataFrame(columns=columns)
     if split_by is None:
         frame["accepted"] = pd.NA
     else:
         frame = frame.rename(columns={split_by: "accepted"})
         frame["accepted"] = frame["accepted"].astype(bool)
     frame["label"] = [chosen.label(start) for start in frame["bin_start"]]
-    return frame[columns]
+    return chosen, frame[columns]
+
+
+def baseline_shares(
+    client: Client, scope: Scope, field_name: str, production_bins: Bins | None
+) -> pd.DataFrame:
+    """Production and baseline as shares of their records on the bins the
+    distribution chart chose for production (widened to hold the baseline's
+    values), so both charts bin a field alike. The distances (PSI, JS, KS)
+    keep their own bins: see projections/baseline.py."""
+    columns = ["bin_start", "bin", "share", "source"]
+    reference = client.store.baseline_values(scope.application, "default", field_name)
+    if production_bins is None or reference.size == 0:
+        return pd.DataFrame(columns=columns)
+    chosen = covering(production_bins, reference)
+    low, high = chosen.value_range
+    production = client.store.histogram(scope, field_name, chosen.count, (low, high))
+    edges = np.linspace(low, high, chosen.count + 1)
+    baseline = np.histogram(reference, edges)[0]
+    labels = [chosen.label(start) for start in edges[:-1]]
+    parts = [
+        pd.DataFrame(
+            {"bin_start": edges[:-1], "bin": labels, "share": counts / max(counts.sum(), 1)}
+        ).assign(source=source)
+        for source, counts in (
+            ("production", production["count"].to_numpy()),
+            ("baseline", baseline),
+        )
+    ]
+    both = pd.concat(parts, ignore_index=True)
+    # Bins neither side has would draw a zigzag through zero.
+    held = both.groupby("bin_start")["share"].transform("sum") > 0
+    return both[held][columns].reset_index(drop=True)
+
+
+def chosen_bucket(bucket: str, window: tuple[int | None, int | None]) -> str:
+    """The bucket a time series uses: the user's, or for "auto" the finest
+    that keeps the window to a readable number of points."""
+    if bucket != "auto":
+        if bucket not in BUCKETS:
+            raise ValueError(f"bucket must be one of {', '.join(BUCKET_CHOICES)}, not {bucket!r}")
+        return bucket
+    low, high = window
+    if low is None or high is None:
+        return "day"
+    hours = (high - low) / _HOUR_US
+    return next((name for name, most in _AUTO_SPANS if hours <= most), "week")
+
+
+def time_window(client: Client, resolved: Selection) -> tuple[int | None, int | None]:
+    """The window's ends in µs; an open end is the first or last record's time
+    (None when there is no record)."""
+    start = None if resolved.start is None else to_epoch_us(resolved.start, allow_future=True)
+    end = None if resolved.end is None else to_epoch_us(resolved.end, allow_future=True)
+    if end is None and start is not None:
+        end = now_us()
+    if start is None:
+        first, last = client.store.value_range(resolved, "timestamp")
+        if first is None:
+            return None, end
+        start = int(first)
+        end = int(last) + 1 if end is None else end
+    return start, end
 
 
 def projection_over_time(client: Client, scope: Scope, field_name: str) -> pd.DataFrame:
@@ -258,6 +342,12 @@ class Snapshot:
     split: str | None = None
     #: Acceptance per model version in the window (acceptance_by).
     by_version: list[dict[str, Any]] = field(default_factory=list)
+    #: The bucket the time series use (the user's, or the one "auto" chose).
+    bucket: str = "day"
+    #: The window's ends in µs (open ends: the first and last record's time).
+    window: tuple[int | None, int | None] = (None, None)
+    #: Production and baseline shares on the distribution's bins (baseline_shares).
+    baseline_shares: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def snapshot(
@@ -280,6 +370,8 @@ def snapshot(
     and `notes` says why, one line each."""
     # One look at the fields for every panel: each is a catalog query.
     kinds = client.store.fields(scope.application)
+    window = time_window(client, client.store.resolve(scope))
+    scope = replace(scope, bucket=chosen_bucket(scope.bucket, window))
     numeric = sorted(p for p, kind in kinds.items() if kind == "number")
     projections = [f for f in numeric if f.startswith("projections.")]
     tags = [f for f in numeric if not f.startswith("projections.")]
@@ -295,15 +387,18 @@ def snapshot(
         flagged = (flags_per_series, split, *flagged)
         over_time = (split_series, split, *over_time)
     distribution = partial(split_distribution, kinds=kinds)
+
+    def projection_panels(client: Client, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
+        chosen, frame = distribution_on_bins(client, scope, projection, accepted_field, kinds=kinds)
+        return frame, baseline_shares(client, scope, projection, chosen)
+
     tasks = {
         "headline": (headline, accepted_field, flag_field),
         "by_version": (acceptance_by, "version", accepted_field, flag_field),
         "acceptance": acceptance,
         "flags": flagged,
         "distribution": (distribution, tag, accepted_field) if tag else None,
-        "projection_distribution": (distribution, projection, accepted_field)
-        if projection
-        else None,
+        "projection_panels": (projection_panels,) if projection else None,
         "projection_over_time": over_time if projection else None,
         "baseline": (baseline_comparison, projection) if projection else None,
         "rows": (rows_page, page, page_size),
@@ -317,6 +412,7 @@ def snapshot(
             if task is not None
         }
         done = {name: future.result() for name, future in futures.items()}
+    projection_frame, shares = done.get("projection_panels", (pd.DataFrame(), pd.DataFrame()))
     return Snapshot(
         headline=done["headline"],
         acceptance=done["acceptance"],
@@ -330,7 +426,10 @@ def snapshot(
         baseline=done.get("baseline"),
         views=[v.name for v in client.store.list_views(scope.application)],
         rows=done["rows"],
-        projection_distribution=done.get("projection_distribution", pd.DataFrame()),
+        projection_distribution=projection_frame,
+        baseline_shares=shares,
+        bucket=scope.bucket,
+        window=window,
         split_fields=splits,
         split=split,
         by_version=done["by_version"],

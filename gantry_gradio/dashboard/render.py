@@ -9,10 +9,6 @@ from typing import Any
 
 import pandas as pd
 
-#: Presigned S3 URLs open in the browser; local blob paths do not (a click on
-#: the cell hands the file over instead, see tab.stored_file).
-_LINKS = ("http://", "https://")
-
 
 def distribution_bars(frame: pd.DataFrame) -> pd.DataFrame:
     """Bars keyed by their bin's label (a category axis, so each bar is as wide
@@ -31,46 +27,29 @@ def bin_order(frame: pd.DataFrame) -> list[str]:
     return [] if frame.empty else list(dict.fromkeys(frame.sort_values("bin_start")["label"]))
 
 
-def baseline_parts(comparison: Any, projection: str | None = None) -> tuple[str, pd.DataFrame]:
-    """The distance numbers as text, and both histograms as shares for one
-    chart; without a comparison, one line on why the chart is empty."""
+def baseline_text(comparison: Any, projection: str | None = None) -> str:
+    """The distance numbers, or one line on why there is no comparison."""
     if comparison is None:
         if projection is None:
-            return "No projection values yet: nothing to compare with a baseline.", pd.DataFrame()
+            return "No projection values yet: nothing to compare with a baseline."
         return (
             f"No baseline for `{projection}`: register one with "
-            "`gantry.register_baseline(application, reference_data, projections=[...])`.",
-            pd.DataFrame(),
+            "`gantry.register_baseline(application, reference_data, projections=[...])`."
         )
-    text = (
+    return (
         f"**vs baseline:** PSI {comparison.psi:.3f} · JS {comparison.js:.3f} · "
-        f"KS {comparison.ks:.3f} (p={comparison.ks_pvalue:.3g})"
+        f"KS {comparison.ks:.3f} (p={comparison.ks_pvalue:.3g}); the distances use "
+        f"{len(comparison.histogram)} equal-width bins over both samples' range"
     )
-    hist = comparison.histogram
-    # Bins neither side has (a whole-number field on fractional bins leaves
-    # every other one empty) would draw a zigzag through zero: left out.
-    hist = hist[(hist["production"] > 0) | (hist["baseline"] > 0)]
-    labels = [f"{start:.4g}" for start in hist["bin_start"]]
-    shares = [
-        pd.DataFrame(
-            {"bin": labels, "share": hist[source] / max(hist[source].sum(), 1), "source": source}
-        )
-        for source in ("production", "baseline")
-    ]
-    return text, pd.concat(shares, ignore_index=True)
 
 
 def headline_markdown(numbers: dict[str, Any], by_version: list[dict[str, Any]] = ()) -> str:
-    """The window's numbers with their change vs the previous period, and a
-    second line with acceptance per model version when there are several."""
-
-    def fmt(key: str, value: Any, signed: bool = False) -> str:
-        if value is None:
-            return "–"
-        sign = "+" if signed else ""
-        return f"{value:{sign}.1%}" if key == "acceptance" else f"{value:{sign},}"
-
-    previous = numbers.get("previous") or {}
+    """The window's numbers with their change vs the previous period (of the
+    same length, just before), and a second line with acceptance per model
+    version when there are several. Acceptance is a percentage, so its change
+    is in percentage points; a previous period without predictions has
+    nothing to compare with, and says so once."""
+    previous = numbers.get("previous")
     cells = []
     for key, label in (
         ("predictions", "Predictions"),
@@ -79,13 +58,15 @@ def headline_markdown(numbers: dict[str, Any], by_version: list[dict[str, Any]] 
         ("flags", "Flags"),
     ):
         change = ""
-        if previous.get(key) is not None and numbers[key] is not None:
-            change = f" ({fmt(key, numbers[key] - previous[key], signed=True)} vs previous)"
-        cells.append(f"**{label}:** {fmt(key, numbers[key])}{change}")
+        if previous and previous["predictions"] and None not in (numbers[key], previous[key]):
+            change = f" ({_change(key, numbers[key] - previous[key])} vs previous period)"
+        cells.append(f"**{label}:** {_value(key, numbers[key])}{change}")
     text = " · ".join(cells)
+    if previous is not None and not previous["predictions"]:
+        text += " · no predictions in the previous period to compare with"
     if len(by_version) > 1:
         versions = " · ".join(
-            f"{_code(row['value'])} {fmt('acceptance', row['acceptance'])} "
+            f"{_code(row['value'])} {_value('acceptance', row['acceptance'])} "
             f"({row['predictions']:,} predictions)"
             for row in by_version
         )
@@ -93,25 +74,29 @@ def headline_markdown(numbers: dict[str, Any], by_version: list[dict[str, Any]] 
     return text
 
 
-def rows_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The rows page with presigned links to stored files as Markdown links,
-    and each column's datatype for the table."""
-    if frame.empty:
-        return frame, []
-    shown = frame.copy()
-    types = []
-    for column in shown.columns:
-        values = shown[column]
-        links = values.map(lambda v: isinstance(v, str) and v.startswith(_LINKS))
-        if links.any():
-            shown[column] = [
-                f"[open]({value})" if is_link else value
-                for value, is_link in zip(values, links, strict=True)
-            ]
-            types.append("markdown")
-        else:
-            types.append("str")
-    return shown, types
+def window_markdown(window: tuple[int | None, int | None], bucket: str, source: str) -> str:
+    """What the charts cover, said once above them: the window (and what set
+    it: the time range, a view or the custom dates) and the bucket."""
+    low, high = window
+    if low is None or high is None:
+        return f"**Window:** no records ({source})"
+    start, end = (pd.Timestamp(v, unit="us", tz="UTC") for v in (low, high))
+    return (
+        f"**Window:** {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC ({source}) · "
+        f"{bucket} buckets"
+    )
+
+
+def _value(key: str, value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1%}" if key == "acceptance" else f"{value:,}"
+
+
+def _change(key: str, difference: Any) -> str:
+    if key == "acceptance":
+        return f"{difference * 100:+.1f} points"
+    return f"{difference:+,}"
 
 
 def notes_markdown(notes: list[str]) -> str:

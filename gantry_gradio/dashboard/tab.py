@@ -6,45 +6,39 @@ controls' own events, the page load, the timer) checks a credential first (see
 for one application is pinned to it: its handlers refuse any other name and
 never list the store's other applications. None of its events is a public API
 endpoint, so Gradio's run history (kept in the viewer's browser) never stores
-the rows it shows."""
+the rows it shows.
+
+This module wires the parts together: layout.py places the components,
+controls.py names the viewer's choices, refresh.py fills the panels,
+record_view.py the rows and the record detail, alert_form.py the form."""
 
 from __future__ import annotations
 
 import functools
 import html
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from ..alerts import AlertRule, create_alert, stored_alerts
-from ..alerts.metrics import METRICS
-from ..alerts.overview import overview, preview
-from ..alerts.rule import check_fields
 from ..client import Client
-from . import panels, render
+from . import layout as tab_layout
+from . import record_view, refresh
 from .access import TOKEN_PARAM, AccessDenied, MonitoringAccess, is_loopback
-from .cell_files import stored_file
-from .charts import time_series
-from .panels import PRESETS, Scope
+from .alert_form import ACTIONS, AlertForm, act
+from .controls import Controls
+from .layout import Layout
 
 __all__ = ["AccessDenied", "MonitoringTab", "is_loopback", "monitoring_tab"]
 
 #: The errors a viewer can cause (a filter typo, an unknown view or field, a
 #: bad date): the API raises them with a message that says what to fix.
 USER_ERRORS = (ValueError, LookupError)
-MAX_PAGE = 10**7
-#: The metrics the tab's alert form can make (a quantile rule needs its
-#: quantile=, which the form does not ask for).
-FORM_METRICS = [metric for metric in METRICS if metric != "quantile"]
-#: Table cells show this much; a click shows the rest.
-_CELL_CHARS = 80
 #: Gradio fills a handler's gr.Progress parameter; this default is its marker.
 _PROGRESS = gr.Progress()
-_EMPTY = pd.DataFrame()
+_PRIVATE = {"api_name": False, "api_visibility": "private"}
 #: Takes the token from the link (`#monitoring_token=`, or an older link's
 #: `?monitoring_token=`) into the token field, and out of the address bar.
 _TOKEN_FROM_ADDRESS = f"""(typed) => {{
@@ -68,14 +62,14 @@ class MonitoringTab:
     refresh: gr.Button
     status: gr.Markdown
     headline: gr.Markdown
-    acceptance: gr.LinePlot
-    flags: gr.LinePlot
-    distribution: gr.BarPlot
-    projection_over_time: gr.LinePlot
-    projection_distribution: gr.BarPlot
-    baseline: gr.LinePlot
+    acceptance: gr.Plot
+    flags: gr.Plot
+    distribution: gr.Plot
+    projection_over_time: gr.Plot
+    projection_distribution: gr.Plot
+    baseline: gr.Plot
     rows: gr.Dataframe
-    selected_cell: gr.Textbox
+    record: gr.HTML
     alerts_summary: gr.Markdown
     access: MonitoringAccess
     _load: Any
@@ -93,15 +87,15 @@ class MonitoringTab:
         and out of the address bar first, so neither the browser's history nor
         Gradio's run history (which keeps each run's page URL) stores it."""
         token_box = self._inputs[-1]
-        demo.load(
-            None, token_box, token_box, js=_TOKEN_FROM_ADDRESS, api_visibility="private"
-        ).then(self._load, self._inputs, self._outputs, api_name=False, api_visibility="private")
+        demo.load(None, token_box, token_box, js=_TOKEN_FROM_ADDRESS, **_PRIVATE).then(
+            self._load, set(self._inputs), self._outputs, **_PRIVATE
+        )
 
 
 def _shown(handler: Callable) -> Callable:
-    """Show a viewer's mistake as its message, not Gradio's bare "Error".
-    Gradio renders an error's message as HTML and messages quote the viewer's
-    input, so it is escaped."""
+    """Raise a viewer's mistake as its message, not Gradio's bare "Error"
+    (the script API's answer). Gradio renders an error's message as HTML and
+    messages quote the viewer's input, so it is escaped."""
 
     @functools.wraps(handler)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -115,37 +109,92 @@ def _shown(handler: Callable) -> Callable:
     return wrapper
 
 
-def _client(client: Client | None) -> Client:
-    from .. import get_client
+@dataclass
+class _Tab:
+    """What every handler of one tab shares."""
 
-    return client or get_client()
+    application: str | None
+    client: Client | None
+    guard: MonitoringAccess
+    layout: Layout
+    accepted_field: str
+    flag_field: str
+    page_size: int
+    #: The view the tab opens on; skipped while the store does not have it.
+    initial_view: str | None = None
+
+    def store_client(self) -> Client:
+        from .. import get_client
+
+        return self.client or get_client()
+
+    def pinned(self, requested: str | None) -> str | None:
+        """The application this request may read: the tab's own when it was
+        built for one (any other name is refused), else the requested one."""
+        if self.application is None:
+            return requested or None
+        if requested not in (None, "", self.application):
+            raise AccessDenied(f"This monitoring tab shows only {self.application!r}.")
+        return self.application
+
+    def stored(self, client: Client, app: str | None) -> tuple[bool, list[str]]:
+        """Whether `app` has records, and the picker's choices. A pinned tab
+        asks about its own application only: no other name is ever listed."""
+        if self.application is not None:
+            return client.store.has_application(self.application), [self.application]
+        apps = client.list_applications()
+        return app in apps, apps
+
+    def load(self, controls: Controls, request: gr.Request, progress: Any = None) -> dict:
+        """Every panel for `controls`; raises on a mistake or a refused access."""
+        self.guard.check(request, controls.token)
+        app = self.pinned(controls.application)
+        client = self.store_client()
+        if self.application is None and not app:
+            app = next(iter(client.list_applications()), None)
+        exists, choices = self.stored(client, app)
+        if not exists:
+            message = f"No data yet for {app!r}." if app else "No data yet."
+            return refresh.cleared(self.layout, choices, message)
+        views = [v.name for v in client.store.list_views(app)]
+        skipped = controls.view == self.initial_view and controls.view not in views
+        if skipped:
+            controls = replace(controls, view=None)
+        if progress is not None:
+            progress(0.1, desc="Counting the window's records")
+        shown = refresh.fill(
+            self.layout,
+            client,
+            app,
+            controls,
+            accepted_field=self.accepted_field,
+            flag_field=self.flag_field,
+            page_size=self.page_size,
+        )
+        shown[self.layout.app_choice] = gr.update(choices=choices, value=app)
+        if skipped:
+            shown[self.layout.view] = gr.update(choices=["", *views], value="")
+        return shown
+
+    def on_page(self, controls: Controls, request: gr.Request, progress: Any = None) -> dict:
+        """A refresh the viewer started: a mistake is shown next to the filters
+        until fixed, and the panels keep what they showed (marked not
+        refreshed) instead of each turning into an error badge."""
+        try:
+            return self.load(controls, request, progress)
+        except AccessDenied as denied:
+            return refresh.cleared(self.layout, self.own_choices(), denied.message)
+        except gr.Error as error:
+            return {self.layout.filter_message: _not_refreshed(error.message)}
+        except USER_ERRORS as mistake:
+            return {self.layout.filter_message: _not_refreshed(html.escape(str(mistake)))}
+
+    def own_choices(self) -> list[str]:
+        return [self.application] if self.application else []
 
 
-def _join_key(shown_rows: Any, event: gr.SelectData) -> Any:
-    """The join key of the clicked cell's row (None if the table has none)."""
-    row = event.index[0] if isinstance(event.index, (list, tuple)) else None
-    if isinstance(shown_rows, pd.DataFrame) and "join_key" in shown_rows and isinstance(row, int):
-        if 0 <= row < len(shown_rows):
-            return shown_rows["join_key"].iloc[row]
-    return None
-
-
-def _page_number(value: Any) -> int:
-    try:
-        page = int(value or 0)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"page must be a whole number, not {value!r}") from None
-    if not 0 <= page <= MAX_PAGE:
-        raise ValueError(f"page must be between 0 and {MAX_PAGE:,}")
-    return page
-
-
-def _scope(app, preset_name, bucket_name, view_name, start, end, filters) -> Scope:
-    lines = [line.strip() for line in (filters or "").splitlines() if line.strip()]
-    options = {"bucket": bucket_name, "view": view_name or None, "filters": lines}
-    if start or end:
-        return Scope(app, start=start or None, end=end or None, **options)
-    return Scope.from_preset(app, preset_name, **options)
+def _not_refreshed(message: str) -> str:
+    return f"**Not refreshed** (the panels show the last good selection): {message}"
 
 
 def monitoring_tab(
@@ -159,10 +208,12 @@ def monitoring_tab(
     access_token: str | None = None,
     page_size: int = 50,
     auto_refresh_seconds: float | None = None,
+    view: str | None = None,
 ) -> MonitoringTab:
     """Place the monitoring UI in the current `gr.Blocks`. With `application`
     the tab shows that application only; without it, a picker lists every
-    application in the store (the standalone dashboard).
+    application in the store (the standalone dashboard). `view` is the saved
+    view the tab opens on (the demo opens on its month of history).
 
     Access (one of): `allowed_users=[...]` (Gradio logins); an access token,
     the default (`access_token=`, else GANTRY_MONITORING_TOKEN, else generated
@@ -175,481 +226,155 @@ def monitoring_tab(
     )
     guard.announce(application)
     with gr.Column():
-        with gr.Row():
-            app_choice = gr.Dropdown(
-                label="Application",
-                visible=application is None,
-                value=application,
-                choices=[application] if application else [],
-                allow_custom_value=True,
-            )
-            token_box = gr.Textbox(
-                label="Access token", type="password", visible=guard.mode == "token"
-            )
-            preset = gr.Radio(list(PRESETS), value="all", label="Time range")
-            bucket = gr.Radio(["hour", "day", "week"], value="day", label="Bucket")
-            view = gr.Dropdown(label="Saved view", allow_custom_value=True)
-        with gr.Row():
-            start = gr.Textbox(label="Custom start (ISO, overrides the range)")
-            end = gr.Textbox(label="Custom end (ISO)")
-            filters = gr.Textbox(
-                label="Filters, one per line (e.g. tags.account_age_days < 30)", lines=2
-            )
-        with gr.Row():
-            refresh = gr.Button("Refresh", variant="primary")
-            split = gr.Dropdown(
-                [""],
-                value="",
-                label="Split time series by (e.g. version)",
-                allow_custom_value=True,
-            )
-            view_name = gr.Textbox(label="Save current selection as view", scale=2)
-            save = gr.Button("Save view")
-        status = gr.Markdown()
-        alerts_summary = gr.Markdown()
-        headline = gr.Markdown()
-        with gr.Row():
-            acceptance = gr.LinePlot(
-                x="start", y="percent_true", label="Acceptance rate", y_lim=[0, 1]
-            )
-            flags = gr.LinePlot(x="start", y="count", color="value", label="Flags by option")
-        with gr.Row():
-            with gr.Column():
-                tag_field = gr.Dropdown(label="Distribution of", allow_custom_value=True)
-                distribution = gr.BarPlot(
-                    x="bin", y="count", color="accepted", label="Accepted vs not accepted"
-                )
-            with gr.Column():
-                projection = gr.Dropdown(label="Projection", allow_custom_value=True)
-                projection_distribution = gr.BarPlot(
-                    x="bin", y="count", color="accepted", label="Projection distribution"
-                )
-        with gr.Row():
-            projection_time = gr.LinePlot(x="start", y="mean", label="Projection mean over time")
-            with gr.Column():
-                baseline_text = gr.Markdown()
-                # Two frequency polygons on shared bins: stacked bars would
-                # add the shares up and read as one distribution.
-                baseline_plot = gr.LinePlot(
-                    x="bin", y="share", color="source", label="Production vs baseline"
-                )
-        with gr.Row():
-            page = gr.Number(value=0, precision=0, label="Page (newest first)", minimum=0)
-        rows = gr.Dataframe(
-            label="Rows (click a cell for its full value; stored files open from there)",
-            wrap=False,
-            max_chars=_CELL_CHARS,
-            max_height=600,
-        )
-        with gr.Row():
-            selected_cell = gr.Textbox(label="Selected cell", lines=3, max_lines=12, scale=3)
-            selected_file = gr.HTML(label="Selected file")
-        with gr.Accordion("Alerts", open=False):
-            alert_rules = gr.Dataframe(label="Alert rules and their last evaluation")
-            alert_values = gr.LinePlot(
-                x="window_end", y="value", color="series", label="Alert values and thresholds"
-            )
-            with gr.Row():
-                alert_name = gr.Textbox(label="Alert name (letters, digits, _)")
-                # Free-text controls: Gradio checks no choice or number before the
-                # handler's access check runs; the handler checks the values.
-                alert_metric = gr.Dropdown(
-                    FORM_METRICS,
-                    value="acceptance_rate",
-                    label="Metric",
-                    info="quantile rules: gantry.create_alert(..., quantile=0.95)",
-                    allow_custom_value=True,
-                )
-                alert_field = gr.Textbox(value=accepted_field, label="Field (not for volume)")
-                alert_side = gr.Dropdown(
-                    ["below", "above"], value="below", label="Fires when", allow_custom_value=True
-                )
-                alert_threshold = gr.Textbox(value="50", label="Threshold")
-            with gr.Row():
-                alert_window = gr.Textbox(value="1h", label="Window")
-                alert_every = gr.Textbox(value="5min", label="Every")
-                alert_minimum = gr.Textbox(value="20", label="Minimum records")
-                alert_filters = gr.Textbox(
-                    label="Filters, one per line (with the saved view chosen above, if any)",
-                    lines=2,
-                )
-            with gr.Row():
-                check_alert = gr.Button("Check value")
-                save_alert = gr.Button("Save alert")
-                pause_alert = gr.Button("Pause / resume alert")
-                delete_alert = gr.Button("Delete alert", variant="stop")
-            alert_status = gr.Markdown()
+        parts = tab_layout.build(application, guard.mode == "token", accepted_field, view)
+        api_refresh = gr.Button(visible=False)
+    tab = _Tab(application, client, guard, parts, accepted_field, flag_field, page_size, view)
+    inputs = tab_layout.control_inputs(parts)
+    outputs = refresh.outputs(parts)
+    opened = _wire_refresh(tab, inputs, outputs, api_refresh, auto_refresh_seconds)
+    _wire_rows(tab)
+    _wire_save_view(tab)
+    _wire_alert_form(tab, parts.alert_form)
+    return MonitoringTab(
+        refresh=parts.refresh,
+        status=parts.status,
+        headline=parts.headline,
+        acceptance=parts.acceptance,
+        flags=parts.flags,
+        distribution=parts.distribution,
+        projection_over_time=parts.projection_time,
+        projection_distribution=parts.projection_distribution,
+        baseline=parts.baseline_plot,
+        rows=parts.rows,
+        record=parts.record,
+        alerts_summary=parts.alerts_summary,
+        access=guard,
+        _load=opened,
+        _inputs=inputs,
+        _outputs=outputs + [parts.token_box],
+    )
 
-    def pinned(requested: str | None) -> str | None:
-        """The application this request may read: the tab's own when it was
-        built for one (any other name is refused), else the requested one."""
-        if application is None:
-            return requested or None
-        if requested not in (None, "", application):
-            raise AccessDenied(f"This monitoring tab shows only {application!r}.")
-        return application
 
-    def stored(c: Client, app: str | None) -> tuple[bool, list[str]]:
-        """Whether `app` has records, and the picker's choices. A pinned tab
-        asks about its own application only: no other name is ever listed."""
-        if application is not None:
-            return c.store.has_application(application), [application]
-        apps = c.list_applications()
-        return app in apps, apps
+def _wire_refresh(
+    tab: _Tab, inputs: list, outputs: list, api_refresh: gr.Button, every: float | None
+) -> Callable:
+    """The refresh on every control, the button, the token field and the
+    timer; the script API (/monitoring_refresh) raises a mistake instead.
+    Handlers take their inputs as one dict (`set(inputs)`), named by Controls."""
 
-    # The refresh's outputs, in the order of its API's positional result.
-    outputs = [
-        app_choice,
-        view,
-        status,
-        headline,
-        acceptance,
-        flags,
-        tag_field,
-        distribution,
-        projection,
-        projection_time,
-        baseline_text,
-        baseline_plot,
-        rows,
-        alerts_summary,
-        alert_rules,
-        alert_values,
-        projection_distribution,
-        split,
-    ]
-
-    def empty(choices: list[str], message: str) -> dict:
-        """Every panel cleared, and `message` in the status line."""
-        cleared = {component: _EMPTY for component in outputs}
-        for text in (headline, baseline_text, alerts_summary):
-            cleared[text] = ""
-        for control in (view, tag_field, projection, split):
-            cleared[control] = gr.update()
-        cleared[app_choice] = gr.update(choices=choices)
-        cleared[status] = message
-        return cleared
-
-    def bars(frame: pd.DataFrame, field_name: str | None) -> dict:
-        """A distribution chart: its bars, in value order, titled by the field."""
-        order = render.bin_order(frame) or None
-        return gr.update(value=render.distribution_bars(frame), sort=order, x_title=field_name)
+    def on_page(values: dict, request: gr.Request, progress: gr.Progress = _PROGRESS) -> dict:
+        return tab.on_page(Controls.of(values, inputs), request, progress)
 
     @_shown
-    def load(
-        app,
-        preset_name,
-        bucket_name,
-        view_name_,
-        start_,
-        end_,
-        filters_,
-        tag,
-        proj,
-        page_number,
-        split_by,
-        typed_token,
-        request: gr.Request,
-        progress: gr.Progress = _PROGRESS,
-    ):
-        guard.check(request, typed_token)
-        app = pinned(app)
-        c = _client(client)
-        if application is None and not app:
-            app = next(iter(c.list_applications()), None)
-        exists, choices = stored(c, app)
-        if not exists:
-            return empty(choices, f"No data yet for {app!r}." if app else "No data yet.")
-        scope = _scope(app, preset_name, bucket_name, view_name_, start_, end_, filters_)
-        progress(0.1, desc="Counting the window's records")
-        shown = panels.snapshot(
-            c,
-            scope,
-            accepted_field=accepted_field,
-            flag_field=flag_field,
-            tag=tag,
-            projection=proj,
-            split=split_by or None,
-            page=_page_number(page_number),
-            page_size=page_size,
-        )
-        progress(0.8, desc="Evaluating alerts")
-        baseline_md, baseline_frame = render.baseline_parts(shown.baseline, shown.projection)
-        alerting = overview(c, app)
-        series = "series" if shown.split else None
-        table, datatypes = render.rows_table(shown.rows)
-        return {
-            app_choice: gr.update(choices=choices, value=app),
-            view: gr.update(choices=[""] + shown.views),
-            status: render.notes_markdown(shown.notes),
-            headline: render.headline_markdown(shown.headline, shown.by_version),
-            acceptance: gr.update(
-                value=time_series(acceptance, shown.acceptance, series), color=series
-            ),
-            flags: gr.update(
-                value=time_series(flags, shown.flags, series or "value"),
-                color=series or "value",
-                label=f"Flags by {shown.split}" if shown.split else "Flags by option",
-            ),
-            tag_field: gr.update(choices=shown.tags, value=shown.tag),
-            distribution: bars(shown.distribution, shown.tag),
-            projection: gr.update(choices=shown.projections, value=shown.projection),
-            projection_time: gr.update(
-                value=time_series(projection_time, shown.projection_over_time, series),
-                color=series,
-            ),
-            baseline_text: baseline_md,
-            baseline_plot: gr.update(
-                value=baseline_frame,
-                sort=list(dict.fromkeys(baseline_frame["bin"])) if len(baseline_frame) else None,
-            ),
-            rows: gr.update(value=table, datatype=datatypes or "str"),
-            alerts_summary: alerting.summary,
-            alert_rules: alerting.rules,
-            alert_values: time_series(alert_values, alerting.values),
-            projection_distribution: bars(shown.projection_distribution, shown.projection),
-            split: gr.update(choices=["", *shown.split_fields], value=shown.split or ""),
-        }
+    def for_scripts(values: dict, request: gr.Request) -> dict:
+        return tab.load(Controls.of(values, inputs), request)
 
-    def opened(
-        app,
-        preset_name,
-        bucket_name,
-        view_name_,
-        start_,
-        end_,
-        filters_,
-        tag,
-        proj,
-        page_number,
-        split_by,
-        typed_token,
-        request: gr.Request,
-        progress: gr.Progress = _PROGRESS,
-    ):
-        """The page load: take the token from an old `?monitoring_token=` link into the
-        field, and say what is missing instead of raising at every visitor
+    def opened(values: dict, request: gr.Request, progress: gr.Progress = _PROGRESS) -> dict:
+        """The page load: take the token from an old `?monitoring_token=` link into
+        the field, and say what is missing instead of raising at every visitor
         (most of whom came for the app, not the monitoring tab)."""
-        typed = typed_token or guard.token_in(request)
-        controls = (app, preset_name, bucket_name, view_name_, start_, end_, filters_)
-        try:
-            shown = load(
-                *controls, tag, proj, page_number, split_by, typed, request=request,
-                progress=progress,
-            )
-        except gr.Error as error:
-            shown = empty([application] if application else [], error.message)
-        return {**shown, token_box: typed}
+        controls = Controls.of(values, inputs)
+        controls = replace(controls, token=controls.token or tab.guard.token_in(request))
+        shown = tab.on_page(controls, request, progress)
+        return {**shown, tab.layout.token_box: controls.token}
 
-    inputs = [
-        app_choice,
-        preset,
-        bucket,
-        view,
-        start,
-        end,
-        filters,
-        tag_field,
-        projection,
-        page,
-        split,
-        token_box,
-    ]
+    events = {"inputs": set(inputs), "outputs": outputs}
+    api_refresh.click(
+        for_scripts, **events, api_name="monitoring_refresh", api_visibility="undocumented"
+    )
     # A click is ignored while its refresh runs (no stacked refreshes); a
     # control changed during one refreshes once more, with its last value.
-    refresh.click(
-        load,
-        inputs,
-        outputs,
-        api_name="monitoring_refresh",
-        api_visibility="undocumented",
-        trigger_mode="once",
-    )
-    token_box.submit(
-        load, inputs, outputs, api_name=False, api_visibility="private", trigger_mode="once"
-    )
+    parts = tab.layout
+    parts.refresh.click(on_page, **events, trigger_mode="once", **_PRIVATE)
+    parts.token_box.submit(on_page, **events, trigger_mode="once", **_PRIVATE)
+    parts.filters.submit(on_page, **events, trigger_mode="always_last", **_PRIVATE)
     # `.input` fires on the user's own changes only: the refresh itself sets
     # these controls, and `.change` would refresh again in a loop.
-    for control in (preset, bucket, view, tag_field, projection, page, split, app_choice):
-        control.input(
-            load,
-            inputs,
-            outputs,
-            api_name=False,
-            api_visibility="private",
-            trigger_mode="always_last",
-        )
+    for control in (
+        parts.preset,
+        parts.bucket,
+        parts.view,
+        parts.tag_field,
+        parts.projection,
+        parts.page,
+        parts.split,
+        parts.app_choice,
+        parts.columns,
+    ):
+        control.input(on_page, **events, trigger_mode="always_last", **_PRIVATE)
+    if every:
+        gr.Timer(every).tick(on_page, **events, **_PRIVATE)
+    return opened
+
+
+def _wire_rows(tab: _Tab) -> None:
+    parts = tab.layout
 
     @_shown
-    def show_cell(app, shown_rows, typed_token, event: gr.SelectData, request: gr.Request):
-        """A clicked cell's full value, and the stored file it names if its
-        own record stored it (a download link holding the file, in this
-        access-checked answer only)."""
-        guard.check(request, typed_token)
-        app = pinned(app)
-        value = event.value if isinstance(event.value, str) else json.dumps(event.value)
-        if not app:
-            return value, ""
-        return value, stored_file(_client(client), app, _join_key(shown_rows, event), value)
+    def show_record(app, page_rows, typed_token, event: gr.SelectData, request: gr.Request):
+        """The clicked row's whole record, from this tab's own page of rows
+        (kept on the server): every field, its files, its feedback events."""
+        tab.guard.check(request, typed_token)
+        app = tab.pinned(app)
+        row = event.index[0] if isinstance(event.index, (list, tuple)) else None
+        if not app or not isinstance(page_rows, pd.DataFrame) or not isinstance(row, int):
+            return ""
+        if not 0 <= row < len(page_rows) or "join_key" not in page_rows:
+            return ""
+        join_key = page_rows["join_key"].iloc[row]
+        return record_view.detail(tab.store_client(), app, join_key)
 
-    rows.select(
-        show_cell,
-        [app_choice, rows, token_box],
-        [selected_cell, selected_file],
-        api_name=False,
-        api_visibility="private",
+    parts.rows.select(
+        show_record, [parts.app_choice, parts.page_rows, parts.token_box], parts.record, **_PRIVATE
     )
 
+
+def _wire_save_view(tab: _Tab) -> None:
+    parts = tab.layout
+    inputs = tab_layout.control_inputs(parts)
+
     @_shown
-    def save_view(
-        app,
-        preset_name,
-        bucket_name,
-        view_name_,
-        start_,
-        end_,
-        filters_,
-        name,
-        typed_token,
-        request: gr.Request,
-    ):
-        guard.check(request, typed_token)
-        app = pinned(app)
+    def save_view(values: dict, request: gr.Request) -> str:
+        controls, name = Controls.of(values, inputs), values[parts.view_name]
+        tab.guard.check(request, controls.token)
+        app = tab.pinned(controls.application)
         if not app:
             return "Pick an application first."
         if not name:
             return "Name the view first."
-        c = _client(client)
-        if not stored(c, app)[0]:
+        client = tab.store_client()
+        if not tab.stored(client, app)[0]:
             raise gr.Error(f"No data yet for {app!r}: save views once it has records.")
-        scope = _scope(app, preset_name, bucket_name, view_name_, start_, end_, filters_)
-        c.create_view(scope.application, name, scope.start, scope.end, scope.filters, replace=True)
+        dated = refresh.view_dated(client, app, controls.view)
+        scope = client.store.resolve(controls.scope(app, view_dated=dated))
+        client.create_view(app, name, scope.start, scope.end, scope.filters, replace=True)
         return f"Saved view **{name}**."
 
-    save.click(
+    parts.save.click(
         save_view,
-        [app_choice, preset, bucket, view, start, end, filters, view_name, token_box],
-        status,
+        {*inputs, parts.view_name},
+        parts.status,
         api_name="monitoring_save_view",
         api_visibility="undocumented",
     )
-    def alert_rule(
-        app, name, metric, field, side, threshold, window, every, minimum, filters_, view_
-    ):
-        if side not in ("above", "below"):
-            raise ValueError("an alert fires when its value is above or below the threshold")
-        if metric not in FORM_METRICS:
-            raise ValueError(f"the form makes {', '.join(FORM_METRICS)} rules, not {metric!r}")
-        try:
-            limit, least = float(threshold), int(minimum or 1)
-        except (TypeError, ValueError):
-            raise ValueError("threshold and minimum records must be numbers") from None
-        lines = [line.strip() for line in (filters_ or "").splitlines() if line.strip()]
-        return AlertRule(
-            name,
-            app,
-            metric,
-            field=field or None,
-            **{side: limit},
-            window=window,
-            every=every,
-            min_records=least,
-            filters=lines,
-            view=view_ or None,
-        )
 
-    def alert_action(action: str, app, values: tuple, typed_token, request: gr.Request) -> str:
-        """Check, save or delete the alert the form describes."""
-        guard.check(request, typed_token)
-        app = pinned(app)
-        if not app:
-            return "Pick an application first."
-        c = _client(client)
-        if action in ("delete", "pause"):
-            automation = next((a for a in stored_alerts(c, app) if a.name == values[0]), None)
-            if automation is None:
-                raise gr.Error(f"No alert named {html.escape(str(values[0]))} for {app!r}.")
-            rule = automation.action
-            if action == "delete":
-                automation.delete(c)
-                return f"Deleted alert **{rule.name}** (its history stays). Refresh to update."
-            if automation.is_paused(c):
-                automation.resume(c)
-                return f"Resumed alert **{rule.name}**: missed windows are evaluated next pass."
-            automation.pause(c)
-            return f"Paused alert **{rule.name}**. Refresh to update."
-        rule = alert_rule(app, *values)
-        check_fields(c, rule)
-        if action == "check":
-            return preview(c, rule)
-        create_alert(c, rule)
-        return f"Saved alert **{rule.name}**: {preview(c, rule)} Refresh to see it listed."
 
-    def alert_handler(action: str) -> Callable:
+def _wire_alert_form(tab: _Tab, form: AlertForm) -> None:
+    parts = tab.layout
+
+    def handler(action: str) -> Callable:
         @_shown
-        def handler(
-            app,
-            name,
-            metric,
-            field,
-            side,
-            threshold,
-            window,
-            every,
-            minimum,
-            filters_,
-            view_,
-            typed_token,
-            request: gr.Request,
-        ):
-            values = (name, metric, field, side, threshold, window, every, minimum, filters_, view_)
-            return alert_action(action, app, values, typed_token, request)
+        def run(values: dict, request: gr.Request) -> str:
+            tab.guard.check(request, values[parts.token_box])
+            app = tab.pinned(values[parts.app_choice])
+            if not app:
+                return "Pick an application first."
+            named = {f.name: values[getattr(form, f.name)] for f in fields(AlertForm)[:9]}
+            # The tab's saved view scopes the alert too.
+            return act(tab.store_client(), action, app, named, values[parts.view])
 
-        return handler
+        return run
 
-    form = [
-        app_choice,
-        alert_name,
-        alert_metric,
-        alert_field,
-        alert_side,
-        alert_threshold,
-        alert_window,
-        alert_every,
-        alert_minimum,
-        alert_filters,
-        view,  # the tab's saved view scopes the alert too
-        token_box,
-    ]
-    buttons = (
-        (check_alert, "check"),
-        (save_alert, "save"),
-        (pause_alert, "pause"),
-        (delete_alert, "delete"),
-    )
-    for button, action in buttons:
-        button.click(
-            alert_handler(action), form, alert_status, api_name=False, api_visibility="private"
-        )
-    if auto_refresh_seconds:
-        gr.Timer(auto_refresh_seconds).tick(
-            load, inputs, outputs, api_name=False, api_visibility="private"
-        )
-    return MonitoringTab(
-        refresh=refresh,
-        status=status,
-        headline=headline,
-        acceptance=acceptance,
-        flags=flags,
-        distribution=distribution,
-        projection_over_time=projection_time,
-        projection_distribution=projection_distribution,
-        baseline=baseline_plot,
-        rows=rows,
-        selected_cell=selected_cell,
-        alerts_summary=alerts_summary,
-        access=guard,
-        _load=opened,
-        _inputs=inputs,
-        _outputs=outputs + [token_box],
-    )
+    form_inputs = {parts.app_choice, *form.inputs(), parts.view, parts.token_box}
+    for action in ACTIONS:
+        form.buttons[action].click(handler(action), form_inputs, form.status, **_PRIVATE)

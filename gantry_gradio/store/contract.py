@@ -168,6 +168,12 @@ class RecordStore(ABC):
         stored: the only files a cell may open, never text that looks like a
         URI (none for an unknown application)."""
 
+    @abstractmethod
+    def feedback_events(self, application: str, join_key: str) -> pd.DataFrame:
+        """Every feedback event logged for one record, oldest first: timestamp
+        and feedback (a dict of the values it set). The record's row holds the
+        merged result; this is its history (none for an unknown key)."""
+
     # -- aggregations --------------------------------------------------------------
 
     @abstractmethod

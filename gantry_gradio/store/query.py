@@ -7,6 +7,7 @@ compute those is ~10x slower and grows the process by the data's size."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from . import schema
 from .blob_refs import referenced_blobs
 from .catalog import Catalog, UnknownApplicationError
 from .contract import (
@@ -153,6 +155,28 @@ class SqlRecordStore(RecordStore):
         except UnknownApplicationError:
             return {}
         return referenced_blobs(self.engine, app_id, join_keys)
+
+    def feedback_events(self, application: str, join_key: str) -> pd.DataFrame:
+        columns = ["timestamp", "feedback"]
+        try:
+            app_id = self.catalog.application_id(application)
+        except UnknownApplicationError:
+            return pd.DataFrame(columns=columns)
+        events = schema.feedback_events.c
+        stmt = (
+            sa.select(events.timestamp_us, events.feedback)
+            .where(events.application_id == app_id, events.join_key == join_key)
+            .order_by(events.timestamp_us, events.event_id)
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(stmt).all()
+        return pd.DataFrame(
+            {
+                "timestamp": pd.to_datetime([row[0] for row in found], unit="us", utc=True),
+                "feedback": [json.loads(row[1]) for row in found],
+            },
+            columns=columns,
+        )
 
     def stored_join_keys(self, application: str, join_keys: Sequence[str]) -> set[str]:
         try:
@@ -311,7 +335,9 @@ class SqlRecordStore(RecordStore):
             self._on_edges(edges, group.drop(columns=split_by)).assign(**{split_by: value})
             for value, group in counts.groupby(split_by)
         ]
-        return pd.concat(parts, ignore_index=True).drop(columns="bin") if parts else edges.iloc[:0]
+        if not parts:  # no record has the split field: no histogram, same columns
+            return pd.DataFrame(columns=["bin_start", "bin_end", "count", split_by])
+        return pd.concat(parts, ignore_index=True).drop(columns="bin")
 
     def value_range(self, selection: Selection, field: str) -> tuple[Any, Any]:
         compiled = self._compile(selection)

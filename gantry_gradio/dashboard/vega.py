@@ -1,0 +1,275 @@
+"""The tab's charts as whole Vega-Lite specs, drawn by `gr.Plot`.
+
+Why not Gradio's LinePlot and BarPlot: on a new value they swap the data into
+the chart already drawn and keep its scales, sort order and titles, so a
+histogram whose bins changed showed the old bins until a second refresh. A
+`gr.Plot` draws each value from scratch, and the spec says everything the
+reader needs: a UTC time axis over the selected window (the year on the labels
+when it spans years), lines broken at empty buckets, percent for rates, counts
+from zero, bin labels that do not run together.
+
+Every mark carries a `description` with its exact value: screen readers read
+it, and the browser tests compare it with the server's numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+from gradio.components.plot import PlotData
+
+from ..store.contract import BUCKETS
+
+_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+_HEIGHT = 240
+#: Days without a record in a count chart are drawn as 0; past this many
+#: buckets per series the chart shows the buckets that have records only.
+MAX_FILLED_BUCKETS = 5_000
+#: A bar chart with more bins than this angles its labels.
+_UPRIGHT_LABELS = 8
+_MS_PER_US = 1_000
+#: Tick steps the time axis chooses from (d3's time intervals), finest first.
+_TICKS = [
+    ("hour", 1, 3600e3), ("hour", 3, 3 * 3600e3), ("hour", 6, 6 * 3600e3),
+    ("hour", 12, 12 * 3600e3), ("day", 1, 86400e3), ("day", 2, 2 * 86400e3),
+    ("day", 7, 7 * 86400e3), ("day", 14, 14 * 86400e3), ("month", 1, 30 * 86400e3),
+    ("month", 3, 91 * 86400e3), ("month", 6, 182 * 86400e3), ("year", 1, 365 * 86400e3),
+]
+_MOST_TICKS = 8
+
+
+def plot(spec: dict[str, Any]) -> PlotData:
+    """`spec` as gr.Plot's value: SVG (so its marks are in the page), as wide
+    as its panel, without the export menu."""
+    whole = {
+        "$schema": _SCHEMA,
+        "usermeta": {"embedOptions": {"renderer": "svg", "actions": False}},
+        "width": "container",
+        "height": _HEIGHT,
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "background": "transparent",
+        "padding": {"top": 28, "left": 4, "right": 4, "bottom": 4},  # room for the label
+        **spec,
+    }
+    return PlotData(type="altair", plot=json.dumps(whole, default=str))
+
+
+def empty(message: str) -> PlotData:
+    """A chart with nothing to draw says why, where the chart would be."""
+    return plot(
+        {
+            "data": {"values": [{"text": message}]},
+            "mark": {"type": "text", "fontSize": 13, "color": "#888"},
+            "encoding": {"text": {"field": "text"}},
+            "height": 60,
+        }
+    )
+
+
+def time_series(
+    frame: pd.DataFrame,
+    *,
+    y: str,
+    y_title: str,
+    step_us: int,
+    window: tuple[int | None, int | None],
+    x: str = "start",
+    series: str | None = None,
+    percent: bool = False,
+    counts: bool = False,
+    message: str = "No data in this window.",
+) -> PlotData:
+    """A value per time step (`x`, every `step_us`), one line per value of `series`.
+
+    `window` is the selection's (start, end) in µs (None where open): the axis
+    covers it, padded by half a bucket so the first and last points show
+    whole. Lines break where buckets are missing; `counts` draws missing
+    buckets as 0 instead; `percent` shows a 0–1 rate as 0–100 %."""
+    if frame.empty or y not in frame:
+        return empty(message)
+    width_us = step_us
+    data = pd.DataFrame({"start": _epoch_us(frame[x]), "value": frame[y].astype(float)})
+    data["series"] = frame[series].astype(str).to_numpy() if series else ""
+    data = data[data["value"].notna()]
+    if data.empty:
+        return empty(message)
+    low = window[0] if window[0] is not None else int(data["start"].min())
+    high = window[1] if window[1] is not None else int(data["start"].max()) + width_us
+    if counts:
+        data = _zero_filled(data, low, high, width_us)
+    if percent:
+        data["value"] = data["value"] * 100
+    data = data.sort_values(["series", "start"], kind="stable")
+    # A new segment wherever the gap to the previous point is over one bucket.
+    gap = data.groupby("series")["start"].diff() > width_us
+    data["segment"] = gap.groupby(data["series"]).cumsum().astype(int)
+    stamp = "%Y-%m-%d %H:%M" if width_us % BUCKETS["day"] else "%Y-%m-%d"
+    starts = pd.to_datetime(data["start"], unit="us", utc=True)
+    shown = data["value"].map(lambda v: _number(v, percent))
+    prefix = data["series"].map(lambda s: f"{s} · " if s else "")
+    data["description"] = prefix + starts.dt.strftime(stamp) + ": " + shown
+    data["start"] = data["start"] // _MS_PER_US
+    domain = [(low - width_us // 2) // _MS_PER_US, (high - width_us // 2) // _MS_PER_US]
+    encoding: dict[str, Any] = {
+        "x": {
+            "field": "start",
+            "type": "temporal",
+            "title": None,
+            "scale": {"type": "utc", "domain": domain},
+            "axis": _time_axis(domain),
+        },
+        "y": {
+            "field": "value",
+            "type": "quantitative",
+            "title": y_title,
+            "scale": {"domain": [0, 100]} if percent else {"zero": counts},
+            "axis": {"tickMinStep": 1} if counts or percent else {},
+        },
+        "detail": {"field": "segment", "type": "nominal"},
+        "description": {"field": "description"},
+        "tooltip": [{"field": "description", "title": y_title}],
+    }
+    if series:
+        encoding["color"] = {"field": "series", "type": "nominal", "title": series}
+    records = data[["start", "value", "series", "segment", "description"]]
+    return plot(
+        {
+            "data": {"values": records.to_dict(orient="records")},
+            "mark": {"type": "line", "point": True, "interpolate": "linear"},
+            "encoding": encoding,
+        }
+    )
+
+
+def bars(
+    frame: pd.DataFrame, *, title: str, order: list[str], message: str = "No values."
+) -> PlotData:
+    """A histogram: `frame` has bin (label), count and accepted (the colour),
+    the bins in `order`. Many bins turn their labels to stay legible."""
+    if frame.empty:
+        return empty(message)
+    data = frame[["bin", "count", "accepted"]].copy()
+    data["description"] = data["bin"] + " · " + data["accepted"] + ": " + data["count"].map(
+        lambda c: f"{int(c):,}"
+    )
+    angle = -40 if len(order) > _UPRIGHT_LABELS else 0
+    return plot(
+        {
+            "data": {"values": data.to_dict(orient="records")},
+            "mark": {"type": "bar"},
+            "encoding": {
+                "x": {
+                    "field": "bin",
+                    "type": "ordinal",
+                    "sort": order,
+                    "title": title,
+                    "axis": {"labelAngle": angle, "labelOverlap": "parity"},
+                },
+                "y": {
+                    "field": "count",
+                    "type": "quantitative",
+                    "title": "Records",
+                    "stack": "zero",
+                    "axis": {"tickMinStep": 1},
+                },
+                "color": {"field": "accepted", "type": "nominal", "title": None},
+                "description": {"field": "description"},
+                "tooltip": [{"field": "description", "title": title}],
+            },
+        }
+    )
+
+
+def shares(frame: pd.DataFrame, *, title: str, order: list[str], message: str) -> PlotData:
+    """Two frequency polygons on shared bins (`frame`: bin, share 0–1,
+    source): stacked bars would add the shares up and read as one."""
+    if frame.empty:
+        return empty(message)
+    data = frame[["bin", "share", "source"]].copy()
+    data["percent"] = data["share"] * 100
+    data["description"] = (
+        data["source"] + " · " + data["bin"] + ": " + data["percent"].map(lambda v: f"{v:.1f}%")
+    )
+    angle = -40 if len(order) > _UPRIGHT_LABELS else 0
+    return plot(
+        {
+            "data": {"values": data.drop(columns="share").to_dict(orient="records")},
+            "mark": {"type": "line", "point": True},
+            "encoding": {
+                "x": {
+                    "field": "bin",
+                    "type": "ordinal",
+                    "sort": order,
+                    "title": title,
+                    "axis": {"labelAngle": angle, "labelOverlap": "parity"},
+                },
+                "y": {
+                    "field": "percent",
+                    "type": "quantitative",
+                    "title": "Share of records (%)",
+                },
+                "color": {"field": "source", "type": "nominal", "title": None},
+                "description": {"field": "description"},
+                "tooltip": [{"field": "description", "title": title}],
+            },
+        }
+    )
+
+
+def _zero_filled(data: pd.DataFrame, low: int, high: int, width_us: int) -> pd.DataFrame:
+    """Every bucket of [low, high) for every series, 0 where none was counted."""
+    first = data["start"].min() - ((data["start"].min() - low) // width_us) * width_us
+    count = (high - first + width_us - 1) // width_us
+    if count <= 0 or count > MAX_FILLED_BUCKETS:
+        return data
+    grid = pd.MultiIndex.from_product(
+        [data["series"].unique(), first + width_us * pd.RangeIndex(count)],
+        names=["series", "start"],
+    )
+    summed = data.groupby(["series", "start"])["value"].sum()
+    return summed.reindex(grid.union(summed.index), fill_value=0).reset_index()
+
+
+def _time_axis(domain_ms: list[int]) -> dict[str, Any]:
+    """Ticks at whole hours, days, months or years (at most ~8), labelled with
+    the year whenever the axis spans more than one."""
+    low, high = domain_ms
+    span = max(high - low, 1)
+    interval, step = next(
+        ((unit, k) for unit, k, ms in _TICKS if span / ms <= _MOST_TICKS), ("year", 1)
+    )
+    if interval == "year":
+        step = max(1, math.ceil(span / (365 * 86400e3) / _MOST_TICKS))
+    years = pd.to_datetime([low, high], unit="ms", utc=True).year
+    several_years = years[0] != years[1]
+    formats = {
+        "hour": "%b %d %H:%M",
+        "day": "%b %d",
+        "month": "%b %Y",
+        "year": "%Y",
+    }
+    label = formats[interval]
+    if several_years and interval in ("hour", "day"):
+        label = "%b %d, %Y"
+    return {
+        "format": label,
+        "formatType": "utc",
+        "tickCount": {"interval": interval, "step": step},
+        "labelOverlap": True,
+        "labelFlush": True,
+    }
+
+
+def _epoch_us(values: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(values, utc=True)
+    return (stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(microseconds=1)
+
+
+def _number(value: float, percent: bool) -> str:
+    if percent:
+        return f"{value:.1f}%"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:.4g}"
