@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pandas as pd
 from gradio_client import Client as GradioClient
 
 from demo_app.browser import launched  # noqa: F401  (the tests' way to serve an app)
@@ -79,9 +80,27 @@ def monitoring_refresh(
         "projection": None,
         "page": 0,
         "split": "",
+        "columns": [],
         **controls,
     }
-    return client.predict(application, *values.values(), token, api_name="/monitoring_refresh")
+    # The API takes the controls in the order the tab creates them.
+    ordered = [
+        application, token, values["preset"], values["bucket"], values["view"], values["start"],
+        values["end"], values["filters"], values["split"], values["tag"], values["projection"],
+        values["page"], values["columns"],
+    ]
+    return client.predict(*ordered, api_name="/monitoring_refresh")
+
+
+def chart_spec(output) -> dict:
+    """The Vega-Lite spec a chart output holds (gr.Plot's value, plain or in gr.update)."""
+    value = shown(output)
+    return json.loads(value["plot"])
+
+
+def plotted(output) -> pd.DataFrame:
+    """The rows a chart output draws (its spec's data values)."""
+    return pd.DataFrame(chart_spec(output)["data"]["values"])
 
 
 def shown(output):
@@ -98,9 +117,11 @@ def monitoring_save_view(
     """Call /monitoring_save_view with the refresh controls' defaults."""
     values = {"preset": "all", "bucket": "day", "view": "", "start": "", "end": "", "filters": ""}
     values.update(controls)
-    return client.predict(
-        application, *values.values(), name, token, api_name="/monitoring_save_view"
-    )
+    ordered = [
+        application, token, values["preset"], values["bucket"], values["view"], values["start"],
+        values["end"], values["filters"], "", name, None, None, 0, [],
+    ]
+    return client.predict(*ordered, api_name="/monitoring_save_view")
 
 
 def raw_event(
@@ -111,6 +132,7 @@ def raw_event(
     query: str = "",
     http: httpx.Client | None = None,
     event_data: dict | None = None,
+    session_hash: str | None = None,
 ) -> dict:
     """Run any event (hidden ones included) by index over raw HTTP, as a script
     or the browser would, with `query` on the join URL as a page's own query
@@ -119,7 +141,7 @@ def raw_event(
     import uuid
 
     http = http or httpx.Client(timeout=30)
-    session_hash = uuid.uuid4().hex[:10]
+    session_hash = session_hash or uuid.uuid4().hex[:10]
     joined = http.post(
         f"{url}gradio_api/queue/join{'?' + query if query else ''}",
         json={
@@ -145,19 +167,52 @@ def logged_in(url: str, user: str, password: str) -> httpx.Client:
     return http
 
 
-#: A refresh's inputs with their defaults, after the application: what the
-#: hidden events are sent in tests that call them by index.
-REFRESH_DEFAULTS = ["all", "day", "", "", "", "", None, None, 0, ""]
+def refresh_args(application: str, token: str = "") -> list:
+    """A refresh's inputs with their defaults, in the order the tab creates
+    them: what the hidden events are sent in tests that call them by index."""
+    return [application, token, "all", "auto", "", "", "", "", "", None, None, 0, []]
 
 
 def monitoring_events(url: str, http: httpx.Client | None = None) -> list[int]:
     """Indexes of every event that runs a monitoring tab's refresh: the public
     click and its hidden twins (page load, controls' inputs, token submit, timer),
-    recognised by their twelve inputs and many outputs (the alert form's buttons
-    have twelve inputs and one output)."""
+    recognised by their thirteen inputs and many outputs (the alert form's
+    buttons have twelve inputs and one output)."""
     config = (http or httpx.Client(timeout=30)).get(f"{url}config").json()
     return [
         d["id"]
         for d in config["dependencies"]
-        if len(d["inputs"]) == 12 and len(d["outputs"]) > 1
+        if len(d["inputs"]) == 13 and len(d["outputs"]) > 1
     ]
+
+
+def dependency(url: str, *, trigger: str | None = None, api_name: str | None = None) -> int:
+    """The index of the one event with this trigger (e.g. "select") or API name."""
+    config = httpx.get(f"{url}config", timeout=30).json()
+    (found,) = [
+        d["id"]
+        for d in config["dependencies"]
+        if (api_name and d.get("api_name") == api_name)
+        or (trigger and any(t[1] == trigger for t in d.get("targets", [])))
+    ]
+    return found
+
+
+def click_row(url: str, application: str, row: int, token: str, *, refresh_token: str) -> dict:
+    """In one session, as the page does: a refresh (with `refresh_token`),
+    then a click on `row` of the rows table (with `token`); the click's
+    process_completed message. The click names a row only: the record comes
+    from the page of rows the server keeps for this session."""
+    import uuid
+
+    session = uuid.uuid4().hex[:10]
+    controls = refresh_args(application, refresh_token)
+    raw_event(url, dependency(url, api_name="monitoring_refresh"), controls, session_hash=session)
+    cell = {"index": [row, 1], "value": "anything the browser sends", "selected": True}
+    return raw_event(
+        url,
+        dependency(url, trigger="select"),
+        [application, None, token],
+        event_data=cell,
+        session_hash=session,
+    )

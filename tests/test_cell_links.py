@@ -78,7 +78,7 @@ def test_a_clicked_file_leaves_no_copy_and_no_url_without_the_token(tmp_path):
     import gradio as gr
 
     from gantry_gradio.dashboard.tab import monitoring_tab
-    from tests.gradio_apps import TEST_TOKEN, launched, raw_event
+    from tests.gradio_apps import TEST_TOKEN, click_row, launched
 
     c = Client(f"sqlite:///{tmp_path}/r.db", blobs=tmp_path / "blobs", spool_dir=tmp_path / "s")
     try:
@@ -90,24 +90,16 @@ def test_a_clicked_file_leaves_no_copy_and_no_url_without_the_token(tmp_path):
             monitoring_tab("files", client=c, access_token=TEST_TOKEN)
         before = set(Path(tempfile.gettempdir()).glob("gantry-cell-*"))
         with launched(demo) as url:
-            import httpx
-
-            config = httpx.get(f"{url}config", timeout=30).json()
-            (select,) = [
-                d["id"]
-                for d in config["dependencies"]
-                if any(trigger[1] == "select" for trigger in d.get("targets", []))
-            ]
-            rows = {"headers": ["join_key", "inputs.file"], "data": [[key, path]]}
-            cell = {"index": [0, 1], "value": path, "selected": True}
-            answer = raw_event(url, select, ["files", rows, TEST_TOKEN], event_data=cell)
+            answer = click_row(url, "files", 0, TEST_TOKEN, refresh_token=TEST_TOKEN)
             assert answer["success"], answer
-            value, link = answer["output"]["data"]
-            assert value == path
-            assert base64.b64encode(b"private bytes").decode() in link
+            (detail,) = answer["output"]["data"]
+            assert path in detail and key in detail
+            assert base64.b64encode(b"private bytes").decode() in detail
             assert "/file=" not in json.dumps(answer)  # nothing Gradio would serve by URL
-            refused = raw_event(url, select, ["files", rows, ""], event_data=cell)
+            refused = click_row(url, "files", 0, "", refresh_token=TEST_TOKEN)
             assert not refused["success"]
+            stranger = click_row(url, "files", 0, "", refresh_token="")
+            assert not stranger["success"]
         assert set(Path(tempfile.gettempdir()).glob("gantry-cell-*")) == before
     finally:
         c.close()

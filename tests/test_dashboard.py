@@ -12,10 +12,12 @@ from gantry_gradio.dashboard.panels import Scope
 from gantry_gradio.dashboard.tab import monitoring_tab
 from tests.gradio_apps import (
     TEST_TOKEN,
+    chart_spec,
     connect,
     launched,
     monitoring_refresh,
     monitoring_save_view,
+    plotted,
     shown,
 )
 
@@ -123,10 +125,11 @@ def test_launched_tab_serves_the_panels_and_saves_views(seeded):
         out = monitoring_refresh(gradio_client, APP, token=TEST_TOKEN)
         headline = out[3]
         assert "**Predictions:** 140" in headline and "**Flags:** 14" in headline
-        acceptance = shown(out[4])["data"]
-        assert [row[1] for row in acceptance] == [10] * 14
+        acceptance = plotted(out[4])
+        assert len(acceptance) == 14, "one point per day"
         rows = shown(out[12])
         assert len(rows["data"]) == 50 and "inputs.text" in rows["headers"]
+        assert "join_key" not in rows["headers"], "the compact set until others are chosen"
         message = monitoring_save_view(
             gradio_client,
             APP,
@@ -169,14 +172,15 @@ def test_launched_tab_compares_a_projection_with_its_baseline(seeded):
     assert out[8]["value"] == chars
     assert f"PSI {expected.psi:.3f}" in out[10] and f"KS {expected.ks:.3f}" in out[10]
     assert expected.ks == 1.0, "production outputs are all shorter than the reference"
-    baseline = shown(out[11])
-    shares = pd.DataFrame(baseline["data"], columns=baseline["columns"])
-    assert shares.groupby("source")["share"].sum().to_dict() == pytest.approx(
-        {"production": 1.0, "baseline": 1.0}
+    shares = plotted(out[11])
+    assert shares.groupby("source")["percent"].sum().to_dict() == pytest.approx(
+        {"production": 100.0, "baseline": 100.0}
     )
-    # Only bins one side has: whole-number lengths on fractional bins leave gaps.
-    drawn = shares.groupby("bin")["share"].sum()
-    assert (drawn > 0).all() and len(drawn) < len(expected.histogram)
-    assert baseline["mark"] == "line", "two frequency polygons, not stacked bars"
-    projected = pd.DataFrame(shown(out[9])["data"], columns=shown(out[9])["columns"])
-    assert len(projected) == 14
+    # The distribution chart's bins (whole numbers for a whole-number field),
+    # never the fractional bins the distances use.
+    drawn = shares.groupby("bin")["percent"].sum()
+    assert (drawn > 0).all() and all("." not in label for label in drawn.index)
+    histogram_bins = set(plotted(out[16])["bin"])
+    assert histogram_bins <= set(drawn.index), "the distribution chart's bins, widened"
+    assert chart_spec(out[11])["mark"]["type"] == "line", "two polygons, not stacked bars"
+    assert len(plotted(out[9])) == 14

@@ -18,8 +18,8 @@ from gantry_gradio import Client
 from gantry_gradio.dashboard.access import TOKEN_ENV, MonitoringAccess
 from gantry_gradio.dashboard.tab import monitoring_tab
 from tests.gradio_apps import (
-    REFRESH_DEFAULTS,
     TEST_TOKEN,
+    click_row,
     connect,
     launched,
     logged_in,
@@ -27,6 +27,7 @@ from tests.gradio_apps import (
     monitoring_refresh,
     monitoring_save_view,
     raw_event,
+    refresh_args,
 )
 
 START = pd.Timestamp("2022-04-04", tz="UTC")
@@ -84,7 +85,7 @@ def test_a_tab_built_for_one_application_serves_no_other(two_apps):
         # The hidden twins (page load, controls, token submit, timer) by index.
         http = logged_in(url, "alice", "pw-a")
         for index in monitoring_events(url, http):
-            args = ["app-b", *REFRESH_DEFAULTS, ""]
+            args = refresh_args("app-b")
             done = raw_event(url, index, args, http=http)
             assert SECRET_B not in str(done) and "b-view" not in str(done)
             assert "shows only 'app-a'" in str(done)
@@ -154,7 +155,7 @@ def test_without_its_token_the_tab_refuses_even_loopback(local_client):
         assert "**Predictions:** 1" in monitoring_refresh(app, "app-a", token=TEST_TOKEN)[3]
         # The hidden events too, and the token in the page's query string works.
         for index in monitoring_events(url):
-            args = ["app-a", *REFRESH_DEFAULTS, ""]
+            args = refresh_args("app-a")
             refused = raw_event(url, index, args)
             assert "hello" not in str(refused) and "access token" in str(refused)
             served = raw_event(url, index, args, query=f"monitoring_token={TEST_TOKEN}")
@@ -265,23 +266,16 @@ def test_no_monitoring_event_is_a_public_endpoint(local_client):
     assert visibility and set(visibility.values()) <= {"private", "undocumented"}
 
 
-def test_a_cell_click_needs_the_token_too(local_client):
-    blob_path = str(local_client.blobs.root / "x")
+def test_a_row_click_needs_the_token_too(local_client):
+    """The record detail is as closed as the refresh; the click names a row of
+    the session's own page, never a record or a file."""
     with launched(_tab(local_client, access_token=TEST_TOKEN)) as url:
-        config = httpx.get(f"{url}config", timeout=30).json()
-        (select,) = [
-            d["id"]
-            for d in config["dependencies"]
-            if any(trigger[1] == "select" for trigger in d.get("targets", []))
-        ]
-        def click(token: str, value: str) -> dict:
-            cell = {"index": [0, 3], "value": value, "selected": True}
-            shown_rows = {"headers": ["join_key"], "data": [["k"]]}
-            return raw_event(url, select, ["app-a", shown_rows, token], event_data=cell)
+        def click(token: str) -> dict:
+            return click_row(url, "app-a", 0, token, refresh_token=TEST_TOKEN)
 
-        refused = click("", "hello")
+        refused = click("")
         assert not refused["success"] and "access token" in str(refused)
-        wrong = click(TEST_TOKEN[:-1] + "x", blob_path)
+        wrong = click(TEST_TOKEN[:-1] + "x")
         assert not wrong["success"]
-        served = click(TEST_TOKEN, "hello")
-        assert served["success"] and served["output"]["data"][0] == "hello"
+        served = click(TEST_TOKEN)
+        assert served["success"] and "<h4>Record" in served["output"]["data"][0]

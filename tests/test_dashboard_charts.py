@@ -1,18 +1,19 @@
-"""What the tab's charts are made of: bins chosen from the data, markers for
-one-point series, series split by version, the rows table and its cells."""
+"""What the tab's charts are made of: bins chosen from the data, time axes
+that fit the window (gaps, zeros, percent, years), series split by version,
+the rows table and its cells."""
 
 from __future__ import annotations
 
 import base64
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from gantry_gradio.dashboard import panels, render
+from gantry_gradio.dashboard import panels, record_view, render, vega
 from gantry_gradio.dashboard.bins import choose_bins, histogram_on_chosen_bins
 from gantry_gradio.dashboard.cell_files import stored_file
-from gantry_gradio.dashboard.charts import is_sparse
 from gantry_gradio.dashboard.panels import Scope
 
 APP = "charts"
@@ -74,20 +75,67 @@ def test_bins_split_by_feedback_in_value_order(client):
     assert list(starts[order]) == sorted(starts), "labels in value order, not text order"
 
 
-@pytest.mark.parametrize(
-    ("points", "sparse"),
-    [
-        ({"a": [1]}, True),
-        ({"a": [1, 2]}, False),
-        ({"a": [1, 2], "b": [1]}, True),
-        ({"a": [1, 2], "b": [1, 2, 3]}, False),
-    ],
-)
-def test_a_series_with_one_point_asks_for_markers(points, sparse):
-    frame = pd.DataFrame(
-        [(x, 0.5, name) for name, xs in points.items() for x in xs], columns=["x", "y", "s"]
+DAY_US = 86_400_000_000
+
+
+def _spec(plot) -> dict:
+    return json.loads(plot.plot)
+
+
+def test_a_time_series_breaks_at_gaps_and_covers_its_window():
+    """April 1-3 and 10: two line segments, never one across the empty days;
+    the axis spans the window given, padded by half a bucket."""
+    starts = pd.to_datetime(["2022-04-01", "2022-04-02", "2022-04-03", "2022-04-10"], utc=True)
+    frame = pd.DataFrame({"start": starts, "percent_true": [0.9, 0.8, 0.85, 0.5]})
+    low = pd.Timestamp("2022-04-01", tz="UTC").value // 1000
+    spec = _spec(
+        vega.time_series(
+            frame, y="percent_true", y_title="Accepted (%)", step_us=DAY_US,
+            window=(low, low + 12 * DAY_US), percent=True,
+        )
     )
-    assert is_sparse(frame, "x", "y", "s") is sparse
+    values = pd.DataFrame(spec["data"]["values"])
+    assert values["segment"].tolist() == [0, 0, 0, 1], "a new segment after the gap"
+    assert spec["encoding"]["detail"]["field"] == "segment"
+    assert values["value"].tolist() == pytest.approx([90, 80, 85, 50]), "percent, not 0-1"
+    assert values["description"].iloc[0] == "2022-04-01: 90.0%"
+    x = spec["encoding"]["x"]
+    assert x["scale"]["domain"] == [(low - DAY_US // 2) // 1000, (low + 11.5 * DAY_US) // 1000]
+    assert x["scale"]["type"] == "utc" and x["axis"]["formatType"] == "utc"
+    assert spec["encoding"]["y"]["scale"]["domain"] == [0, 100]
+    assert spec["mark"]["point"] is True, "a lone point still shows"
+
+
+def test_counts_fill_missing_days_with_zero_and_years_show_when_spanned():
+    starts = pd.to_datetime(["2021-12-30", "2022-01-02"], utc=True)
+    frame = pd.DataFrame({"start": starts, "count": [3, 1], "value": ["other", "other"]})
+    low = starts[0].value // 1000
+    spec = _spec(
+        vega.time_series(
+            frame, y="count", y_title="Flags", step_us=DAY_US, window=(low, low + 5 * DAY_US),
+            series="value", counts=True,
+        )
+    )
+    values = pd.DataFrame(spec["data"]["values"])
+    assert values["value"].tolist() == [3, 0, 0, 1, 0], "every day of the window, 0 if none"
+    assert values["segment"].nunique() == 1
+    assert spec["encoding"]["y"]["scale"] == {"zero": True}
+    assert "%Y" in spec["encoding"]["x"]["axis"]["format"], "the axis crosses a year"
+    one_year = _spec(
+        vega.time_series(frame.iloc[1:], y="count", y_title="Flags", step_us=DAY_US,
+                         window=(starts[1].value // 1000, starts[1].value // 1000 + DAY_US))
+    )
+    assert "%Y" not in one_year["encoding"]["x"]["axis"]["format"]
+
+
+def test_auto_bucket_follows_the_span():
+    hour = 3_600_000_000
+    assert panels.chosen_bucket("auto", (0, 24 * hour)) == "hour"
+    assert panels.chosen_bucket("auto", (0, 30 * 24 * hour)) == "day"
+    assert panels.chosen_bucket("auto", (0, 4 * 365 * 24 * hour)) == "week"
+    assert panels.chosen_bucket("week", (0, hour)) == "week", "the user's choice wins"
+    with pytest.raises(ValueError, match="bucket must be one of"):
+        panels.chosen_bucket("fortnight", (0, hour))
 
 
 def test_time_series_split_by_version_and_acceptance_per_version(client):
@@ -125,11 +173,12 @@ def test_rows_table_links_files_and_a_clicked_cell_gives_only_stored_files(clien
     page = panels.rows_page(client, Scope(APP), 0)
     path, key = page["inputs.raw"].iloc[0], page["join_key"].iloc[0]
     presigned = page.assign(**{"inputs.raw": "https://bucket.s3.example/k?X-Amz-Signature=1"})
-    table, types = render.rows_table(presigned)
+    every = list(presigned.columns)
+    table, types = record_view.table(presigned, every)
     column = list(table.columns).index("inputs.raw")
     assert types[column] == "markdown" and table["inputs.raw"].iloc[0].startswith("[open](https")
     assert set(types) - {"markdown"} == {"str"}
-    assert render.rows_table(page)[0]["inputs.raw"].iloc[0] == path, "a local path stays text"
+    assert record_view.table(page, every)[0]["inputs.raw"].iloc[0] == path, "a path stays text"
     link = stored_file(client, APP, key, path)
     encoded = base64.b64encode(b"bytes of a flagged file").decode()
     assert link.startswith("<a download=") and f";base64,{encoded}" in link
@@ -160,7 +209,14 @@ def test_the_launched_tab_draws_markers_for_one_day_and_splits_by_version(client
     import gradio as gr
 
     from gantry_gradio.dashboard.tab import monitoring_tab
-    from tests.gradio_apps import TEST_TOKEN, connect, launched, monitoring_refresh, shown
+    from tests.gradio_apps import (
+        TEST_TOKEN,
+        chart_spec,
+        connect,
+        launched,
+        monitoring_refresh,
+        plotted,
+    )
 
     for version, accepted in (("v1", [True, True, False]), ("v2", [False])):
         client.log_records(
@@ -178,17 +234,17 @@ def test_the_launched_tab_draws_markers_for_one_day_and_splits_by_version(client
         app = connect(url)
         whole = monitoring_refresh(app, APP, token=TEST_TOKEN)
         split = monitoring_refresh(app, APP, token=TEST_TOKEN, split="version")
-    assert shown(whole[4])["mark"] == "point", "one day: a marker, not an invisible line"
+    assert chart_spec(whole[4])["mark"]["point"] is True, "one day: a marker shows"
     assert "**Acceptance by version:** `v1` 66.7% (3 predictions) · `v2` 0.0%" in whole[3]
-    assert split[4]["color"] == "series"
-    series = {row[-1]: row[3] for row in shown(split[4])["data"]}  # series -> accepted count
-    assert series == {"v1": 2, "v2": 0}
+    assert chart_spec(split[4])["encoding"]["color"]["field"] == "series"
+    series = plotted(split[4]).set_index("series")["value"].round(1).to_dict()
+    assert series == {"v1": 66.7, "v2": 0.0}, "percent accepted per version"
     assert split[17]["value"] == "version" and "version" in str(split[17]["choices"])
     # Flags too: one line per version (options added up), one per option unsplit.
-    assert whole[5]["color"] == "value" and split[5]["color"] == "series"
+    assert plotted(whole[5])["series"].tolist() == ["incorrect"]
     assert split[5]["label"] == "Flags by version"
-    flagged = pd.DataFrame(shown(split[5])["data"], columns=shown(split[5])["columns"])
-    assert flagged.set_index("series")["count"].to_dict() == {"v1": 1, "v2": 1}
+    flagged = plotted(split[5]).groupby("series")["value"].sum().to_dict()
+    assert flagged == {"v1": 1, "v2": 1}
 
 
 @pytest.mark.parametrize(

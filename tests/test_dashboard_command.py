@@ -58,16 +58,18 @@ def serving(command: list[str], **popen):
     server = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen
     )
+    printed = []
     try:
         deadline = time.monotonic() + 120
         for line in server.stdout:
+            printed.append(line)
             if line.startswith("Monitoring dashboard:"):
                 url = re.search(r"http://[^/]+/", line).group(0)
                 yield url, line.strip()
                 break
             assert time.monotonic() < deadline, "the dashboard never started"
         else:
-            raise AssertionError(f"the dashboard exited ({server.wait()})")
+            raise AssertionError(f"the dashboard exited ({server.wait()}): {''.join(printed)}")
     finally:
         server.terminate()
         server.wait(30)

@@ -39,7 +39,7 @@ Kinds = dict[str, str] | None
 class Scope(Selection):
     """What the tab shows: a selection, and the bucket its time series use."""
 
-    bucket: str = "auto"
+    bucket: str = "day"
 
     @classmethod
     def from_preset(cls, application: str, preset: str, **options: Any) -> Scope:

@@ -17,7 +17,7 @@ import pandas as pd
 from ..client import Client
 from ..store import Selection
 from ..store.filters import Filter
-from .cell_files import stored_file
+from .cell_files import link_stored_files, stored_file
 
 #: Presigned S3 URLs open in the browser; local blob paths do not (the
 #: detail panel hands those over instead, see cell_files.stored_file).
@@ -70,7 +70,7 @@ def detail(client: Client, application: str, join_key: Any) -> str:
     if not isinstance(join_key, str) or not join_key:
         return ""
     only = Selection(application, filters=[Filter("join_key", "==", join_key)])
-    found = client.store.rows(only, limit=1)
+    found = link_stored_files(client, application, client.store.rows(only, limit=1))
     if found.empty:
         return ""
     record = found.iloc[0]
