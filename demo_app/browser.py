@@ -78,3 +78,40 @@ def wait_until_idle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_function(
         "() => !document.body.innerText.includes('processing')", timeout=timeout_ms
     )
+
+
+#: Per chart on the page (by its label): the description of every point or
+#: bar it draws (each mark's aria-label: vega.py writes its exact value there),
+#: its axis labels and titles. Hidden charts are left out.
+_CHARTS = """() => [...document.querySelectorAll('.gantry-chart')]
+  .filter(block => block.offsetParent !== null)
+  .map(block => {
+    const label = block.querySelector('[data-testid=block-label], label');
+    const marked = '[aria-roledescription=point], [aria-roledescription=bar]';
+    const marks = [...block.querySelectorAll(marked)]
+      .map(m => m.getAttribute('aria-label')).filter(Boolean);
+    const axes = [...block.querySelectorAll('[aria-roledescription=axis]')].map(axis => ({
+      title: [...axis.querySelectorAll('.role-axis-title text')].map(t => t.textContent).join(' '),
+      labels: [...axis.querySelectorAll('.role-axis-label text')]
+        .filter(t => t.getAttribute('opacity') !== '0').map(t => {
+        const box = t.getBoundingClientRect();
+        const {left, right, top, bottom} = box;
+        return {text: t.textContent, left, right, top, bottom};
+      }),
+    }));
+    const texts = [...block.querySelectorAll('.role-mark text')].map(t => t.textContent);
+    return {label: label ? label.innerText.trim() : '', marks, axes, texts,
+            top: block.getBoundingClientRect().top + window.scrollY};
+  })"""
+
+
+_DRAWN = """() => [...document.querySelectorAll('.gantry-chart')]
+  .filter(block => block.offsetParent !== null)
+  .every(block => block.querySelector('.vega-embed svg .role-frame'))"""
+
+
+def charts(page) -> dict[str, dict]:
+    """What each visible chart of the tab draws, by its label (see _CHARTS),
+    once every one has drawn (vega-embed draws after Gradio's update)."""
+    page.wait_for_function(_DRAWN, timeout=30_000)
+    return {chart["label"]: chart for chart in page.evaluate(_CHARTS)}

@@ -32,11 +32,17 @@ WIDTH = 1400
 TYPO = "tags.acount_age_days < 7"
 
 
-def serve_tab(client: Client, application: str, accepted_field: str = ACCEPTED) -> gr.Blocks:
+def serve_tab(
+    client: Client, application: str, accepted_field: str = ACCEPTED, view: str | None = None
+) -> gr.Blocks:
     """The monitoring tab alone, behind one login, as the demo places it."""
     with gr.Blocks(title="monitoring") as demo:
         tab = monitoring_tab(
-            application, client=client, accepted_field=accepted_field, allowed_users=[USER]
+            application,
+            client=client,
+            accepted_field=accepted_field,
+            allowed_users=[USER],
+            view=view,
         )
         tab.load_with(demo)
     return demo

@@ -95,15 +95,12 @@ def test_the_demo_story_step_by_step(demo_store):
         assert chart.locator("text", has_text="not accepted").count() >= 1
         assert chart.locator("text", has_text="all records").count() == 0
 
-        # A row's full text on a click.
+        # A row opens the whole record: its fields and its feedback events.
         newest = demo_store.query(APP, view="rejected", newest_first=True, limit=1)
-        text = newest["inputs.text"].iloc[0]
+        text, key = newest["inputs.text"].iloc[0], newest["join_key"].iloc[0]
         page.get_by_role("gridcell", name=text[:60]).first.click()
-        page.wait_for_function(
-            "text => [...document.querySelectorAll('textarea')].some(t => t.value === text)",
-            arg=text,
-            timeout=30_000,
-        )
+        _shows(page, f"Record {key}")
+        _shows(page, "feedback events (oldest first)")
 
 
 def test_impatient_clicks_on_refresh_run_one_refresh(demo_store, monkeypatch):

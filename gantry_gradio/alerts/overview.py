@@ -35,17 +35,18 @@ class Overview:
     summary: str  # markdown: firing alerts first, or why there is nothing
     rules: pd.DataFrame  # one row per rule
     values: pd.DataFrame  # window_end, value, series (rule name, or "<name> threshold")
-    #: Per rule with a change: its state and when the last change was made.
-    last_changes: dict[str, tuple[str, pd.Timestamp]] = dataclasses.field(default_factory=dict)
+    #: Per rule with changes: its state now and when each change (fired,
+    #: resolved) was made.
+    changes: dict[str, tuple[str, list[pd.Timestamp]]] = dataclasses.field(default_factory=dict)
 
     def to_show(self, window: tuple[int | None, int | None]) -> list[str]:
         """The rules worth a chart above the headline: firing ones, and those
-        whose last change (a fire or a resolve) lies in `window` (µs)."""
+        that fired or resolved inside `window` (µs)."""
         low, high = window
         shown = []
-        for name, (state, when) in self.last_changes.items():
-            at = when.value // 1_000
-            inside = low is not None and high is not None and low <= at <= high
+        for name, (state, times) in self.changes.items():
+            inside = low is not None and high is not None
+            inside = inside and any(low <= when.value // 1_000 <= high for when in times)
             if state == "firing" or inside:
                 shown.append(name)
         return shown
@@ -70,7 +71,7 @@ def overview(client: Client, application: str) -> Overview:
             pd.DataFrame(columns=RULE_COLUMNS),
             pd.DataFrame(columns=["window_end", "value", "series"]),
         )
-    table, series, firing, recent, last_changes = [], [], [], [], {}
+    table, series, firing, recent, every_change = [], [], [], [], {}
     paused = paused_automations(client)
     for rule in rules:
         history = alert_history(client, rule.name)
@@ -101,7 +102,8 @@ def overview(client: Client, application: str) -> Overview:
         for change in changes.tail(2).itertuples():
             recent.append((change.window_end, (rule.name, change.transition)))
         if len(changes):
-            last_changes[rule.name] = (last["state"], pd.Timestamp(changes["window_end"].iloc[-1]))
+            times = [pd.Timestamp(when) for when in changes["window_end"]]
+            every_change[rule.name] = (last["state"], times)
         if len(history):
             threshold = rule.above if rule.above is not None else rule.below
             series.append(history.assign(series=rule.name)[["window_end", "value", "series"]])
@@ -125,7 +127,7 @@ def overview(client: Client, application: str) -> Overview:
         if series
         else pd.DataFrame(columns=["window_end", "value", "series"])
     )
-    return Overview(summary, pd.DataFrame(table, columns=RULE_COLUMNS), values, last_changes)
+    return Overview(summary, pd.DataFrame(table, columns=RULE_COLUMNS), values, every_change)
 
 
 def preview(client: Client, rule: AlertRule) -> str:

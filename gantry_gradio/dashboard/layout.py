@@ -120,7 +120,7 @@ def build(
     with gr.Row():
         page = gr.Number(value=0, precision=0, label="Page (newest first)", minimum=0)
         columns = gr.Dropdown(
-            label="Columns (empty: the compact set)",
+            label="Columns shown (add or remove; empty: the compact set)",
             multiselect=True,
             allow_custom_value=True,
             scale=3,

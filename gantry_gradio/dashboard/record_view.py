@@ -63,6 +63,17 @@ def table(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, li
     return shown, types
 
 
+def column_widths(columns: Sequence[str]) -> list[str]:
+    """Shares of the table's width: logged text gets the room, so the chosen
+    columns fit the panel instead of scrolling off to the side."""
+    weights = [
+        3.0 if c.startswith(("inputs.", "outputs.")) else 1.6 if c == "timestamp" else 1.0
+        for c in columns
+    ]
+    total = sum(weights) or 1.0
+    return [f"{100 * weight / total:.1f}%" for weight in weights]
+
+
 def detail(client: Client, application: str, join_key: Any) -> str:
     """One record in full, as HTML: every field by section, its stored files
     (as download links, for this record's own files only), its feedback

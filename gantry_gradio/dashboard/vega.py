@@ -27,8 +27,9 @@ _HEIGHT = 240
 #: Days without a record in a count chart are drawn as 0; past this many
 #: buckets per series the chart shows the buckets that have records only.
 MAX_FILLED_BUCKETS = 5_000
-#: A bar chart with more bins than this angles its labels.
-_UPRIGHT_LABELS = 8
+#: A bin chart with more bins than this labels each bin by its start only
+#: ("50" for 50–99); the full range stays in each mark's description.
+_FULL_LABELS = 8
 _MS_PER_US = 1_000
 #: Tick steps the time axis chooses from (d3's time intervals), finest first.
 _TICKS = [
@@ -154,19 +155,12 @@ def bars(
     data["description"] = data["bin"] + " · " + data["accepted"] + ": " + data["count"].map(
         lambda c: f"{int(c):,}"
     )
-    angle = -40 if len(order) > _UPRIGHT_LABELS else 0
     return plot(
         {
             "data": {"values": data.to_dict(orient="records")},
             "mark": {"type": "bar"},
             "encoding": {
-                "x": {
-                    "field": "bin",
-                    "type": "ordinal",
-                    "sort": order,
-                    "title": title,
-                    "axis": {"labelAngle": angle, "labelOverlap": "parity"},
-                },
+                "x": {"field": "bin", "type": "ordinal", "sort": order, **_bin_axis(title, order)},
                 "y": {
                     "field": "count",
                     "type": "quantitative",
@@ -192,19 +186,12 @@ def shares(frame: pd.DataFrame, *, title: str, order: list[str], message: str) -
     data["description"] = (
         data["source"] + " · " + data["bin"] + ": " + data["percent"].map(lambda v: f"{v:.1f}%")
     )
-    angle = -40 if len(order) > _UPRIGHT_LABELS else 0
     return plot(
         {
             "data": {"values": data.drop(columns="share").to_dict(orient="records")},
             "mark": {"type": "line", "point": True},
             "encoding": {
-                "x": {
-                    "field": "bin",
-                    "type": "ordinal",
-                    "sort": order,
-                    "title": title,
-                    "axis": {"labelAngle": angle, "labelOverlap": "parity"},
-                },
+                "x": {"field": "bin", "type": "ordinal", "sort": order, **_bin_axis(title, order)},
                 "y": {
                     "field": "percent",
                     "type": "quantitative",
@@ -216,6 +203,16 @@ def shares(frame: pd.DataFrame, *, title: str, order: list[str], message: str) -
             },
         }
     )
+
+
+def _bin_axis(title: str, order: list[str]) -> dict[str, Any]:
+    """Upright bin labels that never run together: with many bins each is
+    labelled by its start, and labels that would still touch are hidden."""
+    axis: dict[str, Any] = {"labelAngle": 0, "labelOverlap": "greedy"}
+    if len(order) <= _FULL_LABELS:
+        return {"title": title, "axis": axis}
+    axis["labelExpr"] = "split(datum.label, '–')[0]"
+    return {"title": f"{title} (bins labelled by their start)", "axis": axis}
 
 
 def _zero_filled(data: pd.DataFrame, low: int, high: int, width_us: int) -> pd.DataFrame:
