@@ -1,50 +1,31 @@
-"""Log a few predictions and feedback, then read them back: the core API in one page.
-
-    python examples/quickstart.py
-
-Uses the embedded defaults: SQLite at ./gantry_data/records.db and blobs in
-./gantry_data/blobs. Run it twice and the numbers grow: nothing is overwritten.
-"""
-
 import gantry_gradio as gantry
 
-APP = "quickstart-gec"
+gantry.init()  # embedded defaults; see Configuration for PostgreSQL and S3
 
+# In the request path: validate, serialize, append to a local spool, return (~40 µs).
+key = gantry.log_record(
+    "quickstart-gec",
+    version="v1",
+    inputs={"text": "She go to school."},
+    outputs={"inference": "She goes to school."},
+    tags={"username": "alice", "account_age_days": 3},  # context to slice by, as the demo does
+)
 
-def correct(text: str) -> str:
-    """A stand-in model: `python -m demo_app` runs a real corrector."""
-    return text.replace(" go ", " goes ").replace("  ", " ")
-
-
-gantry.init(environment="dev")
-
-examples = [
-    ("She go to school.", "alice", 3, True),
-    ("He go home  early.", "bob", 400, True),
-    ("It go wrong.", "carol", 1, False),
-]
-for text, user, age, accepted in examples:
-    output = correct(text)
-    # In the request path: validation + one append to the spool, then return.
-    key = gantry.log_record(
-        APP,
-        version="v1",
-        inputs={"text": text},
-        outputs={"inference": output},
-        tags={"username": user, "account_age_days": age},
-    )
-    # Feedback may come seconds or months later; the join key ties it back.
-    gantry.log_record(APP, feedback={"correction_accepted": accepted}, join_key=key)
+# Feedback can arrive seconds or months later (or even before the prediction):
+gantry.log_record("quickstart-gec", feedback={"correction_accepted": True}, join_key=key)
+missed = gantry.log_record(
+    "quickstart-gec", inputs={"text": "I has a cat."}, outputs={"inference": "I has a cat."},
+    tags={"username": "bob", "account_age_days": 400},
+)
+gantry.log_record(  # a rejection, flagged with a reason
+    "quickstart-gec", feedback={"correction_accepted": False, "flag": "incorrect"}, join_key=missed
+)
 
 gantry.flush(timeout=30)  # wait until the background worker stored everything
 
-rows = gantry.query(APP, newest_first=True, limit=5)
-print(rows[["inputs.text", "outputs.inference", "feedback.correction_accepted"]].to_string())
-print()
-print("Acceptance rate per day:")
-print(gantry.percent_true(APP, "feedback.correction_accepted", bucket="day").to_string())
-print()
-gantry.create_view(APP, "young-accounts", filters=["tags.account_age_days <= 7"], replace=True)
-young = gantry.percent_true(APP, "feedback.correction_accepted", view="young-accounts")
-print("Young accounts:", young["percent_true"].round(2).tolist())
-print("Delivery:", gantry.stats())
+df = gantry.query("quickstart-gec")  # one row per prediction, feedback merged
+print(df[["inputs.text", "outputs.inference", "feedback.correction_accepted"]].to_string())
+
+print(gantry.percent_true("quickstart-gec", "feedback.correction_accepted", bucket="day"))
+print(gantry.histogram("quickstart-gec", "tags.account_age_days", bins=20))
+print(gantry.value_counts("quickstart-gec", "feedback.flag"))  # e.g. flags by category

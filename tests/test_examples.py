@@ -21,7 +21,7 @@ def test_quickstart_runs_on_the_embedded_defaults(tmp_path):
         timeout=120,
         check=True,
     ).stdout
-    assert "Acceptance rate per day" in out and "'rejected': 0" in out
+    assert "percent_true" in out and "incorrect" in out and "She goes to school." in out
     assert (tmp_path / "gantry_data" / "records.db").exists()
 
 
