@@ -16,6 +16,8 @@ from .history import HISTORY_VIEW
 from .pipeline import Stage
 
 APP = "gec-demo-app"
+#: The sentence a visitor sees first: the corrector must fix it fully.
+PLACEHOLDER = "She go to the school every days."
 ACCEPTED = "correction_accepted"
 
 
@@ -33,8 +35,6 @@ def build_demo(
     and printed)."""
 
     def correct(text: str, username: str, account_age_days: float | None) -> str:
-        if not text or not text.strip():
-            raise gr.Error("Type a sentence to correct.")
         return corrector.correct([text[:2000]])[0]
 
     monitored = gantry.monitor(
@@ -47,6 +47,13 @@ def build_demo(
         client=client,
     )
 
+    def submitted(text: str, username: str, account_age_days: float | None) -> str:
+        """An empty box is the visitor's slip, not a prediction: refused before
+        the model runs, so nothing is logged for it."""
+        if not text or not text.strip():
+            raise gr.Error("Type a sentence to correct.")
+        return monitored(text, username, account_age_days)
+
     with gr.Blocks(title="Grammar corrector (gantry_gradio demo)") as demo:
         with gr.Tab("Corrector"):
             gr.Markdown("## Grammar error corrector\nMonitored by gantry_gradio.")
@@ -54,7 +61,7 @@ def build_demo(
                 username = gr.Textbox(label="Username", value="guest", scale=2)
                 account_age = gr.Number(label="Account age (days)", value=30, precision=0)
             text = gr.Textbox(
-                label="Your sentence", value="She go to the school every days.", lines=2
+                label="Your sentence", value=PLACEHOLDER, lines=2
             )
             submit = gr.Button("Submit", variant="primary")
             inference = gr.Textbox(label="Correction")
@@ -62,7 +69,7 @@ def build_demo(
                 label="What changed", color_map={"+": "green", "-": "red"}, combine_adjacent=True
             )
             submit.click(
-                monitored, [text, username, account_age], inference, api_name="correct"
+                submitted, [text, username, account_age], inference, api_name="correct"
             ).success(word_diff, [text, inference], changes, api_name=False)
             gantry.feedback_controls(application, accepted_field=ACCEPTED, client=client)
         with gr.Tab("Monitoring"):

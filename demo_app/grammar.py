@@ -500,6 +500,21 @@ def another(s: Sentence) -> list[Edit]:
     return edits
 
 
+def singular_after_every_or_each(s: Sentence) -> list[Edit]:
+    """Fixes "every days" -> "every day", "each students" -> "each student":
+    these determiners take one thing at a time. "every two weeks" and "every
+    few days" (a number between) stay."""
+    edits = []
+    for i in range(len(s)):
+        if s.word(i) not in ("every", "each") or not s.joined(i):
+            continue
+        noun = s.word(i + 1)
+        singular = known_lemma(noun, "NOUN")
+        if s.tag(i + 1) == "NNS" and singular not in (None, noun) and noun not in _COLLECTIVE:
+            edits.append((i + 1, singular))
+    return edits
+
+
 def every_day_as_adverb(s: Sentence) -> list[Edit]:
     """Fixes "I run everyday." -> "every day"; "everyday life" (an adjective) stays."""
     return [(i, "every day") for i in range(len(s)) if s.word(i) == "everyday" and s.ends_clause(i)]
@@ -598,6 +613,7 @@ RULES: tuple[Callable[[Sentence], list[Edit]], ...] = (
     there_before_be,
     it_is_before_complement,
     another,
+    singular_after_every_or_each,
     every_day_as_adverb,
     on_with_days_and_in_with_years,
     for_with_durations,

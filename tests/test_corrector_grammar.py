@@ -55,6 +55,8 @@ FIXES = [
     ("Its a shame.", "It's a shame."),
     ("I moved to a other city.", "I moved to another city."),
     ("I go there everyday.", "I go there every day."),
+    ("She walks there every days.", "She walks there every day."),
+    ("Each students has a book.", "Each student has a book."),
     # prepositions
     ("I will see you in Monday.", "I will see you on Monday."),
     ("My birthday is in 5 May.", "My birthday is on 5 May."),
@@ -99,6 +101,8 @@ LEFT_ALONE = [
     "No one of his friends came.",
     "They said them aloud.",  # "them" as words
     "I need an everyday bag.",  # adjective
+    "I go there every two weeks.",  # a number between: plural is right
+    "We help each other every few days.",
     "I saw him in May 2010.",  # month and year
     "She has been here since two years ago.",
     "My dog is afraid from time to time.",  # not "afraid of"

@@ -7,9 +7,10 @@ from __future__ import annotations
 import logging
 
 import pytest
+from gradio_client.exceptions import AppError
 
 from demo_app import model as model_module
-from demo_app.app import build_demo
+from demo_app.app import PLACEHOLDER, build_demo
 from demo_app.diff import word_diff
 from demo_app.model import Corrector, load_corrector
 from demo_app.pipeline import load_pipeline
@@ -127,11 +128,18 @@ def test_the_demo_runs_spelling_grammar_then_the_model_and_logs_the_stages_as_ve
     pipeline = load_pipeline("no-such-user/no-such-model")
     assert pipeline.source == "spelling+grammar+bundled_model"
     text = "I recieve alot of emails becuase i am a teacher and she have two cats."
+    # The first sentence a visitor sees comes back fully fixed.
+    assert pipeline.correct([PLACEHOLDER]) == ["She goes to school every day."]
     with launched(build_demo(pipeline, client=client, monitoring_token=TEST_TOKEN)) as url:
-        corrected = connect(url).predict(text, "alice", 3, api_name="/correct")
+        app = connect(url)
+        corrected = app.predict(text, "alice", 3, api_name="/correct")
+        for empty in ("", "   \n"):
+            with pytest.raises(AppError, match="Type a sentence"):
+                app.predict(empty, "alice", 3, api_name="/correct")
     assert corrected == pipeline.correct([text])[0]
     assert "receive" in corrected and "because" in corrected and "she has" in corrected
     assert client.flush(30)
+    assert len(client.query("gec-demo-app")) == 1, "an empty box is no prediction"
     row = client.query("gec-demo-app").iloc[0]
     assert row["version"] == "spelling+grammar+bundled_model"
     assert row["outputs.inference"] == corrected
