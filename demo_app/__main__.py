@@ -1,5 +1,8 @@
 """python -m demo_app [--model ID_OR_FOLDER] [--model-only] [--store URL]
-[--blobs DIR|s3://...] [--host 127.0.0.1] [--port 7860] [--user NAME:PASSWORD ...]"""
+[--blobs DIR|s3://...] [--host 127.0.0.1] [--port 7860] [--user NAME:PASSWORD ...]
+
+Without --host/--port, Gradio's own GRADIO_SERVER_NAME and GRADIO_SERVER_PORT
+decide (defaults 127.0.0.1 and 7860)."""
 
 from __future__ import annotations
 
@@ -27,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--store", help="SQLAlchemy URL (default: ./gantry_data/records.db)")
     parser.add_argument("--blobs", help="folder or s3://bucket/prefix (default: ./gantry_data)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--host", help="default: GRADIO_SERVER_NAME, else 127.0.0.1")
+    parser.add_argument("--port", type=int, help="default: GRADIO_SERVER_PORT, else 7860")
     parser.add_argument(
         "--user",
         action="append",

@@ -5,6 +5,7 @@ gradio_client with predictions, feedback and flags landing in the store."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from gradio_client.exceptions import AppError
@@ -147,3 +148,40 @@ def test_the_demo_runs_spelling_grammar_then_the_model_and_logs_the_stages_as_ve
         load_pipeline("no-such-user/no-such-model", spelling=False, grammar=False).source
         == "bundled_model"
     )
+
+
+def test_python_m_demo_app_honours_gradios_port_variable(tmp_path):
+    """GRADIO_SERVER_PORT decides the port when --port is not given (the
+    demo's printed link says it), as for any Gradio app."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "GANTRY_MONITORING_TOKEN": TEST_TOKEN,
+        "PYTHONPATH": str(Path(__file__).parent.parent),  # as `python -m demo_app` from the repo
+    }
+    command = [
+        sys.executable, "-m", "demo_app", "--model", str(model_module.BUNDLED_MODEL),
+        "--store", f"sqlite:///{tmp_path / 'r.db'}", "--blobs", str(tmp_path / "b"),
+    ]
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path,
+    )
+    try:
+        printed = []
+        for line in server.stdout:
+            printed.append(line)
+            if line.startswith("Monitoring tab"):
+                break
+        assert f"http://127.0.0.1:{port}/#monitoring_token=" in "".join(printed), printed
+    finally:
+        server.terminate()
+        server.wait(30)
