@@ -212,7 +212,8 @@ def through_gradio(client: Client, label: str, repeats: int) -> None:
         )
     with launched(demo) as url:
         gradio_client = connect(url)
-        arguments = (APP, "all", "day", VIEW, "", "", "", TAG, LENGTH, 0, "", TOKEN)
+        # In the order the tab creates its controls (Gradio's set-of-inputs order).
+        arguments = (APP, TOKEN, "all", "day", VIEW, "", "", "", "", TAG, LENGTH, 0, [])
         gradio_client.predict(*arguments, api_name="/monitoring_refresh")  # warm
         remote, local = [], []
         for _ in range(repeats):  # alternating, so noise hits both alike

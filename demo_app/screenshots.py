@@ -140,12 +140,18 @@ def alerts(store: str | None, blobs: str | None, out_dir: Path) -> list[Path]:
         page.evaluate("window.scrollTo(0, 0)")  # bounding boxes are then page coordinates
         summary = page.get_by_text("Firing alerts").or_(page.get_by_text("No alert is firing"))
         top = summary.first.bounding_box()
+        headline = page.locator("p", has_text="Predictions:").first.bounding_box()
         form = page.get_by_role("button", name="Delete alert").bounding_box()
         accordion = page.get_by_text("Alerts", exact=True).bounding_box()
         page.screenshot(
             path=str(summary_png),
             full_page=True,
-            clip={"x": 0, "y": top["y"] - 10, "width": WIDTH, "height": 90},
+            clip={
+                "x": 0,
+                "y": top["y"] - 10,
+                "width": WIDTH,
+                "height": headline["y"] + headline["height"] - top["y"] + 20,
+            },
         )
         height = form["y"] + form["height"] - accordion["y"] + 20
         page.screenshot(
@@ -155,7 +161,7 @@ def alerts(store: str | None, blobs: str | None, out_dir: Path) -> list[Path]:
         )
 
     try:
-        in_browser(serve_tab(client, APP), shoot)
+        in_browser(serve_tab(client, APP), shoot, view="this-week")
     finally:
         client.close()
     return [summary_png, panel_png]

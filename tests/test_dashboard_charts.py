@@ -101,7 +101,7 @@ def test_a_time_series_breaks_at_gaps_and_covers_its_window():
     assert values["description"].iloc[0] == "2022-04-01: 90.0%"
     x = spec["encoding"]["x"]
     assert x["scale"]["domain"] == [(low - DAY_US // 2) // 1000, (low + 11.5 * DAY_US) // 1000]
-    assert x["scale"]["type"] == "utc" and x["axis"]["formatType"] == "utc"
+    assert x["scale"]["type"] == "utc" and x["axis"]["format"] == "%b %d"
     assert spec["encoding"]["y"]["scale"]["domain"] == [0, 100]
     assert spec["mark"]["point"] is True, "a lone point still shows"
 

@@ -124,7 +124,7 @@ def fill(
         layout.record: "",
         layout.alerts_summary: alerting.summary,
         layout.alert_rules: alerting.rules,
-        layout.alert_values: _alert_values(alerting.values),
+        layout.alert_values: _alert_values(alerting.values, alerting.rules),
         layout.alert_banner: _banner(alerting, shown.window),
         layout.split: gr.update(choices=["", *shown.split_fields], value=shown.split or ""),
         layout.preset: gr.update(
@@ -201,12 +201,25 @@ def _baseline(shown: panels.Snapshot) -> Any:
     )
 
 
-def _alert_values(values: pd.DataFrame) -> Any:
+def _alert_values(values: pd.DataFrame, rules: pd.DataFrame) -> Any:
+    """Each rule's value at each window's end beside its threshold; the axis
+    says the unit when the rules share one (acceptance rates are percents)."""
     if values.empty:
         return vega.empty("No alert has been evaluated yet.")
-    step = _alert_step(values)
+    names = {series.removesuffix(" threshold") for series in values["series"]}
+    metrics = set(rules[rules["alert"].isin(names)]["metric"])
+    title = "Value"
+    if metrics and all(metric.startswith("acceptance_rate") for metric in metrics):
+        title = "Accepted (%)"
+    elif len(metrics) == 1:
+        title = metrics.pop()
     return vega.time_series(
-        values, x="window_end", y="value", y_title="Value", step_us=step, window=(None, None),
+        values,
+        x="window_end",
+        y="value",
+        y_title=title,
+        step_us=_alert_step(values),
+        window=(None, None),
         series="series",
     )
 
@@ -220,7 +233,7 @@ def _banner(alerting: Overview, window: tuple[int | None, int | None]) -> Any:
     values = alerting.values[
         alerting.values["series"].isin([*names, *(f"{n} threshold" for n in names)])
     ]
-    return gr.update(value=_alert_values(values), visible=True)
+    return gr.update(value=_alert_values(values, alerting.rules), visible=True)
 
 
 def _alert_step(values: pd.DataFrame) -> int:

@@ -251,8 +251,7 @@ def _time_axis(domain_ms: list[int]) -> dict[str, Any]:
     if several_years and interval in ("hour", "day"):
         label = "%b %d, %Y"
     return {
-        "format": label,
-        "formatType": "utc",
+        "format": label,  # applied in UTC: the scale is a utc scale
         "tickCount": {"interval": interval, "step": step},
         "labelOverlap": True,
         "labelFlush": True,
