@@ -68,113 +68,100 @@ class Layout:
 def build(
     application: str | None, token_visible: bool, accepted_field: str, view: str | None = None
 ) -> Layout:
-    """The tab's components (call inside a `gr.Blocks`)."""
+    """The tab's components (call inside a `gr.Blocks`), top to bottom."""
     gr.HTML(_CHART_CSS, padding=False)
+    parts = _controls(application, token_visible, view)
+    parts.update(_charts())
+    parts.update(_rows())
+    with gr.Accordion("Alerts", open=False):
+        parts["alert_rules"] = gr.Dataframe(label="Alert rules and their last evaluation")
+        parts["alert_values"] = chart("Alert values and thresholds")
+        parts["alert_form"] = alert_form.build(accepted_field)
+    return Layout(**parts)
+
+
+def _controls(application: str | None, token_visible: bool, view: str | None) -> dict:
+    parts: dict = {}
     with gr.Row():
-        app_choice = gr.Dropdown(
+        parts["app_choice"] = gr.Dropdown(
             label="Application",
             visible=application is None,
             value=application,
             choices=[application] if application else [],
             allow_custom_value=True,
         )
-        token_box = gr.Textbox(label="Access token", type="password", visible=token_visible)
-        preset = gr.Radio(list(PRESETS), value="all", label=RANGE_LABEL)
-        bucket = gr.Radio(BUCKET_CHOICES, value="auto", label="Bucket")
-        view = gr.Dropdown(label="Saved view", value=view, allow_custom_value=True)
+        parts["token_box"] = gr.Textbox(
+            label="Access token", type="password", visible=token_visible
+        )
+        parts["preset"] = gr.Radio(list(PRESETS), value="all", label=RANGE_LABEL)
+        parts["bucket"] = gr.Radio(BUCKET_CHOICES, value="auto", label="Bucket")
+        parts["view"] = gr.Dropdown(label="Saved view", value=view, allow_custom_value=True)
     with gr.Row():
-        start = gr.Textbox(label="Custom start (ISO, overrides the range)")
-        end = gr.Textbox(label="Custom end (ISO)")
+        parts["start"] = gr.Textbox(label="Custom start (ISO, overrides the range)")
+        parts["end"] = gr.Textbox(label="Custom end (ISO)")
         with gr.Column(scale=2):
-            filters = gr.Textbox(
+            parts["filters"] = gr.Textbox(
                 label="Filters, one per line (e.g. tags.account_age_days < 30)", lines=2
             )
-            filter_message = gr.Markdown()
+            parts["filter_message"] = gr.Markdown()
     with gr.Row():
-        refresh = gr.Button("Refresh", variant="primary")
-        split = gr.Dropdown(
+        parts["refresh"] = gr.Button("Refresh", variant="primary")
+        parts["split"] = gr.Dropdown(
             [""], value="", label="Split time series by (e.g. version)", allow_custom_value=True
         )
-        view_name = gr.Textbox(label="Save current selection as view", scale=2)
-        save = gr.Button("Save view")
-    status = gr.Markdown()
-    alerts_summary = gr.Markdown()
-    alert_banner = chart("Alert value and threshold")
-    window = gr.Markdown()
-    headline = gr.Markdown()
+        parts["view_name"] = gr.Textbox(label="Save current selection as view", scale=2)
+        parts["save"] = gr.Button("Save view")
+    return parts
+
+
+def _charts() -> dict:
+    """The status lines, the alert's chart where it is announced, the
+    headline, and the charts."""
+    parts = {
+        "status": gr.Markdown(),
+        "alerts_summary": gr.Markdown(),
+        "alert_banner": chart("Alert value and threshold"),
+        "window": gr.Markdown(),
+        "headline": gr.Markdown(),
+    }
     with gr.Row():
-        acceptance = chart("Acceptance rate (%)")
-        flags = chart("Flags by option")
+        parts["acceptance"] = chart("Acceptance rate (%)")
+        parts["flags"] = chart("Flags by option")
     with gr.Row():
         with gr.Column():
-            tag_field = gr.Dropdown(label="Distribution of", allow_custom_value=True)
-            distribution = chart("Accepted vs not accepted")
+            parts["tag_field"] = gr.Dropdown(label="Distribution of", allow_custom_value=True)
+            parts["distribution"] = chart("Accepted vs not accepted")
         with gr.Column():
-            projection = gr.Dropdown(label="Projection", allow_custom_value=True)
-            projection_distribution = chart("Projection distribution")
+            parts["projection"] = gr.Dropdown(label="Projection", allow_custom_value=True)
+            parts["projection_distribution"] = chart("Projection distribution")
     with gr.Row():
-        projection_time = chart("Projection mean over time")
+        parts["projection_time"] = chart("Projection mean over time")
         with gr.Column():
-            baseline_text = gr.Markdown()
-            baseline_plot = chart("Production vs baseline")
+            parts["baseline_text"] = gr.Markdown()
+            parts["baseline_plot"] = chart("Production vs baseline")
+    return parts
+
+
+def _rows() -> dict:
+    parts: dict = {}
     with gr.Row():
-        page = gr.Number(value=0, precision=0, label="Page (newest first)", minimum=0)
-        columns = gr.Dropdown(
+        parts["page"] = gr.Number(value=0, precision=0, label="Page (newest first)", minimum=0)
+        parts["columns"] = gr.Dropdown(
             label="Columns shown (add or remove; empty: the compact set)",
             multiselect=True,
             allow_custom_value=True,
             scale=3,
         )
-    rows = gr.Dataframe(
+    parts["rows"] = gr.Dataframe(
         label="Rows (click a row for the whole record)",
         wrap=True,
         max_chars=CELL_CHARS,
         max_height=600,
         visible=False,  # until a refresh has rows: no placeholder headers
     )
-    page_rows = gr.State()
-    record = gr.HTML(label="Record detail")
-    with gr.Accordion("Alerts", open=False):
-        alert_rules = gr.Dataframe(label="Alert rules and their last evaluation")
-        alert_values = chart("Alert values and thresholds")
-        form = alert_form.build(accepted_field)
-    return Layout(
-        app_choice=app_choice,
-        token_box=token_box,
-        preset=preset,
-        bucket=bucket,
-        view=view,
-        start=start,
-        end=end,
-        filters=filters,
-        filter_message=filter_message,
-        refresh=refresh,
-        split=split,
-        view_name=view_name,
-        save=save,
-        status=status,
-        alerts_summary=alerts_summary,
-        alert_banner=alert_banner,
-        window=window,
-        headline=headline,
-        acceptance=acceptance,
-        flags=flags,
-        tag_field=tag_field,
-        distribution=distribution,
-        projection=projection,
-        projection_distribution=projection_distribution,
-        projection_time=projection_time,
-        baseline_text=baseline_text,
-        baseline_plot=baseline_plot,
-        page=page,
-        columns=columns,
-        rows=rows,
-        page_rows=page_rows,
-        record=record,
-        alert_rules=alert_rules,
-        alert_values=alert_values,
-        alert_form=form,
-    )
+    parts["page_rows"] = gr.State()
+    parts["record"] = gr.HTML(label="Record detail")
+    return parts
 
 
 def control_inputs(layout: Layout) -> list:

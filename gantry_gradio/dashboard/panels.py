@@ -350,6 +350,44 @@ class Snapshot:
     baseline_shares: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+def _panel_tasks(
+    kinds: dict[str, str],
+    accepted_field: str,
+    flag_field: str,
+    tag: str | None,
+    projection: str | None,
+    split: str | None,
+    page: int,
+    page_size: int,
+) -> dict[str, tuple | None]:
+    """Each panel's function and its arguments after (client, scope); None
+    for a panel with nothing to show."""
+    acceptance = (partial(acceptance_over_time, kinds=kinds), accepted_field)
+    flagged = (partial(flags_over_time, kinds=kinds), flag_field)
+    over_time = (projection_over_time, projection)
+    if split:
+        acceptance = (split_series, split, *acceptance)
+        flagged = (flags_per_series, split, *flagged)
+        over_time = (split_series, split, *over_time)
+    distribution = partial(split_distribution, kinds=kinds)
+
+    def projection_panels(client: Client, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
+        chosen, frame = distribution_on_bins(client, scope, projection, accepted_field, kinds=kinds)
+        return frame, baseline_shares(client, scope, projection, chosen)
+
+    return {
+        "headline": (headline, accepted_field, flag_field),
+        "by_version": (acceptance_by, "version", accepted_field, flag_field),
+        "acceptance": acceptance,
+        "flags": flagged,
+        "distribution": (distribution, tag, accepted_field) if tag else None,
+        "projection_panels": (projection_panels,) if projection else None,
+        "projection_over_time": over_time if projection else None,
+        "baseline": (baseline_comparison, projection) if projection else None,
+        "rows": (rows_page, page, page_size),
+    }
+
+
 def snapshot(
     client: Client,
     scope: Scope,
@@ -379,30 +417,9 @@ def snapshot(
     projection = projection if projection in projections else next(iter(projections), None)
     splits = split_fields(kinds)
     split = split if split in splits else None
-    acceptance = (partial(acceptance_over_time, kinds=kinds), accepted_field)
-    flagged = (partial(flags_over_time, kinds=kinds), flag_field)
-    over_time = (projection_over_time, projection)
-    if split:
-        acceptance = (split_series, split, *acceptance)
-        flagged = (flags_per_series, split, *flagged)
-        over_time = (split_series, split, *over_time)
-    distribution = partial(split_distribution, kinds=kinds)
-
-    def projection_panels(client: Client, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
-        chosen, frame = distribution_on_bins(client, scope, projection, accepted_field, kinds=kinds)
-        return frame, baseline_shares(client, scope, projection, chosen)
-
-    tasks = {
-        "headline": (headline, accepted_field, flag_field),
-        "by_version": (acceptance_by, "version", accepted_field, flag_field),
-        "acceptance": acceptance,
-        "flags": flagged,
-        "distribution": (distribution, tag, accepted_field) if tag else None,
-        "projection_panels": (projection_panels,) if projection else None,
-        "projection_over_time": over_time if projection else None,
-        "baseline": (baseline_comparison, projection) if projection else None,
-        "rows": (rows_page, page, page_size),
-    }
+    tasks = _panel_tasks(
+        kinds, accepted_field, flag_field, tag, projection, split, page, page_size
+    )
     # Each panel is one or two scans; the database does the work (SQLite and
     # psycopg release the GIL), so running them side by side uses every core.
     with ThreadPoolExecutor(max_workers=_PANEL_THREADS) as pool:
