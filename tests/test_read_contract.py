@@ -81,8 +81,11 @@ def _everything(client, scope: Scope) -> dict:
     ]
     entropy = resolve("entropy")
     projector = Projector(client.store, _Locked(), _Locked(), [entropy])
+    snapshot = dataclasses.asdict(shown)
+    # An open-ended window ends "now": a moment later on the second store.
+    snapshot["window"] = snapshot["window"][0]
     return {
-        "snapshot": dataclasses.asdict(shown),
+        "snapshot": snapshot,
         "curated": {c.name: _chosen(c, client, end) for c in curators},
         "pending": projector.pending(APP, entropy),
         "compare": client.compare_to_baseline(APP, CHARS, view="young"),

@@ -219,11 +219,11 @@ def time_window(client: Client, resolved: Selection) -> tuple[int | None, int | 
     if end is None and start is not None:
         end = now_us()
     if start is None:
-        first, last = client.store.value_range(resolved, "timestamp")
+        first, last = (_as_us(v) for v in client.store.value_range(resolved, "timestamp"))
         if first is None:
             return None, end
-        start = int(first)
-        end = int(last) + 1 if end is None else end
+        start = first
+        end = last + 1 if end is None else end
     return start, end
 
 
@@ -287,6 +287,15 @@ def acceptance_by(
         only = _only(scope, field_name, value)
         rows.append({"value": value, **window_numbers(client, only, accepted_field, flag_field)})
     return rows
+
+
+def _as_us(value: Any) -> int | None:
+    """A stored time as epoch µs: engines give it as µs or as a timestamp."""
+    if value is None:
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    return to_epoch_us(value, allow_future=True)
 
 
 def _only(scope: Scope, field_name: str, value: Any) -> Scope:
