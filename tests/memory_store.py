@@ -216,6 +216,7 @@ class MemoryRecordStore(RecordStore):
         bins: int,
         value_range: tuple[float, float] | None = None,
         split_by: str | None = None,
+        keep_missing: bool = False,
     ) -> pd.DataFrame:
         bins = check_bins(bins, limit=MAX_FINE_BINS)
         frame = self._values(selection, field, "number")
@@ -247,6 +248,8 @@ class MemoryRecordStore(RecordStore):
             counted(index[(by == value).to_numpy()]).assign(**{split_by: value})
             for value in sorted(by.dropna().unique())
         ]
+        if keep_missing and by.isna().any():
+            parts.append(counted(index[by.isna().to_numpy()]).assign(**{split_by: None}))
         if not parts:
             return pd.DataFrame(columns=["bin_start", "bin_end", "count", split_by])
         return pd.concat(parts, ignore_index=True)

@@ -72,23 +72,34 @@ def covering(bins: Bins, values: np.ndarray) -> Bins:
 
 
 def histogram_on_chosen_bins(
-    store: RecordStore, selection: Selection, field: str, split_by: str | None = None
+    store: RecordStore,
+    selection: Selection,
+    field: str,
+    split_by: str | None = None,
+    keep_missing: bool = False,
 ) -> tuple[Bins | None, pd.DataFrame]:
     """The bins chosen for `field` and its histogram on them, as
     `RecordStore.histogram` gives it (one per value of `split_by` when
-    given). For whole-number fields the fine histogram that chose the bins
-    already holds the counts (its edges fall on the bins' edges): one scan
-    of the records fewer."""
-    bins, fine, aligned = _chosen(store, selection, field, split_by)
+    given, and one for records without it with `keep_missing`). For
+    whole-number fields the fine histogram that chose the bins already holds
+    the counts (its edges fall on the bins' edges): one scan of the records
+    fewer."""
+    bins, fine, aligned = _chosen(store, selection, field, split_by, keep_missing)
     if bins is None:
         return None, pd.DataFrame(columns=["bin_start", "bin_end", "count"])
     if aligned:
         return bins, _coarsened(fine, bins, split_by)
-    return bins, store.histogram(selection, field, bins.count, bins.value_range, split_by)
+    return bins, store.histogram(
+        selection, field, bins.count, bins.value_range, split_by, keep_missing
+    )
 
 
 def _chosen(
-    store: RecordStore, selection: Selection, field: str, split_by: str | None
+    store: RecordStore,
+    selection: Selection,
+    field: str,
+    split_by: str | None,
+    keep_missing: bool = False,
 ) -> tuple[Bins | None, pd.DataFrame | None, bool]:
     """The bins, the fine histogram they came from, and whether its edges
     fall on theirs."""
@@ -99,9 +110,11 @@ def _chosen(
     if high == low:
         return Bins(low, 1.0, 1, low.is_integer()), None, False
     if low.is_integer() and high.is_integer():
-        fine, integer, aligned = _unit_parts(store, selection, field, low, high, split_by)
+        fine, integer, aligned = _unit_parts(
+            store, selection, field, (low, high), split_by, keep_missing
+        )
     else:
-        fine = store.histogram(selection, field, MAX_BINS, (low, high), split_by)
+        fine = store.histogram(selection, field, MAX_BINS, (low, high), split_by, keep_missing)
         integer = aligned = False
     if split_by is not None and not fine["count"].sum():
         # No record in the window has the split field: bins from every value,
@@ -133,8 +146,8 @@ def _coarsened(fine: pd.DataFrame, bins: Bins, split_by: str | None) -> pd.DataF
         }
     )
     keys = ["bin"] if split_by is None else [split_by, "bin"]
-    summed = fine.assign(bin=index).groupby(keys, as_index=False)["count"].sum()
-    groups = [(None, summed)] if split_by is None else list(summed.groupby(split_by))
+    summed = fine.assign(bin=index).groupby(keys, as_index=False, dropna=False)["count"].sum()
+    groups = [(None, summed)] if split_by is None else list(summed.groupby(split_by, dropna=False))
     parts = []
     for value, group in groups:
         part = edges.merge(group[["bin", "count"]], on="bin", how="left")
@@ -171,20 +184,24 @@ def _unit_parts(
     store: RecordStore,
     selection: Selection,
     field: str,
-    low: float,
-    high: float,
+    ends: tuple[float, float],
     split_by: str | None,
+    keep_missing: bool,
 ) -> tuple[pd.DataFrame, bool, bool]:
     """A fine histogram of a field with whole-number ends, whether its values
     are whole numbers, and whether its edges fall on every whole number.
     Each unit [k, k+1) is cut into 2^j equal bins (as many as FINE_BINS
     allows): the arithmetic is exact, so a whole number always lands in its
     unit's first bin, and any count elsewhere is a value with a fraction."""
+    low, high = ends
     units = int(high - low) + 1
     parts = 2 ** int(math.log2(FINE_BINS / units)) if units * 2 <= FINE_BINS else 1
     if parts < 2:
-        return store.histogram(selection, field, MAX_BINS, (low, high), split_by), True, False
-    fine = store.histogram(selection, field, units * parts, (low, low + units), split_by)
+        wide = store.histogram(selection, field, MAX_BINS, ends, split_by, keep_missing)
+        return wide, True, False
+    fine = store.histogram(
+        selection, field, units * parts, (low, low + units), split_by, keep_missing
+    )
     position = np.rint((fine["bin_start"].to_numpy(float) - low) * parts).astype(int)
     fractional = fine["count"].to_numpy()[position % parts != 0]
     return fine, not fractional.any(), True

@@ -135,16 +135,17 @@ def distribution_on_bins(
     bins: int | None = None,
     *,
     kinds: Kinds = None,
-) -> tuple[Bins | None, pd.DataFrame]:
-    """`split_distribution` and the bins it chose. A window whose records have
-    no true/false feedback yet gets the histogram of every record."""
+) -> tuple[Bins | None, pd.DataFrame, pd.DataFrame]:
+    """`split_distribution`, the bins it chose, and every record's histogram
+    on them (bin_start, count; with or without feedback), all from one scan:
+    the split counts records without feedback apart, and they are added back
+    for the totals. A window without true/false feedback shows the totals."""
     columns = ["bin_start", "bin_end", "label", "accepted", "count"]
     split_by = accepted_field if _kind(client, scope, accepted_field, kinds) == "boolean" else None
     if bins is None:
-        chosen, frame = histogram_on_chosen_bins(client.store, scope, field_name, split_by)
-        if chosen is not None and split_by is not None and frame.empty:
-            split_by = None
-            frame = client.store.histogram(scope, field_name, chosen.count, chosen.value_range)
+        chosen, frame = histogram_on_chosen_bins(
+            client.store, scope, field_name, split_by, keep_missing=True
+        )
     else:
         low, high = client.store.value_range(scope, field_name)
         chosen = None
@@ -152,44 +153,52 @@ def distribution_on_bins(
             width = (float(high) - float(low)) / bins or 1.0
             chosen = Bins(float(low), width, bins, integer=False)
             frame = client.store.histogram(
-                scope, field_name, chosen.count, chosen.value_range, split_by=split_by
+                scope, field_name, chosen.count, chosen.value_range, split_by, keep_missing=True
             )
     if chosen is None:
-        return None, pd.DataFrame(columns=columns)
-    if split_by is None:
-        frame["accepted"] = pd.NA
+        return None, pd.DataFrame(columns=columns), pd.DataFrame(columns=["bin_start", "count"])
+    keys = ["bin_start", "bin_end"]
+    totals = frame.groupby(keys, as_index=False)["count"].sum()
+    if split_by is not None:
+        frame = frame[frame[split_by].notna()]
+    if split_by is None or frame.empty:
+        frame = totals.assign(accepted=pd.NA)
     else:
         frame = frame.rename(columns={split_by: "accepted"})
         frame["accepted"] = frame["accepted"].astype(bool)
-    frame["label"] = [chosen.label(start) for start in frame["bin_start"]]
-    return chosen, frame[columns]
+    frame = frame.assign(label=[chosen.label(start) for start in frame["bin_start"]])
+    return chosen, frame[columns].reset_index(drop=True), totals[["bin_start", "count"]]
 
 
 def baseline_shares(
-    client: Client, scope: Scope, field_name: str, production_bins: Bins | None
+    client: Client,
+    scope: Scope,
+    field_name: str,
+    production_bins: Bins | None,
+    production: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Production and baseline as shares of their records on the bins the
-    distribution chart chose for production (widened to hold the baseline's
-    values), so both charts bin a field alike. The distances (PSI, JS, KS)
-    keep their own bins: see projections/baseline.py."""
+    """Production (`production`: bin_start, count on `production_bins`, as
+    `distribution_on_bins` counts it) and the baseline as shares of their
+    records on the bins the distribution chart chose, widened on the same
+    grid to hold the baseline's values, so both charts bin a field alike. The
+    distances (PSI, JS, KS) keep their own bins: see projections/baseline.py."""
     columns = ["bin_start", "bin", "share", "source"]
     reference = client.store.baseline_values(scope.application, "default", field_name)
     if production_bins is None or reference.size == 0:
         return pd.DataFrame(columns=columns)
     chosen = covering(production_bins, reference)
     low, high = chosen.value_range
-    production = client.store.histogram(scope, field_name, chosen.count, (low, high))
     edges = np.linspace(low, high, chosen.count + 1)
+    position = np.rint((production["bin_start"].to_numpy(float) - low) / chosen.width)
+    counted = np.zeros(chosen.count)
+    np.add.at(counted, position.astype(int), production["count"].to_numpy(float))
     baseline = np.histogram(reference, edges)[0]
     labels = [chosen.label(start) for start in edges[:-1]]
     parts = [
         pd.DataFrame(
             {"bin_start": edges[:-1], "bin": labels, "share": counts / max(counts.sum(), 1)}
         ).assign(source=source)
-        for source, counts in (
-            ("production", production["count"].to_numpy()),
-            ("baseline", baseline),
-        )
+        for source, counts in (("production", counted), ("baseline", baseline))
     ]
     both = pd.concat(parts, ignore_index=True)
     # Bins neither side has would draw a zigzag through zero.
@@ -381,8 +390,10 @@ def _panel_tasks(
     distribution = partial(split_distribution, kinds=kinds)
 
     def projection_panels(client: Client, scope: Scope) -> tuple[pd.DataFrame, pd.DataFrame]:
-        chosen, frame = distribution_on_bins(client, scope, projection, accepted_field, kinds=kinds)
-        return frame, baseline_shares(client, scope, projection, chosen)
+        chosen, frame, totals = distribution_on_bins(
+            client, scope, projection, accepted_field, kinds=kinds
+        )
+        return frame, baseline_shares(client, scope, projection, chosen, totals)
 
     return {
         "headline": (headline, accepted_field, flag_field),

@@ -205,11 +205,14 @@ class RecordStore(ABC):
         bins: int,
         value_range: tuple[float, float] | None = None,
         split_by: str | None = None,
+        keep_missing: bool = False,
     ) -> pd.DataFrame:
         """bin_start, bin_end, count on `bins` equal-width bins over
         `value_range` (the data's range when None; the top edge belongs to the
         last bin). With `split_by`, one histogram per value of that field in a
-        `split_by` column (records without it left out)."""
+        `split_by` column: records without it are left out, or with
+        `keep_missing` counted in one more histogram whose value is missing
+        (so the histograms add up to every record's, in the same scan)."""
 
     # -- baselines -----------------------------------------------------------------
 

@@ -294,10 +294,11 @@ class SqlRecordStore(RecordStore):
         bins: int,
         value_range: tuple[float, float] | None = None,
         split_by: str | None = None,
+        keep_missing: bool = False,
     ) -> pd.DataFrame:
         """Equal-width bins over [low, high]; the top edge belongs to the last bin.
         With `split_by`, one histogram per value of that field (rows without it
-        left out), counted in the same scan."""
+        left out unless `keep_missing`), counted in the same scan."""
         bins = check_bins(bins, limit=MAX_FINE_BINS)
         compiled = self._compile(selection)
         column, kind = compiled.column(field)
@@ -327,13 +328,13 @@ class SqlRecordStore(RecordStore):
             counts = self._frame(compiled, stmt, ["bin", "count"])
             return self._on_edges(edges, counts).drop(columns="bin")
         by, _ = compiled.column(split_by)
-        stmt = (
-            sa.select(by, index, sa.func.count()).where(*where, by.is_not(None)).group_by(by, index)
-        )
+        if not keep_missing:
+            where.append(by.is_not(None))
+        stmt = sa.select(by, index, sa.func.count()).where(*where).group_by(by, index)
         counts = self._frame(compiled, stmt, [split_by, "bin", "count"])
         parts = [
             self._on_edges(edges, group.drop(columns=split_by)).assign(**{split_by: value})
-            for value, group in counts.groupby(split_by)
+            for value, group in counts.groupby(split_by, dropna=False)
         ]
         if not parts:  # no record has the split field: no histogram, same columns
             return pd.DataFrame(columns=["bin_start", "bin_end", "count", split_by])
