@@ -13,6 +13,7 @@ it, and the browser tests compare it with the server's numbers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from typing import Any
@@ -31,6 +32,7 @@ MAX_FILLED_BUCKETS = 5_000
 #: ("50" for 50–99); the full range stays in each mark's description.
 _FULL_LABELS = 8
 _MS_PER_US = 1_000
+_UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 #: Tick steps the time axis chooses from (d3's time intervals), finest first.
 _TICKS = [
     ("hour", 1, 3600e3), ("hour", 3, 3 * 3600e3), ("hour", 6, 6 * 3600e3),
@@ -90,28 +92,41 @@ def time_series(
     buckets as 0 instead; `percent` shows a 0–1 rate as 0–100 %."""
     if frame.empty or y not in frame:
         return empty(message)
+    # A few hundred points at most: plain Python is quicker than pandas here.
     width_us = step_us
-    data = pd.DataFrame({"start": _epoch_us(frame[x]), "value": frame[y].astype(float)})
-    data["series"] = frame[series].astype(str).to_numpy() if series else ""
-    data = data[data["value"].notna()]
-    if data.empty:
+    names = frame[series].astype(str).tolist() if series else [""] * len(frame)
+    points: dict[tuple[str, int], float] = {}
+    for name, at, value in zip(names, _epoch_us(frame[x]).tolist(), frame[y].tolist(), strict=True):
+        if value is not None and value == value:  # NaN is no point
+            points[(name, at)] = points.get((name, at), 0.0) + float(value)
+    if not points:
         return empty(message)
-    low = window[0] if window[0] is not None else int(data["start"].min())
-    high = window[1] if window[1] is not None else int(data["start"].max()) + width_us
+    starts = [at for _, at in points]
+    low = window[0] if window[0] is not None else min(starts)
+    high = window[1] if window[1] is not None else max(starts) + width_us
     if counts:
-        data = _zero_filled(data, low, high, width_us)
-    if percent:
-        data["value"] = data["value"] * 100
-    data = data.sort_values(["series", "start"], kind="stable")
-    # A new segment wherever the gap to the previous point is over one bucket.
-    gap = data.groupby("series")["start"].diff() > width_us
-    data["segment"] = gap.groupby(data["series"]).cumsum().astype(int)
+        _zero_fill(points, low, high, width_us)
     stamp = "%Y-%m-%d %H:%M" if width_us % BUCKETS["day"] else "%Y-%m-%d"
-    starts = pd.to_datetime(data["start"], unit="us", utc=True)
-    shown = data["value"].map(lambda v: _number(v, percent))
-    prefix = data["series"].map(lambda s: f"{s} · " if s else "")
-    data["description"] = prefix + starts.dt.strftime(stamp) + ": " + shown
-    data["start"] = data["start"] // _MS_PER_US
+    records, previous, segment = [], None, 0
+    for (name, at), value in sorted(points.items()):
+        # A new segment wherever the gap to the series' previous point is over one step.
+        if previous is None or previous[0] != name:
+            segment = 0
+        elif at - previous[1] > width_us:
+            segment += 1
+        previous = (name, at)
+        value = value * 100 if percent else value
+        when = _UTC_EPOCH + dt.timedelta(microseconds=at)
+        prefix = f"{name} · " if name else ""
+        records.append(
+            {
+                "start": at // _MS_PER_US,
+                "value": value,
+                "series": name,
+                "segment": segment,
+                "description": f"{prefix}{when.strftime(stamp)}: {_number(value, percent)}",
+            }
+        )
     domain = [(low - width_us // 2) // _MS_PER_US, (high - width_us // 2) // _MS_PER_US]
     encoding: dict[str, Any] = {
         "x": {
@@ -134,10 +149,9 @@ def time_series(
     }
     if series:
         encoding["color"] = {"field": "series", "type": "nominal", "title": series}
-    records = data[["start", "value", "series", "segment", "description"]]
     return plot(
         {
-            "data": {"values": records.to_dict(orient="records")},
+            "data": {"values": records},
             "mark": {"type": "line", "point": True, "interpolate": "linear"},
             "encoding": encoding,
         }
@@ -215,18 +229,17 @@ def _bin_axis(title: str, order: list[str]) -> dict[str, Any]:
     return {"title": f"{title} (bins labelled by their start)", "axis": axis}
 
 
-def _zero_filled(data: pd.DataFrame, low: int, high: int, width_us: int) -> pd.DataFrame:
-    """Every bucket of [low, high) for every series, 0 where none was counted."""
-    first = data["start"].min() - ((data["start"].min() - low) // width_us) * width_us
-    count = (high - first + width_us - 1) // width_us
+def _zero_fill(points: dict[tuple[str, int], float], low: int, high: int, step: int) -> None:
+    """Every step of [low, high) for every series, 0 where none was counted
+    (on the grid of the points' own starts)."""
+    anchor = min(at for _, at in points)
+    first = anchor - ((anchor - low) // step) * step
+    count = (high - first + step - 1) // step
     if count <= 0 or count > MAX_FILLED_BUCKETS:
-        return data
-    grid = pd.MultiIndex.from_product(
-        [data["series"].unique(), first + width_us * pd.RangeIndex(count)],
-        names=["series", "start"],
-    )
-    summed = data.groupby(["series", "start"])["value"].sum()
-    return summed.reindex(grid.union(summed.index), fill_value=0).reset_index()
+        return
+    for name in {name for name, _ in points}:
+        for index in range(count):
+            points.setdefault((name, first + index * step), 0.0)
 
 
 def _time_axis(domain_ms: list[int]) -> dict[str, Any]:
