@@ -71,8 +71,11 @@ def _page(client: Client, **tab_options):
         browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 2400})
+            errors: list[str] = []  # a spec Vega cannot draw leaves a blank box and says so here
+            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
             open_monitoring(page, url, USER, PASSWORD)
             yield page, connect(url, auth=(USER, PASSWORD))
+            assert not [e for e in errors if "TypeError" in e or "ERROR" in e], errors
         finally:
             browser.close()
 
@@ -125,6 +128,7 @@ def test_every_chart_shows_the_current_selection_after_one_refresh(store):
             ("page", 1),
             ("range", "all"),
             ("view", ""),
+            ("range", "last 24 h"),  # today's two predictions, hour buckets
         ]
         for control, value in steps:
             _change(page, control, value)

@@ -35,8 +35,8 @@ _MS_PER_US = 1_000
 _UTC_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 #: Tick steps the time axis chooses from (d3's time intervals), finest first.
 _TICKS = [
-    ("hour", 1, 3600e3), ("hour", 3, 3 * 3600e3), ("hour", 6, 6 * 3600e3),
-    ("hour", 12, 12 * 3600e3), ("day", 1, 86400e3), ("day", 2, 2 * 86400e3),
+    ("hours", 1, 3600e3), ("hours", 3, 3 * 3600e3), ("hours", 6, 6 * 3600e3),
+    ("hours", 12, 12 * 3600e3), ("day", 1, 86400e3), ("day", 2, 2 * 86400e3),
     ("day", 7, 7 * 86400e3), ("day", 14, 14 * 86400e3), ("month", 1, 30 * 86400e3),
     ("month", 3, 91 * 86400e3), ("month", 6, 182 * 86400e3), ("year", 1, 365 * 86400e3),
 ]
@@ -255,13 +255,13 @@ def _time_axis(domain_ms: list[int]) -> dict[str, Any]:
     years = pd.to_datetime([low, high], unit="ms", utc=True).year
     several_years = years[0] != years[1]
     formats = {
-        "hour": "%b %d %H:%M",
+        "hours": "%b %d %H:%M",
         "day": "%b %d",
         "month": "%b %Y",
         "year": "%Y",
     }
     label = formats[interval]
-    if several_years and interval in ("hour", "day"):
+    if several_years and interval in ("hours", "day"):
         label = "%b %d, %Y"
     return {
         "format": label,  # applied in UTC: the scale is a utc scale
