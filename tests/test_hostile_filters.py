@@ -160,8 +160,10 @@ def _same_everywhere(stores: dict, examples: int) -> list[tuple]:
 def test_a_thousand_hostile_filters_agree_on_sql_and_the_lake(engines):
     seen = _same_everywhere(engines, 1000)
     rows = [answer for answer in seen if answer[0] == "rows"]
-    # Not vacuous: filters both match rows and refuse.
-    assert len(rows) > 300 and any(answer[1] for answer in rows)
+    # Not vacuous: filters both match rows and refuse. (Hypothesis seeds its
+    # derandomized examples from the test's location too: a clone elsewhere
+    # draws other lists; one drew 284 of the 1,000 with rows.)
+    assert len(rows) > 200 and any(answer[1] for answer in rows)
     assert len(seen) - len(rows) > 50
 
 
