@@ -13,7 +13,7 @@ import pytest
 
 from gantry_gradio.dashboard import panels, record_view, render, vega
 from gantry_gradio.dashboard.bins import choose_bins, histogram_on_chosen_bins
-from gantry_gradio.dashboard.cell_files import stored_file
+from gantry_gradio.dashboard.cell_files import StoredLink, stored_file
 from gantry_gradio.dashboard.panels import Scope
 
 APP = "charts"
@@ -172,12 +172,18 @@ def test_rows_table_links_files_and_a_clicked_cell_gives_only_stored_files(clien
     assert client.flush(30)
     page = panels.rows_page(client, Scope(APP), 0)
     path, key = page["inputs.raw"].iloc[0], page["join_key"].iloc[0]
-    presigned = page.assign(**{"inputs.raw": "https://bucket.s3.example/k?X-Amz-Signature=1"})
+    signed = StoredLink("https://bucket.s3.example/k?X-Amz-Signature=1")  # as S3 links are made
+    presigned = page.assign(**{"inputs.raw": pd.Series([signed], dtype=object)})
     every = list(presigned.columns)
     table, types = record_view.table(presigned, every)
     column = list(table.columns).index("inputs.raw")
     assert types[column] == "markdown" and table["inputs.raw"].iloc[0].startswith("[open](https")
     assert set(types) - {"markdown"} == {"str"}
+    # Logged text that looks like a URL stays text, in the table and the detail.
+    typed = page.assign(**{"inputs.raw": ["https://evil.example/log-in-again"]})
+    shown, kinds = record_view.table(typed, every)
+    assert shown["inputs.raw"].iloc[0] == "https://evil.example/log-in-again"
+    assert set(kinds) == {"str"}
     assert record_view.table(page, every)[0]["inputs.raw"].iloc[0] == path, "a path stays text"
     link = stored_file(client, APP, key, path)
     encoded = base64.b64encode(b"bytes of a flagged file").decode()
@@ -301,3 +307,28 @@ def test_a_version_name_stays_text_in_the_headline():
     html = markdown_it.MarkdownIt().render(render.headline_markdown(numbers, rows))
     assert "<a " not in html and "evil.example" in html
     assert "<code>v2` [log in again](http://evil.example) `</code>" in html
+
+
+def test_the_record_detail_shows_every_field_its_files_and_feedback_events(client):
+    """One record in full: text that looks like a link stays text, its own
+    file is handed over, its feedback events come oldest first with times;
+    another application's or an unknown key shows nothing."""
+    key = client.log_record(
+        APP,
+        inputs={"text": 'https://evil.example/log-in "again" <b>now</b>', "raw": b"file bytes"},
+        outputs={"text": "ok"},
+        timestamp=START,
+    )
+    client.log_record(APP, feedback={"accepted": True}, join_key=key, timestamp=START)
+    later = START + pd.Timedelta(days=40)
+    client.log_record(APP, feedback={"flag": "other"}, join_key=key, timestamp=later)
+    assert client.flush(30)
+    html = record_view.detail(client, APP, key)
+    assert f"Record <code>{key}</code>" in html
+    assert "evil.example" in html and 'href="https://evil' not in html and "<b>now" not in html
+    assert base64.b64encode(b"file bytes").decode() in html, "its own file, handed over"
+    events = html[html.index("feedback events") :]
+    assert events.index("2022-04-04 00:00:00 UTC") < events.index("2022-05-14 00:00:00 UTC")
+    assert "{&quot;feedback.accepted&quot;: true}" in events and "feedback.flag" in events
+    assert record_view.detail(client, "other-app", key) == ""
+    assert record_view.detail(client, APP, "no-such-key") == ""

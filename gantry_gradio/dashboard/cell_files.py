@@ -25,6 +25,12 @@ LINK_SECONDS = 900
 INLINE_BYTES = 10 * 1024 * 1024
 
 
+class StoredLink(str):
+    """A cell's value that `link_stored_files` made: the only values the
+    table and the record detail show as links. Logged text that merely looks
+    like a URL ("https://…") stays text."""
+
+
 def _referenced_uris(
     client: Client, application: str, join_keys: Iterable[Any]
 ) -> dict[str, set[str]]:
@@ -49,12 +55,14 @@ def link_stored_files(client: Client, application: str, frame: pd.DataFrame) -> 
         values = list(frame[column])
         if not any(isinstance(value, str) for value in values):
             continue
-        frame[column] = [
-            client.blob_url(value, expires_in=LINK_SECONDS)
+        linked = [
+            StoredLink(client.blob_url(value, expires_in=LINK_SECONDS))
             if isinstance(value, str) and value in uris.get(key, ())
             else value
             for value, key in zip(values, keys, strict=True)
         ]
+        # Object dtype: a string dtype would turn the links back into plain text.
+        frame[column] = pd.Series(linked, index=frame.index, dtype=object)
     return frame
 
 

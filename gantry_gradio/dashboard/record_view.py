@@ -17,11 +17,16 @@ import pandas as pd
 from ..client import Client
 from ..store import Selection
 from ..store.filters import Filter
-from .cell_files import link_stored_files, stored_file
+from .cell_files import StoredLink, link_stored_files, stored_file
 
 #: Presigned S3 URLs open in the browser; local blob paths do not (the
 #: detail panel hands those over instead, see cell_files.stored_file).
 _LINKS = ("http://", "https://")
+
+
+def _is_link(value: Any) -> bool:
+    """A presigned link `link_stored_files` made, never logged text."""
+    return isinstance(value, StoredLink) and value.startswith(_LINKS)
 _SIGNIFICANT = 4
 _SECTIONS = ("inputs", "outputs", "feedback", "tags", "projections")
 
@@ -51,7 +56,7 @@ def table(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, li
             shown[column] = values.dt.strftime("%Y-%m-%d %H:%M:%S")
         elif pd.api.types.is_float_dtype(values):
             shown[column] = values.map(_rounded)
-        links = shown[column].map(lambda v: isinstance(v, str) and v.startswith(_LINKS))
+        links = shown[column].map(_is_link)
         if links.any():
             shown[column] = [
                 f"[open]({value})" if is_link else value
@@ -79,6 +84,8 @@ def detail(client: Client, application: str, join_key: Any) -> str:
     (as download links, for this record's own files only), its feedback
     events with their times. "" for a key this application does not have."""
     if not isinstance(join_key, str) or not join_key:
+        return ""
+    if not client.store.has_application(application):
         return ""
     only = Selection(application, filters=[Filter("join_key", "==", join_key)])
     found = link_stored_files(client, application, client.store.rows(only, limit=1))
@@ -108,7 +115,7 @@ def _section(
     for column, value in cells:
         shown = html.escape(value if isinstance(value, str) else _plain(value))
         file = stored_file(client, application, join_key, value) if isinstance(value, str) else ""
-        if isinstance(value, str) and value.startswith(_LINKS) and not file:
+        if _is_link(value) and not file:
             file = f'<a href="{html.escape(value)}" target="_blank" rel="noopener">open file</a>'
         rows.append(
             f"<tr><td><code>{html.escape(column)}</code></td>"
