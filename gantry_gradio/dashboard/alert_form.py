@@ -7,7 +7,7 @@ what to fix."""
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -22,6 +22,8 @@ from ..client import Client
 #: the form does not ask for).
 FORM_METRICS = [metric for metric in METRICS if metric != "quantile"]
 ACTIONS = ("check", "save", "pause", "delete")
+#: The form's inputs, in the order its fields are declared.
+INPUTS = ("name", "metric", "field", "side", "threshold", "window", "every", "minimum", "filters")
 
 
 @dataclass
@@ -41,7 +43,11 @@ class AlertForm:
     status: gr.Markdown
 
     def inputs(self) -> list:
-        return [getattr(self, f.name) for f in fields(self)][:9]
+        return [getattr(self, name) for name in INPUTS]
+
+    def named(self, values: dict) -> dict[str, Any]:
+        """The form's values by field name, from a handler's input dict."""
+        return {name: values[getattr(self, name)] for name in INPUTS}
 
 
 def build(accepted_field: str) -> AlertForm:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import html
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import gradio as gr
@@ -156,8 +156,11 @@ class _Tab:
         if not exists:
             message = f"No data yet for {app!r}." if app else "No data yet."
             return refresh.cleared(self.layout, choices, message)
-        views = [v.name for v in client.store.list_views(app)]
-        skipped = controls.view == self.initial_view and controls.view not in views
+        # Only the view the tab opens on may be missing quietly (looked up for
+        # it alone, not on every refresh).
+        skipped = bool(controls.view) and controls.view == self.initial_view
+        if skipped and controls.view in {v.name for v in client.store.list_views(app)}:
+            skipped = False
         if skipped:
             controls = replace(controls, view=None)
         if progress is not None:
@@ -173,7 +176,7 @@ class _Tab:
         )
         shown[self.layout.app_choice] = gr.update(choices=choices, value=app)
         if skipped:
-            shown[self.layout.view] = gr.update(choices=["", *views], value="")
+            shown[self.layout.view]["value"] = ""  # fill listed the views there are
         return shown
 
     def on_page(self, controls: Controls, request: gr.Request, progress: Any = None) -> dict:
@@ -369,9 +372,8 @@ def _wire_alert_form(tab: _Tab, form: AlertForm) -> None:
             app = tab.pinned(values[parts.app_choice])
             if not app:
                 return "Pick an application first."
-            named = {f.name: values[getattr(form, f.name)] for f in fields(AlertForm)[:9]}
             # The tab's saved view scopes the alert too.
-            return act(tab.store_client(), action, app, named, values[parts.view])
+            return act(tab.store_client(), action, app, form.named(values), values[parts.view])
 
         return run
 

@@ -106,27 +106,7 @@ def time_series(
     high = window[1] if window[1] is not None else max(starts) + width_us
     if counts:
         _zero_fill(points, low, high, width_us)
-    stamp = "%Y-%m-%d %H:%M" if width_us % BUCKETS["day"] else "%Y-%m-%d"
-    records, previous, segment = [], None, 0
-    for (name, at), value in sorted(points.items()):
-        # A new segment wherever the gap to the series' previous point is over one step.
-        if previous is None or previous[0] != name:
-            segment = 0
-        elif at - previous[1] > width_us:
-            segment += 1
-        previous = (name, at)
-        value = value * 100 if percent else value
-        when = _UTC_EPOCH + dt.timedelta(microseconds=at)
-        prefix = f"{name} · " if name else ""
-        records.append(
-            {
-                "start": at // _MS_PER_US,
-                "value": value,
-                "series": name,
-                "segment": segment,
-                "description": f"{prefix}{when.strftime(stamp)}: {_number(value, percent)}",
-            }
-        )
+    records = _records(points, width_us, percent)
     domain = [(low - width_us // 2) // _MS_PER_US, (high - width_us // 2) // _MS_PER_US]
     encoding: dict[str, Any] = {
         "x": {
@@ -156,6 +136,33 @@ def time_series(
             "encoding": encoding,
         }
     )
+
+
+def _records(points: dict[tuple[str, int], float], width_us: int, percent: bool) -> list[dict]:
+    """The chart's rows, series by series in time order, each with its line
+    segment (a new one wherever the gap to the previous point is over one
+    step) and its exact value as a description."""
+    stamp = "%Y-%m-%d %H:%M" if width_us % BUCKETS["day"] else "%Y-%m-%d"
+    records, previous, segment = [], None, 0
+    for (name, at), value in sorted(points.items()):
+        if previous is None or previous[0] != name:
+            segment = 0
+        elif at - previous[1] > width_us:
+            segment += 1
+        previous = (name, at)
+        value = value * 100 if percent else value
+        when = _UTC_EPOCH + dt.timedelta(microseconds=at)
+        prefix = f"{name} · " if name else ""
+        records.append(
+            {
+                "start": at // _MS_PER_US,
+                "value": value,
+                "series": name,
+                "segment": segment,
+                "description": f"{prefix}{when.strftime(stamp)}: {_number(value, percent)}",
+            }
+        )
+    return records
 
 
 def bars(
