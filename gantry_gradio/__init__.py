@@ -33,6 +33,7 @@ from .datasets import Dataset, DatasetError
 from .join_key import JoinKey
 from .lake import ExportReport
 from .projections import Projection, ProjectionError, register_projection
+from .review import ReviewError, ReviewQueue
 from .spool import SpoolError
 from .store import (
     Filter,
@@ -62,6 +63,8 @@ __all__ = [
     "JoinKey",
     "MonitoringTab",
     "Projection",
+    "ReviewError",
+    "ReviewQueue",
     "ProjectionError",
     "SpoolError",
     "StoreConfigError",
@@ -76,20 +79,24 @@ __all__ = [
     "compute_projections",
     "create_alert",
     "create_dataset",
+    "create_review_queue",
     "create_view",
     "delete_alert",
+    "delete_review_queue",
     "delete_view",
     "export_lake",
     "feedback_controls",
     "flush",
     "get_client",
     "get_dataset",
+    "get_review_queue",
     "get_view",
     "histogram",
     "init",
     "list_alerts",
     "list_applications",
     "list_datasets",
+    "list_review_queues",
     "list_views",
     "log_record",
     "log_records",
@@ -214,6 +221,10 @@ compare_to_baseline = _on_default_client("compare_to_baseline")
 create_dataset = _on_default_client("create_dataset")
 get_dataset = _on_default_client("get_dataset")
 list_datasets = _on_default_client("list_datasets")
+create_review_queue = _on_default_client("create_review_queue")
+get_review_queue = _on_default_client("get_review_queue")
+list_review_queues = _on_default_client("list_review_queues")
+delete_review_queue = _on_default_client("delete_review_queue")
 
 
 def start_automations(poll_seconds: float = 60.0) -> AutomationScheduler:

@@ -26,6 +26,8 @@ from .join_key import JoinKey, check_join_key
 from .lake import ExportReport, LakeExporter, LakeExportScheduler, LakeRecordStore
 from .projections import Projection, resolve
 from .projections.projector import Projector
+from .review import ReviewQueue
+from .review import registry as review_registry
 from .spool import Spool
 from .store import (
     Catalog,
@@ -557,6 +559,65 @@ class Client:
     def list_datasets(self) -> list[str]:
         """Every dataset's name."""
         return self.dataset_registry.names()
+
+    # -- review queues -------------------------------------------------------------
+
+    def create_review_queue(
+        self,
+        name: str,
+        application: str,
+        *,
+        view: str | None = None,
+        start: Any = None,
+        end: Any = None,
+        filters: list | None = None,
+        dataset: str | None = None,
+        dataset_version: str | None = None,
+        sample: int | None = None,
+        order: str = "newest",
+        seed: int = 0,
+        labels_per_item: int = 1,
+        lease_seconds: float = 600.0,
+        exist_ok: bool = False,
+    ) -> ReviewQueue:
+        """A queue of `application`'s records for reviewers to label: those
+        of a saved `view`, window and `filters`, or of a `dataset` version;
+        `sample` draws that many uniformly; `order` is newest, oldest or
+        random. Each item needs `labels_per_item` reviewers; a reviewer holds
+        an item for `lease_seconds` before it goes back to the others."""
+        source = review_registry.source_of(
+            view=view,
+            start=start,
+            end=end,
+            filters=filters,
+            dataset=dataset,
+            dataset_version=dataset_version,
+            sample=sample,
+            order=order,
+            seed=seed,
+        )
+        return review_registry.create_queue(
+            self,
+            name,
+            application,
+            source,
+            labels_per_item=labels_per_item,
+            lease_seconds=lease_seconds,
+            exist_ok=exist_ok,
+        )
+
+    def get_review_queue(self, name: str) -> ReviewQueue:
+        """An existing review queue, to take items, label, or read labels."""
+        return review_registry.get_queue(self, name)
+
+    def list_review_queues(self, application: str | None = None) -> list[str]:
+        """Every review queue's name (of one application when given)."""
+        return review_registry.list_queues(self, application)
+
+    def delete_review_queue(self, name: str) -> None:
+        """Remove a queue with its leases and label history; the labels it
+        logged as feedback stay on the records."""
+        review_registry.delete_queue(self, name)
 
     def read_blob(self, uri: str) -> bytes:
         return self.blobs.read(uri)

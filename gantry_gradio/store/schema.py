@@ -203,6 +203,57 @@ lake_state = sa.Table(
     sa.Column("pending", sa.Text, nullable=False),
 )
 
+#: Review queues (gantry_gradio/review): which records a queue holds, in
+#: the order reviewers meet them, fixed when the queue is made so progress
+#: (done / total) means the same thing to every reviewer.
+review_queues = sa.Table(
+    "gantry_review_queues",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("application", sa.String(200), nullable=False),
+    sa.Column("definition", sa.Text, nullable=False),  # JSON: source, labels_per_item, lease
+    sa.Column("items", sa.Integer, nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+)
+
+#: One row per queued record. `labels` counts the reviewers with a current
+#: label; `done` is labels >= the queue's labels_per_item, kept as a column
+#: so the next open item is one index seek however far the queue has got.
+#: The lease (holder, until) gives an item to one reviewer at a time.
+review_items = sa.Table(
+    "gantry_review_items",
+    metadata,
+    sa.Column("queue", sa.String(100), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("join_key", sa.String(256), nullable=False),
+    sa.Column("labels", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("done", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("lease_holder", sa.String(200)),
+    sa.Column("lease_until_us", sa.BigInteger),
+    sa.Index("ix_gantry_review_open", "queue", "done", "position"),
+)
+
+#: Every label and skip, never updated: a relabel is a newer row, so the
+#: earlier label stays in the history; a reviewer's current label of an item
+#: is their newest "label" row for it.
+review_actions = sa.Table(
+    "gantry_review_actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("queue", sa.String(100), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("join_key", sa.String(256), nullable=False),
+    sa.Column("reviewer", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(8), nullable=False),  # label / skip
+    sa.Column("label", sa.Text),
+    sa.Column("verdict", sa.String(16)),  # right / wrong / unsure
+    sa.Column("comment", sa.Text),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_gantry_review_actions", "queue", "position", "reviewer"),
+    sa.Index("ix_gantry_review_reviewer", "queue", "reviewer", "id"),
+)
+
 #: SQL types of the four kinds of flattened value.
 KIND_TYPES: dict[str, sa.types.TypeEngine] = {
     "boolean": sa.Boolean(create_constraint=False),

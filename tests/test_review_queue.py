@@ -1,0 +1,205 @@
+"""Review queues on SQLite and a real PostgreSQL server: leases, labels as
+feedback, relabel history, skips, k labels per item, races between reviewers."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+import pytest
+
+from gantry_gradio import ReviewError
+
+APP = "review-app"
+
+
+def _log(client, count=12):
+    keys = client.log_records(
+        APP,
+        inputs=[{"text": f"input {i}"} for i in range(count)],
+        outputs=[{"inference": f"output {i}"} for i in range(count)],
+        feedbacks=[{"accepted": i % 3 != 0} for i in range(count)],
+        tags=[{"age": i} for i in range(count)],
+        timestamps=[
+            pd.Timestamp("2022-04-01", tz="UTC") + pd.Timedelta(hours=i) for i in range(count)
+        ],
+    )
+    assert client.flush(30)
+    return keys
+
+
+def test_queue_holds_the_selection_in_order(client):
+    keys = _log(client)
+    rejected = client.create_review_queue("rejected", APP, filters=["feedback.accepted == false"])
+    assert rejected.total == 4
+    first = rejected.next_item("ana")
+    assert first.join_key == keys[9]  # newest first
+    assert first.record["inputs.text"] == "input 9"
+    oldest = client.create_review_queue("oldest", APP, order="oldest", sample=5, seed=3)
+    positions = [oldest.item(i).record["tags.age"] for i in range(oldest.total)]
+    assert len(positions) == 5 and positions == sorted(positions)
+    assert client.list_review_queues(APP) == ["oldest", "rejected"]
+
+
+def test_two_reviewers_never_get_the_same_item_and_leases_expire(client):
+    _log(client)
+    queue = client.create_review_queue("q", APP, lease_seconds=1)
+    ana, ben = queue.next_item("ana"), queue.next_item("ben")
+    assert (ana.position, ben.position) == (0, 1)
+    assert queue.next_item("ana").position == 0  # still hers on reload
+    assert queue.progress()["leased"] == 2
+    time.sleep(1.3)  # ana left: her lease runs out, and ben's
+    assert queue.progress()["leased"] == 0
+    assert queue.next_item("carl").position == 0
+    assert queue.renew("ana", 0) is False  # carl holds it now
+    assert queue.renew("carl", 0) is True
+
+
+def test_a_label_is_feedback_on_the_record(client):
+    keys = _log(client)
+    queue = client.create_review_queue("q", APP, order="oldest")
+    item = queue.next_item("ana")
+    assert queue.save("ana", item.position, "Input 0.", "wrong", "needs a capital") == 1
+    assert client.flush(30)
+    row = client.query(APP, filters=[("join_key", "==", keys[0])]).iloc[0]
+    assert row["feedback.label"] == "Input 0."
+    assert row["feedback.label_verdict"] == "wrong"
+    assert row["feedback.reviewed_by"] == "ana"
+    assert row["feedback.label_comment"] == "needs a capital"
+    assert row["feedback.accepted"] == False  # noqa: E712 - earlier feedback kept
+    labeled = client.query(APP, filters=["feedback.label_verdict == wrong"])
+    assert list(labeled["join_key"]) == [keys[0]]
+    assert queue.next_item("ana").position == 1
+
+
+def test_relabel_keeps_history_and_does_not_count_twice(client):
+    _log(client, 3)
+    queue = client.create_review_queue("q", APP)
+    item = queue.next_item("ana")
+    queue.save("ana", item.position, "first", "wrong")
+    assert queue.save("ana", item.position, "second", "right") == 1
+    assert list(queue.labels()["label"]) == ["second"]
+    assert list(queue.labels(history=True)["label"]) == ["first", "second"]
+    assert queue.item(item.position, "ana").own_label["label"] == "second"
+    assert queue.progress() == {"done": 1, "total": 3, "leased": 0, "by_reviewer": {"ana": 1}}
+
+
+def test_skip_goes_to_others_and_visited_lists_it(client):
+    _log(client, 2)
+    queue = client.create_review_queue("q", APP)
+    first = queue.next_item("ana")
+    queue.skip("ana", first.position)
+    second = queue.next_item("ana")
+    assert second.position != first.position
+    assert queue.next_item("ben").position == first.position
+    queue.save("ana", second.position, "x", "unsure")
+    assert queue.next_item("ana") is None
+    assert queue.visited("ana") == [first.position, second.position]
+
+
+def test_k_labels_per_item_and_agreement(client):
+    _log(client, 2)
+    queue = client.create_review_queue("q", APP, labels_per_item=2)
+    for reviewer, verdicts in (("ana", ["wrong", "right"]), ("ben", ["wrong", "wrong"])):
+        for verdict in verdicts:
+            item = queue.next_item(reviewer)
+            queue.save(reviewer, item.position, f"{verdict}-label", verdict)
+    assert queue.next_item("ana") is None and queue.next_item("carl") is None
+    progress = queue.progress()
+    assert progress["done"] == 2 and progress["by_reviewer"] == {"ana": 2, "ben": 2}
+    agreement = queue.agreement()
+    assert agreement["items"] == 2 and agreement["pairs"] == 2
+    assert agreement["verdict_agreement"] == 0.5
+    assert agreement["label_agreement"] == 0.5
+
+
+def test_reviewers_racing_label_every_item_once(client):
+    _log(client, 40)
+    queue = client.create_review_queue("race", APP)
+    saved: dict[str, list[int]] = {}
+    lock = threading.Lock()
+
+    def work(reviewer: str) -> None:
+        while (item := queue.next_item(reviewer)) is not None:
+            queue.save(reviewer, item.position, f"by {reviewer}", "right")
+            with lock:
+                saved.setdefault(reviewer, []).append(item.position)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, ["r1", "r2", "r3", "r4"]))
+    everything = [p for positions in saved.values() for p in positions]
+    assert sorted(everything) == list(range(40))  # each once, none lost
+    labels = queue.labels()
+    assert len(labels) == 40 and labels["position"].is_unique
+    assert queue.progress()["done"] == 40
+
+
+def test_two_saves_of_one_item_at_once_both_kept(client):
+    _log(client, 1)
+    queue = client.create_review_queue("q", APP)
+    barrier = threading.Barrier(2)
+
+    def save(reviewer):
+        barrier.wait()
+        return queue.save(reviewer, 0, f"by {reviewer}", "wrong")
+
+    with ThreadPoolExecutor(2) as pool:
+        counts = sorted(pool.map(save, ["ana", "ben"]))
+    assert counts[-1] == 2
+    assert sorted(queue.labels()["reviewer"]) == ["ana", "ben"]
+
+
+def test_name_reused_after_delete_starts_empty(client):
+    _log(client, 3)
+    queue = client.create_review_queue("q", APP)
+    queue.save("ana", 0, "x", "right")
+    with pytest.raises(ReviewError, match="exists already"):
+        client.create_review_queue("q", APP)
+    client.delete_review_queue("q")
+    again = client.create_review_queue("q", APP, sample=2)
+    assert again.total == 2 and again.labels().empty and again.progress()["done"] == 0
+    with pytest.raises(ReviewError, match="no review queue named 'gone'"):
+        client.get_review_queue("gone")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"order": "sideways"}, "order must be one of"),
+        ({"sample": 0}, "sample must be a positive integer"),
+        ({"labels_per_item": 0}, "labels_per_item"),
+        ({"lease_seconds": 0.001}, "lease_seconds"),
+        ({"dataset": "d", "filters": ["tags.age > 1"]}, "not both"),
+    ],
+)
+def test_bad_queue_definitions_are_refused(client, options, message):
+    _log(client, 2)
+    with pytest.raises(ReviewError, match=message):
+        client.create_review_queue("bad", APP, **options)
+
+
+def test_bad_labels_are_refused(client):
+    _log(client, 1)
+    queue = client.create_review_queue("q", APP)
+    with pytest.raises(ReviewError, match="verdict"):
+        queue.save("ana", 0, "x", "maybe")
+    with pytest.raises(ReviewError, match="reviewer"):
+        queue.save("", 0, "x", "right")
+    with pytest.raises(ReviewError, match="no item"):
+        queue.save("ana", 5, "x", "right")
+    with pytest.raises(ReviewError, match="must be text"):
+        queue.save("ana", 0, None, "right")
+    assert queue.labels().empty
+
+
+def test_queue_from_a_dataset_version(client):
+    keys = _log(client, 6)
+    dataset = client.create_dataset("picked")
+    dataset.push(pd.DataFrame({"join_key": keys[:3]}), "three")
+    queue = client.create_review_queue("from_ds", APP, dataset="picked", order="oldest")
+    assert [queue.item(i).join_key for i in range(3)] == keys[:3]
+    dataset.push(pd.DataFrame({"join_key": ["not-a-record"]}), "stranger")
+    with pytest.raises(ReviewError, match="not records of"):
+        client.create_review_queue("bad", APP, dataset="picked")
