@@ -29,9 +29,6 @@ from ..store.filters import parse_filter
 if TYPE_CHECKING:
     from ..client import Client
 
-#: join_key IN (...) lists stay well under every database's parameter limit.
-_KEYS_PER_QUERY = 500
-
 
 @dataclasses.dataclass
 class Curator(ABC):
@@ -126,9 +123,7 @@ class Curator(ABC):
                 None if rows_before is None else rows_before + len(chosen),
                 keep=previous,
             )
-        return ActionResult(
-            message, version.version_id, {"added": len(chosen), "total": total}
-        )
+        return ActionResult(message, version.version_id, {"added": len(chosen), "total": total})
 
     def _keys(
         self, client: Client, start: pd.Timestamp, end: pd.Timestamp, field: str | None = None
@@ -139,24 +134,8 @@ class Curator(ABC):
         self, client: Client, start: pd.Timestamp, end: pd.Timestamp, keys: list[str]
     ) -> pd.DataFrame:
         """Whole records for chosen keys, in time order."""
-        chunks = [
-            client.store.rows(
-                Selection(
-                    self.application,
-                    start,
-                    end,
-                    None,
-                    [*self.filters, ("join_key", "in", keys[at : at + _KEYS_PER_QUERY])],
-                )
-            )
-            for at in range(0, len(keys), _KEYS_PER_QUERY)
-        ]
-        if not chunks:
-            return client.store.rows(
-                Selection(self.application, start, end, None, self.filters), limit=0
-            )
-        frame = pd.concat(chunks, ignore_index=True)
-        return frame.sort_values(["timestamp", "join_key"], ignore_index=True)
+        selection = Selection(self.application, start, end, None, self.filters)
+        return client.store.rows_for_keys(selection, keys)
 
 
 @dataclasses.dataclass

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..blobs import BlobStore
 from .registry import DatasetError, DatasetRegistry, DatasetVersion, StoredFile
+from .splits import SPLITS, splits_of
 
 if TYPE_CHECKING:
     import datasets as hf_datasets
@@ -112,8 +113,21 @@ class Dataset:
             local.write_bytes(self._blobs.read(stored.uri))
         return target
 
-    def get_pandas(self, version_id: str | None = None) -> pd.DataFrame:
-        """The version's tabular files (Parquet, CSV), in name order, as one frame."""
+    def get_pandas(
+        self, version_id: str | None = None, *, split: str | None = None
+    ) -> pd.DataFrame:
+        """The version's tabular files (Parquet, CSV), in name order, as one
+        frame; with `split` ("train", "validation" or "test") only its rows
+        (see `with_splits`)."""
+        if split is not None and split not in SPLITS:
+            raise DatasetError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
+        frame = self._read(version_id)
+        if split is None:
+            return frame
+        frame = with_splits(frame, self.name)
+        return frame[frame["split"] == split].reset_index(drop=True)
+
+    def _read(self, version_id: str | None) -> pd.DataFrame:
         version = self._registry.version(self.name, version_id)
         frames = [
             _READERS[Path(f.name).suffix](io.BytesIO(self._blobs.read(f.uri)))
@@ -127,17 +141,41 @@ class Dataset:
         return pd.concat(frames, ignore_index=True)
 
     def get_huggingface_dataset(self, version_id: str | None = None) -> hf_datasets.DatasetDict:
-        """The version as a `datasets.DatasetDict` with one `train` split
-        (`pip install datasets`)."""
+        """The version as a `datasets.DatasetDict` (`pip install datasets`):
+        train / validation / test when its rows have a split or a join key
+        (see `with_splits`), else one `train` split."""
         try:
             import datasets as hf_datasets
         except ImportError:
             raise ImportError(
                 "get_huggingface_dataset needs the datasets package: pip install datasets"
             ) from None
-        frame = self.get_pandas(version_id)
-        train = hf_datasets.Dataset.from_pandas(frame, preserve_index=False)
-        return hf_datasets.DatasetDict({"train": train})
+        frame = self._read(version_id)
+        if "split" not in frame.columns and "join_key" not in frame.columns:
+            train = hf_datasets.Dataset.from_pandas(frame, preserve_index=False)
+            return hf_datasets.DatasetDict({"train": train})
+        frame = with_splits(frame, self.name)
+        return hf_datasets.DatasetDict(
+            {
+                name: hf_datasets.Dataset.from_pandas(
+                    frame[frame["split"] == name].reset_index(drop=True), preserve_index=False
+                )
+                for name in SPLITS
+            }
+        )
+
+
+def with_splits(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """The frame with its `split` column: kept as stored (a labeled dataset
+    writes it), else from each row's join key, so a record keeps its split
+    in every version of every dataset."""
+    if "split" in frame.columns:
+        return frame
+    if "join_key" not in frame.columns:
+        raise DatasetError(
+            f"dataset {dataset!r} has neither a split nor a join_key column to split by"
+        )
+    return frame.assign(split=splits_of(frame["join_key"]))
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:

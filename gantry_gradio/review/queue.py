@@ -24,10 +24,12 @@ import sqlalchemy as sa
 from .._timestamps import now_us, to_timestamp
 from ..store import Selection
 from ..store.schema import review_actions, review_items
+from .labeled import labeled_frame
 from .sources import ReviewError
 
 if TYPE_CHECKING:
     from ..client import Client
+    from ..datasets.registry import DatasetVersion
 
 VERDICTS = ("right", "wrong", "unsure")
 MIN_LEASE_SECONDS = 1.0
@@ -59,7 +61,7 @@ class ReviewQueue:
     """Get one from `Client.create_review_queue` / `get_review_queue`."""
 
     def __init__(self, client: Client, row: sa.Row) -> None:
-        self._client = client
+        self.client = client
         self._engine = client.engine
         self.name: str = row.name
         self.application: str = row.application
@@ -159,7 +161,7 @@ class ReviewQueue:
         if row is None:
             raise ReviewError(f"queue {self.name!r} has no item {position!r}")
         selection = Selection(self.application, filters=[("join_key", "==", row.join_key)])
-        records = self._client.store.rows(selection)
+        records = self.client.store.rows(selection)
         record = records.iloc[0].to_dict() if len(records) else {"join_key": row.join_key}
         own = self._current_labels(position).get(reviewer) if reviewer else None
         return ReviewItem(self.name, position, row.join_key, record, own, row.labels)
@@ -194,7 +196,7 @@ class ReviewQueue:
         }
         if comment:
             feedback["label_comment"] = comment
-        self._client.log_record(self.application, feedback=feedback, join_key=join_key)
+        self.client.log_record(self.application, feedback=feedback, join_key=join_key)
         return labels
 
     def _record_label(self, conn, reviewer, position, label, verdict, comment, now):
@@ -291,6 +293,29 @@ class ReviewQueue:
                 )
                 .values(lease_holder=None, lease_until_us=None)
             )
+
+    def to_dataset(
+        self,
+        dataset: str,
+        message: str | None = None,
+        *,
+        input_field: str | None = None,
+        output_field: str | None = None,
+    ) -> DatasetVersion:
+        """A new version of `dataset` (made if missing) holding the labeled
+        items: input, output, label, verdict, reviewers, tags and a split
+        (train / validation / test by join key, stable across versions).
+        `input_field` / `output_field`: which of several fields (e.g.
+        "inputs.text") become input and output."""
+        frame = labeled_frame(self, input_field=input_field, output_field=output_field)
+        if frame.empty:
+            raise ReviewError(f"queue {self.name!r} has no labels yet")
+        progress = self.progress()
+        message = message or (
+            f"{len(frame):,} labeled items of review queue {self.name!r} "
+            f"({progress['done']:,} of {progress['total']:,} done)"
+        )
+        return self.client.create_dataset(dataset, exist_ok=True).push(frame, message)
 
     # -- reading ---------------------------------------------------------------------
 

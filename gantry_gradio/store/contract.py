@@ -86,6 +86,10 @@ class Selection:
 S = TypeVar("S", bound=Selection)
 
 
+#: join_key IN (...) lists stay well under every database's parameter limit.
+KEYS_PER_QUERY = 500
+
+
 class RecordStore(ABC):
     """What callers may ask of stored records. Fields are dotted paths
     (`feedback.accepted`) plus `timestamp`, `join_key` and `version`; kinds are
@@ -152,6 +156,28 @@ class RecordStore(ABC):
         """One row per prediction: timestamp, join_key, version and dotted
         columns (only `fields` when given), feedback merged, JSON decoded. In
         time order (ties by join_key), or by `order_by` first."""
+
+    def rows_for_keys(self, selection: Selection, join_keys: Sequence[str]) -> pd.DataFrame:
+        """Whole records of the selection with these join keys, in time order:
+        asked in chunks, so a long list stays under every database's
+        parameter limit."""
+        keys = list(join_keys)
+        chunks = [
+            self.rows(
+                dataclasses.replace(
+                    selection,
+                    filters=(
+                        *selection.filters,
+                        ("join_key", "in", keys[at : at + KEYS_PER_QUERY]),
+                    ),
+                )
+            )
+            for at in range(0, len(keys), KEYS_PER_QUERY)
+        ]
+        if not chunks:
+            return self.rows(selection, limit=0)
+        frame = pd.concat(chunks, ignore_index=True)
+        return frame.sort_values(["timestamp", "join_key"], ignore_index=True)
 
     @abstractmethod
     def keys(self, selection: Selection, field: str | None = None) -> pd.DataFrame:
