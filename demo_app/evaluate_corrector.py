@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import difflib
 import math
 import random
 import statistics
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from gantry_gradio.evaluation.text import gleu, word_edits
 
 from .errors import corrupt
 from .grammar import GrammarStage
@@ -43,97 +43,6 @@ from .train_corrector import held_out, wordnet_sentences
 SEED = 11
 LEARNER_SENTENCES = Path(__file__).parent / "data" / "learner_sentences.tsv"
 CORRECTORS = ("identity", "spelling", "rules", "bundled", "pipeline")
-Edit = tuple[int, int, tuple[str, ...]]
-
-
-def word_edits(source: str, target: str) -> set[Edit]:
-    """The word spans of `source` replaced to reach `target`, as
-    (start, end, replacement) so two corrections of the same source compare
-    edit by edit: ERRANT's span edits, aligned by difflib instead of
-    linguistically. A run of equal length is split word by word, as ERRANT
-    would ("she are" -> "She is" is two edits), so fixing one of two
-    neighbouring errors still counts."""
-    before, after = source.split(), target.split()
-    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
-    edits = set()
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "replace" and i2 - i1 == j2 - j1:
-            edits |= {
-                (i, i + 1, (after[j],))
-                for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
-                if before[i] != after[j]
-            }
-        elif tag != "equal":
-            edits.add((i1, i2, tuple(after[j1:j2])))
-    return edits
-
-
-def _ngrams(words: list[str], n: int) -> Counter[tuple[str, ...]]:
-    return Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
-
-
-def gleu(
-    sources: list[str],
-    hypotheses: list[str],
-    references: list[list[str]],
-    *,
-    order: int = 4,
-    iterations: int = 500,
-) -> float:
-    """Corpus GLEU, in [0, 1], as Napoles et al. define it for grammatical
-    error correction: "Ground Truth for Grammatical Error Correction Metrics"
-    (ACL 2015), revised in "GLEU Without Tuning" (arXiv:1605.02592, 2016),
-    the version that scores JFLEG. BLEU only rewards agreeing with the
-    reference, so copying the input scores high; GLEU also penalises keeping
-    what the reference changed.
-
-    On whitespace tokens, for n = 1..order and summed over the corpus:
-    p_n = max(0, |H ∩ R| - |H ∩ (S \\ R)|) / (number of hypothesis n-grams),
-    where H, R, S are the n-gram multisets of hypothesis, reference and
-    source, ∩ takes the smaller count, and S \\ R keeps the source n-grams
-    that do not occur in the reference at all. GLEU = BP · exp(mean log p_n),
-    BP = exp(min(0, 1 - r / c)), c and r the total hypothesis and reference
-    lengths; any zero count makes it 0. With several references for a
-    sentence, each of `iterations` rounds draws one per sentence (round j
-    seeded j·101, as the authors' script does) and GLEU is the mean over
-    rounds."""
-    per_reference = [
-        [_gleu_counts(source.split(), hypothesis.split(), ref.split(), order) for ref in refs]
-        for source, hypothesis, refs in zip(sources, hypotheses, references, strict=True)
-    ]
-    if all(len(refs) == 1 for refs in references):
-        iterations = 1
-    scores = []
-    for round_ in range(iterations):
-        rng = random.Random(round_ * 101)
-        totals = [0] * (2 + 2 * order)
-        for counts in per_reference:
-            chosen = counts[rng.randrange(len(counts))]
-            totals = [a + b for a, b in zip(totals, chosen, strict=True)]
-        scores.append(_gleu_from_counts(totals))
-    return statistics.fmean(scores)
-
-
-def _gleu_counts(
-    source: list[str], hypothesis: list[str], reference: list[str], order: int
-) -> list[int]:
-    """[c, r, matches_1, total_1, ..., matches_order, total_order]."""
-    counts = [len(hypothesis), len(reference)]
-    for n in range(1, order + 1):
-        h, r, s = _ngrams(hypothesis, n), _ngrams(reference, n), _ngrams(source, n)
-        not_in_reference = Counter({gram: c for gram, c in s.items() if gram not in r})
-        matches = sum((h & r).values()) - sum((h & not_in_reference).values())
-        counts += [max(matches, 0), max(len(hypothesis) + 1 - n, 0)]
-    return counts
-
-
-def _gleu_from_counts(totals: list[int]) -> float:
-    if any(count == 0 for count in totals):
-        return 0.0
-    c, r = totals[:2]
-    precisions = [m / t for m, t in zip(totals[2::2], totals[3::2], strict=True)]
-    log_precision = statistics.fmean(math.log(p) for p in precisions)
-    return math.exp(min(0.0, 1 - r / c) + log_precision)
 
 
 @dataclass(frozen=True)

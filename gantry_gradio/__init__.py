@@ -30,6 +30,7 @@ from .blobs import BlobStoreError
 from .client import Client
 from .curators import BoundedRangeCurator, StratifiedCurator, UniformCurator
 from .datasets import Dataset, DatasetError
+from .evaluation import Evaluation, Metric
 from .join_key import JoinKey
 from .lake import ExportReport
 from .projections import Projection, ProjectionError, register_projection
@@ -53,6 +54,7 @@ __all__ = [
     "Client",
     "Dataset",
     "DatasetError",
+    "Evaluation",
     "ExportReport",
     "FeedbackControls",
     "File",
@@ -61,11 +63,12 @@ __all__ = [
     "GantryFlaggingCallback",
     "IntervalTrigger",
     "JoinKey",
+    "Metric",
     "MonitoringTab",
     "Projection",
+    "ProjectionError",
     "ReviewError",
     "ReviewQueue",
-    "ProjectionError",
     "SpoolError",
     "StoreConfigError",
     "StratifiedCurator",
@@ -84,11 +87,13 @@ __all__ = [
     "delete_alert",
     "delete_review_queue",
     "delete_view",
+    "evaluate",
     "export_lake",
     "feedback_controls",
     "flush",
     "get_client",
     "get_dataset",
+    "get_evaluation",
     "get_review_queue",
     "get_view",
     "histogram",
@@ -96,6 +101,7 @@ __all__ = [
     "list_alerts",
     "list_applications",
     "list_datasets",
+    "list_evaluations",
     "list_review_queues",
     "list_views",
     "log_record",
@@ -225,6 +231,9 @@ create_review_queue = _on_default_client("create_review_queue")
 get_review_queue = _on_default_client("get_review_queue")
 list_review_queues = _on_default_client("list_review_queues")
 delete_review_queue = _on_default_client("delete_review_queue")
+evaluate = _on_default_client("evaluate")
+list_evaluations = _on_default_client("list_evaluations")
+get_evaluation = _on_default_client("get_evaluation")
 
 
 def start_automations(poll_seconds: float = 60.0) -> AutomationScheduler:

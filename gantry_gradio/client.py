@@ -22,6 +22,9 @@ from ._timestamps import now_us, to_epoch_us
 from .blobs import BlobStore, open_blob_store
 from .datasets import Dataset, DatasetError, DatasetRegistry
 from .delivery import DeliveryWorker
+from .evaluation import Evaluation
+from .evaluation import run as evaluation_run
+from .evaluation import runs as evaluation_runs
 from .join_key import JoinKey, check_join_key
 from .lake import ExportReport, LakeExporter, LakeExportScheduler, LakeRecordStore
 from .projections import Projection, resolve
@@ -618,6 +621,56 @@ class Client:
         """Remove a queue with its leases and label history; the labels it
         logged as feedback stay on the records."""
         review_registry.delete_queue(self, name)
+
+    # -- evaluations ---------------------------------------------------------------
+
+    def evaluate(
+        self,
+        data: Any,
+        candidates: dict[str, Any],
+        metrics: Sequence[Any] | None = None,
+        *,
+        split: str | None = "test",
+        input_column: str = "input",
+        label_column: str = "label",
+        slices: Sequence[str] = (),
+        application: str | None = None,
+        batch_size: int = 32,
+        name: str | None = None,
+        progress: bool = True,
+    ) -> Evaluation:
+        """Run every candidate (name -> function on a batch of inputs, or a
+        seq2seq model folder / hub id) on the same rows of `data` (a Dataset,
+        a version, "name[@version_id]" or a DataFrame; its `split`), score
+        them with `metrics` (built-in names, "projection:<name>.<value>",
+        Metric objects or functions (input, output, label) -> float), and
+        compare: each metric with a 95% bootstrap interval, each candidate
+        minus the first paired on the same rows, per slice (columns or
+        "view:<name>" of `application`), and the rows where outputs differ.
+        The run is stored (list_evaluations) and its rows logged to
+        "<application>:evaluations"."""
+        return evaluation_run.evaluate(
+            self,
+            data,
+            candidates,
+            metrics,
+            split=split,
+            input_column=input_column,
+            label_column=label_column,
+            slices=slices,
+            application=application,
+            batch_size=batch_size,
+            name=name,
+            progress=progress,
+        )
+
+    def list_evaluations(self, application: str | None = None) -> pd.DataFrame:
+        """Stored evaluation runs, newest first (of one application when given)."""
+        return evaluation_runs.list_runs(self, application)
+
+    def get_evaluation(self, run: str, application: str | None = None) -> Evaluation:
+        """A stored run by id, or the newest of that name, with its tables."""
+        return evaluation_runs.get_run(self, run, application)
 
     def read_blob(self, uri: str) -> bytes:
         return self.blobs.read(uri)

@@ -254,6 +254,26 @@ review_actions = sa.Table(
     sa.Index("ix_gantry_review_reviewer", "queue", "reviewer", "id"),
 )
 
+#: Evaluation runs (gantry_gradio/evaluation): what was compared on which
+#: data, and the comparison tables as JSON; each row's outputs and scores
+#: are records of the application `evaluation_application(application)`.
+evaluation_runs = sa.Table(
+    "gantry_evaluation_runs",
+    metadata,
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("application", sa.String(200)),  # the production app it is about, if any
+    sa.Column("dataset", sa.String(200)),
+    sa.Column("dataset_version", sa.String(32)),
+    sa.Column("split", sa.String(16)),
+    sa.Column("candidates", sa.Text, nullable=False),  # JSON list of names
+    sa.Column("metrics", sa.Text, nullable=False),  # JSON list of names
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),  # JSON: the comparison tables
+    sa.Column("created_at_us", sa.BigInteger, nullable=False, index=True),
+    sa.Column("created_by", sa.String(200), nullable=False),
+)
+
 #: SQL types of the four kinds of flattened value.
 KIND_TYPES: dict[str, sa.types.TypeEngine] = {
     "boolean": sa.Boolean(create_constraint=False),
