@@ -1,4 +1,4 @@
-"""Command line: `python -m gantry_gradio projections|dashboard|automations|lake ...`
+"""Command line: `python -m gantry_gradio projections|dashboard|automations|lake|evaluate ...`
 (also `gantry-gradio`)."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from .client import Client
+from .evaluation import cli as evaluation_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     lake.add_argument("--store", help="SQLAlchemy URL (default: GANTRY_STORE or ./gantry_data)")
     lake.add_argument("--blobs", help="blob folder or s3://bucket/prefix (the lake goes in lake/)")
     lake.add_argument("--app", help="only this application (default: every one)")
+    evaluation_cli.add_parser(commands)
     args = parser.parse_args(argv)
+    if args.command == "evaluate":
+        return evaluation_cli.main(args)
     if args.command == "dashboard":
         return dashboard(args)
     if args.command == "lake":
