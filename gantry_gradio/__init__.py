@@ -69,6 +69,7 @@ __all__ = [
     "ProjectionError",
     "ReviewError",
     "ReviewQueue",
+    "ReviewTab",
     "SpoolError",
     "StoreConfigError",
     "StratifiedCurator",
@@ -115,6 +116,7 @@ __all__ = [
     "register_baseline",
     "register_projection",
     "resume_alert",
+    "review_tab",
     "start_automations",
     "stats",
     "value_counts",
@@ -129,6 +131,8 @@ _GRADIO_API = {
     "FeedbackControls": "integration.feedback",
     "monitoring_tab": "dashboard.tab",
     "MonitoringTab": "dashboard.tab",
+    "review_tab": "review.tab",
+    "ReviewTab": "review.tab",
 }
 
 

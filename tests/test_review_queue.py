@@ -203,3 +203,29 @@ def test_queue_from_a_dataset_version(client):
     dataset.push(pd.DataFrame({"join_key": ["not-a-record"]}), "stranger")
     with pytest.raises(ReviewError, match="not records of"):
         client.create_review_queue("bad", APP, dataset="picked")
+
+
+def test_the_review_tab_checks_access_and_its_application(client):
+    import types
+
+    import gradio as gr
+
+    import gantry_gradio as gantry
+    from gantry_gradio.dashboard.access import AccessDenied
+
+    _log(client, 2)
+    client.log_record("other-app", inputs={"text": "secret"}, outputs={"inference": "x"})
+    assert client.flush(30)
+    client.create_review_queue("mine", APP)
+    client.create_review_queue("theirs", "other-app")
+    with gr.Blocks():
+        tab = gantry.review_tab(APP, client=client, allowed_users=["ana"])
+    assert tab.queue.choices == [("mine", "mine")]  # the other app's queue is not offered
+    ana = types.SimpleNamespace(username="ana", headers={}, client=None)
+    eve = types.SimpleNamespace(username="eve", headers={}, client=None)
+    with pytest.raises(AccessDenied):
+        tab._open("mine", "", None, eve)
+    progress, item, label, *_ = tab._open("mine", "", None, ana)
+    assert "Item 1 of 2" in item and label == "output 1"
+    refused = tab._open("theirs", "", None, ana)
+    assert "not one of 'review-app'" in refused[5] and "secret" not in "".join(map(str, refused))

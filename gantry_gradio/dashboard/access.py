@@ -37,6 +37,25 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
 _PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-host", "x-real-ip", "forwarded")
 
 
+#: Events that are not endpoints of the public API, so Gradio's run history
+#: (kept in the viewer's browser) never stores the data they return.
+PRIVATE_EVENT = {"api_name": False, "api_visibility": "private"}
+#: Takes the token from the link (`#monitoring_token=`, or an older link's
+#: `?monitoring_token=`) into the token field, and out of the address bar.
+TOKEN_FROM_ADDRESS_JS = f"""(typed) => {{
+    const search = new URLSearchParams(window.location.search);
+    const hash = new URLSearchParams(window.location.hash.slice(1));
+    const token = hash.get("{TOKEN_PARAM}") ?? search.get("{TOKEN_PARAM}");
+    if (token === null) return typed;
+    search.delete("{TOKEN_PARAM}");
+    hash.delete("{TOKEN_PARAM}");
+    const query = search.toString(), fragment = hash.toString();
+    const rest = (query ? "?" + query : "") + (fragment ? "#" + fragment : "");
+    window.history.replaceState(window.history.state, "", window.location.pathname + rest);
+    return typed || token;
+}}"""
+
+
 class AccessDenied(gr.Error):
     """Shown to the requester as it is: it says what credential is missing."""
 

@@ -26,7 +26,13 @@ import pandas as pd
 from ..client import Client
 from . import layout as tab_layout
 from . import record_view, refresh
-from .access import TOKEN_PARAM, AccessDenied, MonitoringAccess, is_loopback
+from .access import (
+    PRIVATE_EVENT,
+    TOKEN_FROM_ADDRESS_JS,
+    AccessDenied,
+    MonitoringAccess,
+    is_loopback,
+)
 from .alert_form import ACTIONS, AlertForm, act
 from .controls import Controls
 from .layout import Layout
@@ -38,21 +44,6 @@ __all__ = ["AccessDenied", "MonitoringTab", "is_loopback", "monitoring_tab"]
 USER_ERRORS = (ValueError, LookupError)
 #: Gradio fills a handler's gr.Progress parameter; this default is its marker.
 _PROGRESS = gr.Progress()
-_PRIVATE = {"api_name": False, "api_visibility": "private"}
-#: Takes the token from the link (`#monitoring_token=`, or an older link's
-#: `?monitoring_token=`) into the token field, and out of the address bar.
-_TOKEN_FROM_ADDRESS = f"""(typed) => {{
-    const search = new URLSearchParams(window.location.search);
-    const hash = new URLSearchParams(window.location.hash.slice(1));
-    const token = hash.get("{TOKEN_PARAM}") ?? search.get("{TOKEN_PARAM}");
-    if (token === null) return typed;
-    search.delete("{TOKEN_PARAM}");
-    hash.delete("{TOKEN_PARAM}");
-    const query = search.toString(), fragment = hash.toString();
-    const rest = (query ? "?" + query : "") + (fragment ? "#" + fragment : "");
-    window.history.replaceState(window.history.state, "", window.location.pathname + rest);
-    return typed || token;
-}}"""
 
 
 @dataclass
@@ -87,8 +78,8 @@ class MonitoringTab:
         and out of the address bar first, so neither the browser's history nor
         Gradio's run history (which keeps each run's page URL) stores it."""
         token_box = self._inputs[-1]
-        demo.load(None, token_box, token_box, js=_TOKEN_FROM_ADDRESS, **_PRIVATE).then(
-            self._load, set(self._inputs), self._outputs, **_PRIVATE
+        demo.load(None, token_box, token_box, js=TOKEN_FROM_ADDRESS_JS, **PRIVATE_EVENT).then(
+            self._load, set(self._inputs), self._outputs, **PRIVATE_EVENT
         )
 
 
@@ -288,9 +279,9 @@ def _wire_refresh(
     # A click is ignored while its refresh runs (no stacked refreshes); a
     # control changed during one refreshes once more, with its last value.
     parts = tab.layout
-    parts.refresh.click(on_page, **events, trigger_mode="once", **_PRIVATE)
-    parts.token_box.submit(on_page, **events, trigger_mode="once", **_PRIVATE)
-    parts.filters.submit(on_page, **events, trigger_mode="always_last", **_PRIVATE)
+    parts.refresh.click(on_page, **events, trigger_mode="once", **PRIVATE_EVENT)
+    parts.token_box.submit(on_page, **events, trigger_mode="once", **PRIVATE_EVENT)
+    parts.filters.submit(on_page, **events, trigger_mode="always_last", **PRIVATE_EVENT)
     # `.input` fires on the user's own changes only: the refresh itself sets
     # these controls, and `.change` would refresh again in a loop.
     for control in (
@@ -304,9 +295,9 @@ def _wire_refresh(
         parts.app_choice,
         parts.columns,
     ):
-        control.input(on_page, **events, trigger_mode="always_last", **_PRIVATE)
+        control.input(on_page, **events, trigger_mode="always_last", **PRIVATE_EVENT)
     if every:
-        gr.Timer(every).tick(on_page, **events, **_PRIVATE)
+        gr.Timer(every).tick(on_page, **events, **PRIVATE_EVENT)
     return opened
 
 
@@ -328,7 +319,10 @@ def _wire_rows(tab: _Tab) -> None:
         return record_view.detail(tab.store_client(), app, join_key)
 
     parts.rows.select(
-        show_record, [parts.app_choice, parts.page_rows, parts.token_box], parts.record, **_PRIVATE
+        show_record,
+        [parts.app_choice, parts.page_rows, parts.token_box],
+        parts.record,
+        **PRIVATE_EVENT,
     )
 
 
@@ -379,4 +373,4 @@ def _wire_alert_form(tab: _Tab, form: AlertForm) -> None:
 
     form_inputs = {parts.app_choice, *form.inputs(), parts.view, parts.token_box}
     for action in ACTIONS:
-        form.buttons[action].click(handler(action), form_inputs, form.status, **_PRIVATE)
+        form.buttons[action].click(handler(action), form_inputs, form.status, **PRIVATE_EVENT)
