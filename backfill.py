@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 import gantry_gradio as gantry
 from demo_app.history import HISTORY_VIEW, SHIPPED
+from demo_app.labels import DATASET, QUEUE, review_month
 from demo_app.projections import default_projections
 from gantry_gradio import alerts
 from gantry_gradio.alerts import AlertRule
@@ -194,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
             frame = read_source(args.source, args.s3_endpoint_url)
             added = load(client, frame, args.app)
             print(f"stored {added:,} new predictions in {args.app}")
+            labels = review_month(client, args.app, frame)
+            if labels:
+                print(f"review: {labels} labels in queue {QUEUE!r}, dataset {DATASET!r}")
             chosen = [p for p in args.projections.split(",") if p]
             if chosen:
                 client.compute_projections(args.app, projections=chosen)

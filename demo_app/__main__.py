@@ -1,4 +1,4 @@
-"""python -m demo_app [--model ID_OR_FOLDER] [--model-only] [--store URL]
+"""python -m demo_app [--model v1|v2|ID_OR_FOLDER] [--model-only] [--store URL]
 [--blobs DIR|s3://...] [--host 127.0.0.1] [--port 7860] [--user NAME:PASSWORD ...]
 
 Without --host/--port, Gradio's own GRADIO_SERVER_NAME and GRADIO_SERVER_PORT
@@ -15,14 +15,21 @@ import gantry_gradio as gantry
 from gantry_gradio.dashboard.access import TOKEN_ENV, access_url, new_token
 
 from .app import build_demo
-from .model import DEFAULT_MODEL
+from .model import BUNDLED_MODEL, BUNDLED_MODEL_V2, DEFAULT_MODEL
 from .pipeline import load_pipeline
 from .projections import default_projections
+
+MODEL_VERSIONS = {"v1": BUNDLED_MODEL, "v2": BUNDLED_MODEL_V2}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The gantry_gradio grammar-corrector demo")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="hub id or local folder")
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="hub id or local folder; v1 is the bundled model, v2 the one "
+        "python -m demo_app.retrain fine-tunes on the review labels",
+    )
     parser.add_argument(
         "--model-only",
         action="store_true",
@@ -40,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         help="require this login (repeatable); these users may see the Monitoring tab",
     )
     args = parser.parse_args(argv)
+    args.model = str(MODEL_VERSIONS.get(args.model, args.model))
+    if args.model == str(BUNDLED_MODEL_V2) and not BUNDLED_MODEL_V2.is_dir():
+        parser.error("there is no v2 yet: python -m demo_app.retrain makes it")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     users = [tuple(u.split(":", 1)) for u in args.user]
     if any(len(u) != 2 for u in users):

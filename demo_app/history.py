@@ -21,7 +21,7 @@ import pandas as pd
 
 # The shipped month was generated with the first error generator: keep it byte for byte.
 from .errors import legacy_corrupt, legacy_preposition
-from .sentences import informal, sentence
+from .sentences import informal, meant, sentence
 
 SEED = 2022
 FIRST_DAY, LAST_DAY = date(2022, 3, 30), date(2022, 5, 1)
@@ -83,6 +83,7 @@ def _day_rows(day: date, rng: random.Random, old: list, new: list) -> list[dict]
         flag = None
         if young and rng.random() < informal_share:
             text = informal(rng)
+            correct = meant(text)
             inference = _mangle(text, rng)
             accepted = rng.random() < 0.1
             if rng.random() < 0.06:
@@ -105,12 +106,17 @@ def _day_rows(day: date, rng: random.Random, old: list, new: list) -> list[dict]
                 "correction_accepted": accepted if rng.random() < 0.9 else None,
                 "flag": flag,
                 "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "meant": correct,
             }
         )
     return rows
 
 
-def generate(seed: int = SEED) -> pd.DataFrame:
+def generate(seed: int = SEED, *, with_meant: bool = False) -> pd.DataFrame:
+    """The month; `with_meant` adds the sentence each input meant (the clean
+    sentence before its errors, or the chat message written out): what a
+    careful reviewer would give as the label. The shipped file has no such
+    column, and drawing it takes no random numbers, so the file is unchanged."""
     rng = random.Random(seed)
     old, new = _users(rng)
     rows = []
@@ -118,7 +124,8 @@ def generate(seed: int = SEED) -> pd.DataFrame:
     while day <= LAST_DAY:
         rows.extend(_day_rows(day, rng, old, new))
         day += timedelta(days=1)
-    frame = pd.DataFrame(rows, columns=COLUMNS).sort_values("timestamp", kind="stable")
+    columns = [*COLUMNS, "meant"] if with_meant else COLUMNS
+    frame = pd.DataFrame(rows, columns=columns).sort_values("timestamp", kind="stable")
     frame["correction_accepted"] = frame["correction_accepted"].astype("boolean")
     return frame.reset_index(drop=True)
 

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "prithivida/grammar_error_correcter_v1"
 BUNDLED_MODEL = Path(__file__).parent / "bundled_model"
+#: Where `python -m demo_app.retrain` writes v2, fine-tuned on review labels.
+BUNDLED_MODEL_V2 = Path(__file__).parent / "bundled_model_v2"
 #: The original demo's model expects this prefix; others are given none.
 _PREFIXES = {DEFAULT_MODEL: "gec: "}
 

@@ -4,6 +4,7 @@ month of traffic does not repeat itself too often."""
 from __future__ import annotations
 
 import random
+import re
 
 TEMPLATES = (
     "{name} goes to the {place} every {day}.",
@@ -71,6 +72,42 @@ INFORMAL = (
     "why did u change my name lol",
     "need this email to sound pro plz",
 )
+
+
+#: What each chat message meant, written as a reviewer corrects it: the
+#: fewest changes that make it right (the user's "lol" and "asap" stay).
+MEANT = {
+    "pls fix my essay asap its due {day}": "Pls fix my essay asap, it's due {day}.",
+    "u r the best app ever lol": "You are the best app ever lol.",
+    "i cant beleive ur app changed my words": "I can't believe your app changed my words.",
+    "gonna send this to my boss tmrw": "Gonna send this to my boss tomorrow.",
+    "idk if this sentence is ok or not": "I don't know if this sentence is ok or not.",
+    "wat time does the {place} open": "What time does the {place} open?",
+    "thx for fixing my stuff but its wrong": "Thanks for fixing my stuff, but it's wrong.",
+    "my freind said this app is gr8": "My friend said this app is great.",
+    "why did u change my name lol": "Why did you change my name lol?",
+    "need this email to sound pro plz": "Need this email to sound pro, please.",
+}
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    escaped = re.escape(template)
+    for slot in SLOTS:
+        escaped = escaped.replace(re.escape("{" + slot + "}"), f"(?P<{slot}>\\w+)")
+    return re.compile(escaped + "$")
+
+
+_MEANT_PATTERNS = [(_pattern(template), written) for template, written in MEANT.items()]
+
+
+def meant(text: str) -> str:
+    """The sentence a chat message of INFORMAL meant; the text itself when
+    it is not one of them."""
+    for pattern, written in _MEANT_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            return written.format(**match.groupdict())
+    return text
 
 
 def fill(template: str, rng: random.Random) -> str:
