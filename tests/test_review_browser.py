@@ -123,3 +123,45 @@ def test_two_reviewers_share_one_queue(client):
     labeled = client.query(APP, filters=["feedback.label is not null"]).sort_values("timestamp")
     assert list(labeled["feedback.reviewed_by"]) == ["ana", "ben", "ben"]
     assert labeled.iloc[0]["feedback.label"] == "She goes to school 0."
+
+
+def test_the_tab_shows_evaluations(client):
+    from playwright.sync_api import sync_playwright
+
+    from demo_app.browser import charts
+    from tests.test_evaluation import ROWS, fixer, identity
+
+    run = client.evaluate(
+        ROWS, {"v1": identity, "v2": fixer}, application=APP, slices=["group"], progress=False
+    )
+    client.evaluate(
+        ROWS, {"v1": identity}, application="other-app", name="secret run", progress=False
+    )
+    with gr.Blocks() as demo:
+        tab = gantry.monitoring_tab(APP, client=client, allowed_users=["ana"])
+        tab.load_with(demo)
+    with launched(demo, auth=USERS[:1]) as url, sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
+            page.goto(url)
+            page.get_by_label("username").fill(USERS[0][0])
+            page.get_by_label("password").fill(USERS[0][1])
+            page.get_by_role("button", name="Login").click()
+            idle(page)
+            page.get_by_text("Evaluations", exact=True).click()
+            idle(page)
+            text = page.locator("body").inner_text()
+            assert run.name in text and "v2 − v1" in text
+            page.get_by_label("Evaluation run").click()
+            options = page.get_by_role("option").all_inner_texts()
+            assert len(options) == 1 and run.name in options[0]  # not the other app's run
+            page.keyboard.press("Escape")
+            drawn = charts(page)["Metric per slice"]["marks"]
+            slices = run.slices[(run.slices["kind"] == "metric")]
+            first = slices[slices["metric"] == run.metrics[0]]
+            assert len(drawn) == len(first) == 4  # 2 groups x 2 candidates
+            a_v2 = first[(first["slice_value"] == "a") & (first["candidate"] == "v2")].iloc[0]
+            assert any(m.startswith(f"group = a · v2: {a_v2['value']:.4g}") for m in drawn), drawn
+        finally:
+            browser.close()

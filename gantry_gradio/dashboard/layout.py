@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from . import alert_form
+from . import alert_form, evaluations
 from .panels import BUCKET_CHOICES, PRESETS
 
 #: Table cells show this much; the record detail shows the rest.
@@ -63,6 +63,7 @@ class Layout:
     alert_rules: gr.Dataframe
     alert_values: gr.Plot
     alert_form: alert_form.AlertForm
+    evaluations: evaluations.EvaluationsPanel
 
 
 def build(
@@ -77,6 +78,7 @@ def build(
         parts["alert_rules"] = gr.Dataframe(label="Alert rules and their last evaluation")
         parts["alert_values"] = chart("Alert values and thresholds")
         parts["alert_form"] = alert_form.build(accepted_field)
+    parts["evaluations"] = evaluations.build(chart)
     return Layout(**parts)
 
 

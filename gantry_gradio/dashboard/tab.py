@@ -24,8 +24,8 @@ import gradio as gr
 import pandas as pd
 
 from ..client import Client
+from . import evaluations, record_view, refresh
 from . import layout as tab_layout
-from . import record_view, refresh
 from .access import (
     PRIVATE_EVENT,
     TOKEN_FROM_ADDRESS_JS,
@@ -229,6 +229,7 @@ def monitoring_tab(
     _wire_rows(tab)
     _wire_save_view(tab)
     _wire_alert_form(tab, parts.alert_form)
+    _wire_evaluations(tab)
     return MonitoringTab(
         refresh=parts.refresh,
         status=parts.status,
@@ -374,3 +375,38 @@ def _wire_alert_form(tab: _Tab, form: AlertForm) -> None:
     form_inputs = {parts.app_choice, *form.inputs(), parts.view, parts.token_box}
     for action in ACTIONS:
         form.buttons[action].click(handler(action), form_inputs, form.status, **PRIVATE_EVENT)
+
+
+def _wire_evaluations(tab: _Tab) -> None:
+    """Opening the section lists the application's runs; choosing a run (or
+    a metric for the slice chart) shows it. A run of another application
+    is not found, as the tab is pinned to its own."""
+    parts, panel = tab.layout, tab.layout.evaluations
+
+    @_shown
+    def listed(values: dict, request: gr.Request) -> list:
+        tab.guard.check(request, values[parts.token_box])
+        app = tab.pinned(values[parts.app_choice])
+        if not app:
+            return [gr.update(choices=[], value=None), *[gr.skip()] * 6]
+        choices = evaluations.run_choices(tab.store_client(), app)
+        if not choices:
+            message = "No evaluation runs yet: `gantry.evaluate(..., application=...)` makes one."
+            return [gr.update(choices=[], value=None), gr.skip(), message, *[gr.skip()] * 4]
+        return [gr.update(choices=choices, value=choices[0][1]), *[gr.skip()] * 6]
+
+    @_shown
+    def show(values: dict, request: gr.Request) -> list:
+        tab.guard.check(request, values[parts.token_box])
+        app = tab.pinned(values[parts.app_choice])
+        run_id = values[panel.run]
+        if not app or not run_id:
+            return [gr.skip()] * 7
+        run = tab.store_client().get_evaluation(run_id, application=app)
+        return evaluations.shown(run, values[panel.metric])
+
+    base = {parts.app_choice, parts.token_box}
+    panel.accordion.expand(listed, base, panel.outputs(), **PRIVATE_EVENT)
+    chosen = {*base, panel.run, panel.metric}
+    panel.run.change(show, chosen, panel.outputs(), **PRIVATE_EVENT)
+    panel.metric.change(show, chosen, panel.outputs(), **PRIVATE_EVENT)
