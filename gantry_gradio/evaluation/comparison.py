@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .intervals import method_for, metric_interval, paired_difference
+from .intervals import bootstrap_all, method_for
 from .metrics import Metric
 
 #: Per slice column, the most frequent values compared (the rest are summed up nowhere).
@@ -19,55 +19,70 @@ MAX_DISAGREEMENTS = 500
 Counts = dict[str, dict[str, np.ndarray]]  # candidate -> metric -> (rows, k)
 
 
-def metric_table(
+def compare(
     metrics: list[Metric], counts: Counts, mask: np.ndarray | None = None
-) -> list[dict]:
-    rows = []
+) -> tuple[list[dict], list[dict]]:
+    """(each metric per candidate, each later candidate minus the first),
+    with intervals from one shared set of resampled rows; `better` in a
+    difference's verdict means its interval excludes zero in the metric's
+    good direction."""
+    names = list(counts)
+    blocks, columns, at = [], {}, 0
+    for name in names:
+        for metric in metrics:
+            block = counts[name][metric.name]
+            block = block if mask is None else block[mask]
+            columns[name, metric.name] = slice(at, at + block.shape[1])
+            blocks.append(block)
+            at += block.shape[1]
+    statistics, keys = [], []
     for metric in metrics:
-        for candidate, by_metric in counts.items():
-            chosen = by_metric[metric.name] if mask is None else by_metric[metric.name][mask]
-            value, low, high = metric_interval(metric, chosen)
-            rows.append(
+        for name in names:
+            statistics.append(_score(metric, columns[name, metric.name]))
+            keys.append((metric, name, None))
+        for name in names[1:]:
+            mine, base = columns[name, metric.name], columns[names[0], metric.name]
+            statistics.append(_difference(metric, mine, base))
+            keys.append((metric, name, names[0]))
+    found = bootstrap_all(statistics, np.hstack(blocks))
+    rows = len(blocks[0])
+    values, differences = [], []
+    for (metric, name, baseline), (point, low, high) in zip(keys, found, strict=True):
+        if baseline is None:
+            values.append(
                 {
                     "metric": metric.name,
-                    "candidate": candidate,
-                    "value": value,
+                    "candidate": name,
+                    "value": point,
                     "low": low,
                     "high": high,
-                    "rows": len(chosen),
-                    "method": method_for(len(chosen)),
+                    "rows": rows,
+                    "method": method_for(rows),
                 }
             )
-    return rows
-
-
-def difference_table(
-    metrics: list[Metric], counts: Counts, mask: np.ndarray | None = None
-) -> list[dict]:
-    """Each later candidate minus the first; `better` says whether the
-    interval excludes zero in the metric's good direction."""
-    names = list(counts)
-    baseline = names[0]
-    rows = []
-    for metric in metrics:
-        base = counts[baseline][metric.name]
-        base = base if mask is None else base[mask]
-        for candidate in names[1:]:
-            mine = counts[candidate][metric.name]
-            mine = mine if mask is None else mine[mask]
-            difference, low, high = paired_difference(metric, mine, base)
-            rows.append(
+        else:
+            differences.append(
                 {
                     "metric": metric.name,
-                    "candidate": candidate,
+                    "candidate": name,
                     "baseline": baseline,
-                    "difference": difference,
+                    "difference": point,
                     "low": low,
                     "high": high,
                     "verdict": _verdict(metric, low, high),
                 }
             )
-    return rows
+    return values, differences
+
+
+def _score(metric: Metric, columns: slice):
+    return lambda totals, rows: metric.score(totals[..., columns], rows)
+
+
+def _difference(metric: Metric, mine: slice, base: slice):
+    return lambda totals, rows: (
+        metric.score(totals[..., mine], rows) - metric.score(totals[..., base], rows)
+    )
 
 
 def _verdict(metric: Metric, low: float, high: float) -> str:
@@ -88,10 +103,9 @@ def slice_table(metrics: list[Metric], counts: Counts, slices: dict[str, pd.Seri
         for value in labels.value_counts().index[:MAX_SLICE_VALUES]:
             mask = (labels == value).to_numpy()
             where = {"slice": column, "slice_value": value}
-            for row in metric_table(metrics, counts, mask):
-                out.append({**where, "kind": "metric", **row})
-            for row in difference_table(metrics, counts, mask) if len(counts) > 1 else []:
-                out.append({**where, "kind": "difference", **row})
+            values, differences = compare(metrics, counts, mask)
+            out += [{**where, "kind": "metric", **row} for row in values]
+            out += [{**where, "kind": "difference", **row} for row in differences]
     return out
 
 

@@ -10,6 +10,7 @@ closely at such sizes). A fixed seed makes a run's intervals reproducible."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import stats
@@ -28,11 +29,12 @@ def method_for(rows: int) -> str:
     return "BCa" if rows <= BCA_MAX_ROWS else "percentile"
 
 
+Statistic = Callable[[np.ndarray, int], np.ndarray]
+
+
 def metric_interval(metric: Metric, counts: np.ndarray) -> tuple[float, float, float]:
     """(value, low, high) of the metric over these rows' counts (rows, k)."""
-    value = float(metric.score(counts.sum(axis=0), len(counts)))
-    low, high = _bootstrap(metric.score, counts, value)
-    return value, low, high
+    return tuple(bootstrap_all([metric.score], counts)[0])
 
 
 def paired_difference(
@@ -41,34 +43,42 @@ def paired_difference(
     """(difference, low, high) of metric(counts) - metric(baseline) on the same rows."""
     k = counts.shape[1]
 
-    def score(totals: np.ndarray, rows: int) -> np.ndarray:
+    def difference(totals: np.ndarray, rows: int) -> np.ndarray:
         return metric.score(totals[..., :k], rows) - metric.score(totals[..., k:], rows)
 
-    both = np.hstack([counts, baseline])
-    difference = float(score(both.sum(axis=0), len(both)))
-    low, high = _bootstrap(score, both, difference)
-    return difference, low, high
+    return tuple(bootstrap_all([difference], np.hstack([counts, baseline]))[0])
 
 
-def _bootstrap(score, counts: np.ndarray, point: float) -> tuple[float, float]:
-    """The statistic sees resampled row indices; each resample's totals are
-    its row counts (bincount) times the per-row counts, one matrix product,
-    instead of gathering every count column for every resample."""
+def bootstrap_all(statistics: Sequence[Statistic], counts: np.ndarray) -> np.ndarray:
+    """(point, low, high) of every statistic of the summed per-row counts,
+    from one set of resamples: every metric and every difference of a run
+    sees the same resampled rows, and the resampling is paid once.
+
+    The statistic scipy resamples gets row indices; a resample's totals are
+    its row counts (one bincount for all resamples) times the per-row counts,
+    one matrix product, instead of gathering every column per resample."""
     rows = len(counts)
-    if rows < 2 or not np.isfinite(point):
-        return float("nan"), float("nan")
-    if np.all(counts == counts[0]):  # every row alike: no spread to resample
-        return point, point
+    points = np.array([float(s(counts.sum(axis=0), rows)) for s in statistics])
+    results = np.column_stack([points, np.full_like(points, np.nan), np.full_like(points, np.nan)])
+    if rows < 2:
+        return results
 
     def statistic(indices: np.ndarray, axis: int = -1) -> np.ndarray:
         flat = np.asarray(indices, dtype=np.int64).reshape(-1, indices.shape[-1])
-        weights = np.stack([np.bincount(r, minlength=rows) for r in flat]).astype(float)
-        return score(weights @ counts, flat.shape[-1]).reshape(indices.shape[:-1])
+        resamples = len(flat)
+        offsets = flat + (np.arange(resamples) * rows)[:, None]
+        weights = np.bincount(offsets.ravel(), minlength=resamples * rows)
+        totals = weights.reshape(resamples, rows).astype(float) @ counts  # BLAS: floats
+        values = np.stack([s(totals, flat.shape[-1]) for s in statistics])
+        return values.reshape(len(statistics), *indices.shape[:-1])
 
     for method in dict.fromkeys((method_for(rows), "percentile")):
+        missing = ~np.isfinite(results[:, 1:]).all(axis=1) & np.isfinite(points)
+        if not missing.any():
+            break
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a degenerate BCa says so with NaN
-            result = stats.bootstrap(
+            interval = stats.bootstrap(
                 (np.arange(rows),),
                 statistic,
                 vectorized=True,
@@ -77,8 +87,7 @@ def _bootstrap(score, counts: np.ndarray, point: float) -> tuple[float, float]:
                 confidence_level=CONFIDENCE,
                 method=method,
                 rng=np.random.default_rng(SEED),
-            )
-        low, high = result.confidence_interval
-        if np.isfinite(low) and np.isfinite(high):
-            return float(low), float(high)
-    return float("nan"), float("nan")
+            ).confidence_interval
+        found = np.column_stack([interval.low, interval.high])
+        results[missing, 1:] = found[missing]
+    return results

@@ -20,7 +20,7 @@ from ..datasets import Dataset, DatasetError
 from ..datasets.registry import DatasetVersion
 from ..store import Selection
 from .candidates import CandidateError, as_batch_function
-from .comparison import difference_table, disagreements, metric_table, slice_table
+from .comparison import compare, disagreements, slice_table
 from .metrics import Metric, resolve_metrics
 from .result import Evaluation
 from .runs import log_rows, save_run
@@ -65,6 +65,7 @@ def evaluate(
         for candidate in functions
     }
     rows = _row_frame(frame, input_column, label_column, chosen, outputs, counts)
+    values, differences = compare(chosen, counts)
     run = Evaluation(
         run_id=uuid.uuid4().hex,
         name=name or f"{' vs '.join(functions)} on {dataset or 'data'}",
@@ -75,8 +76,8 @@ def evaluate(
         candidates=list(functions),
         metrics=[m.name for m in chosen],
         row_count=len(frame),
-        table=pd.DataFrame(metric_table(chosen, counts)),
-        differences=pd.DataFrame(difference_table(chosen, counts) if len(functions) > 1 else []),
+        table=pd.DataFrame(values),
+        differences=pd.DataFrame(differences),
         slices=pd.DataFrame(slice_table(chosen, counts, slice_values)),
         disagreements=disagreements(rows, list(functions)),
         created_at=to_timestamp(now_us()),

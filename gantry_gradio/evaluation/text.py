@@ -8,6 +8,7 @@ releases; these alignments need nothing beyond the standard library."""
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import random
 import statistics
@@ -43,8 +44,14 @@ def edit_counts(source: str, output: str, reference: str) -> tuple[int, int, int
     """(right edits, edits made, edits needed) of one sentence: precision is
     right / made and recall right / needed, pooled over a corpus as the M2
     scorer does (an edit to a correct sentence is a false positive)."""
-    made, needed = word_edits(source, output), word_edits(source, reference)
+    made, needed = word_edits(source, output), _needed(source, reference)
     return len(made & needed), len(made), len(needed)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _needed(source: str, reference: str) -> frozenset[Edit]:
+    """The reference's edits, once per row however many candidates are scored."""
+    return frozenset(word_edits(source, reference))
 
 
 def f_beta(right: float, made: float, needed: float, beta: float = 0.5) -> float:
@@ -60,17 +67,29 @@ def f_beta(right: float, made: float, needed: float, beta: float = 0.5) -> float
 
 
 def _ngrams(words: list[str], n: int) -> Counter[tuple[str, ...]]:
-    return Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    return Counter(zip(*(words[i:] for i in range(n)), strict=False))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _reference_side(source: str, reference: str, order: int) -> tuple:
+    """Per n: the reference's n-grams, and the source's that the reference
+    dropped; the same for every candidate scored on the row."""
+    s, r = source.split(), reference.split()
+    sides = []
+    for n in range(1, order + 1):
+        ref, src = _ngrams(r, n), _ngrams(s, n)
+        sides.append((ref, Counter({gram: c for gram, c in src.items() if gram not in ref})))
+    return len(r), sides
 
 
 def gleu_counts(source: str, hypothesis: str, reference: str, order: int = GLEU_ORDER) -> list[int]:
     """[c, r, matches_1, total_1, ..., matches_order, total_order] of one
     sentence (see `gleu`); summed over sentences they give corpus GLEU."""
-    s, h, r = source.split(), hypothesis.split(), reference.split()
-    counts = [len(h), len(r)]
-    for n in range(1, order + 1):
-        hyp, ref, src = _ngrams(h, n), _ngrams(r, n), _ngrams(s, n)
-        not_in_reference = Counter({gram: c for gram, c in src.items() if gram not in ref})
+    h = hypothesis.split()
+    reference_length, sides = _reference_side(source, reference, order)
+    counts = [len(h), reference_length]
+    for n, (ref, not_in_reference) in enumerate(sides, start=1):
+        hyp = _ngrams(h, n)
         matches = sum((hyp & ref).values()) - sum((hyp & not_in_reference).values())
         counts += [max(matches, 0), max(len(h) + 1 - n, 0)]
     return counts
