@@ -31,9 +31,11 @@ QUICK = {
     "gradio_wrapper_latency.py": ["--calls", "100"],
     "projections.py": ["--texts", "128", "--seconds", "5"],
     "alerts.py": ["--records", "100000", "--cycles", "3"],
+    "review_queue.py": ["--records", "100000", "--calls", "50"],
+    "evaluation_overhead.py": ["--rows", "1000", "--model-rows", "32"],
 }
 #: Scripts whose store size --records sets.
-SIZED = ("ingest.py", "dashboard_refresh.py", "alerts.py")
+SIZED = ("ingest.py", "dashboard_refresh.py", "alerts.py", "review_queue.py")
 _HEADLINE = re.compile(
     r"ratio|goal|records/s|\blag\b|median|whole tab|speed-?up|\bRSS\b|seeded|late feedback",
     re.IGNORECASE,

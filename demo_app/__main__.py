@@ -15,11 +15,9 @@ import gantry_gradio as gantry
 from gantry_gradio.dashboard.access import TOKEN_ENV, access_url, new_token
 
 from .app import build_demo
-from .model import BUNDLED_MODEL, BUNDLED_MODEL_V2, DEFAULT_MODEL
+from .model import BUNDLED_MODEL_V2, DEFAULT_MODEL, MODEL_VERSIONS
 from .pipeline import load_pipeline
 from .projections import default_projections
-
-MODEL_VERSIONS = {"v1": BUNDLED_MODEL, "v2": BUNDLED_MODEL_V2}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,8 +46,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "prithivida/grammar_error_correcter_v1"
 BUNDLED_MODEL = Path(__file__).parent / "bundled_model"
-#: Where `python -m demo_app.retrain` writes v2, fine-tuned on review labels.
-BUNDLED_MODEL_V2 = Path(__file__).parent / "bundled_model_v2"
+#: Where `python -m demo_app.retrain` writes v2, fine-tuned on the review
+#: labels: in the data folder, beside the store it learnt from (relative to
+#: the working directory, as ./gantry_data is), not in the installed package.
+BUNDLED_MODEL_V2 = Path("gantry_data") / "models" / "bundled_model_v2"
+#: The demo's model versions by the names `--model` and the docs use.
+MODEL_VERSIONS = {"v1": BUNDLED_MODEL, "v2": BUNDLED_MODEL_V2}
 #: The original demo's model expects this prefix; others are given none.
 _PREFIXES = {DEFAULT_MODEL: "gec: "}
 

@@ -2,7 +2,7 @@
 labels and check, with gantry.evaluate, that the result (v2) is better
 where it was wrong and no worse elsewhere:
 
-    python -m demo_app.retrain            # writes demo_app/bundled_model_v2
+    python -m demo_app.retrain            # writes gantry_data/models/bundled_model_v2
     python -m demo_app --model v2         # serves it, logged as its own version
 
 Training pairs: the train split of the `gec_labels` dataset (made by

@@ -4,6 +4,8 @@ headless Chromium (apt-get install -y chromium; pip install playwright):
     python backfill.py --load-data --create-views        # the demo store first
     python -m demo_app.screenshots                       # writes docs/*.png
     python -m demo_app.screenshots --alerts              # docs/alerts.png, alerts-panel.png
+    python -m demo_app.retrain && python -m demo_app.screenshots --loop
+                                            # docs/review-tab.png, docs/evaluations.png
 
 The states: the demo story (view new-accounts: young accounts reject most
 corrections), a fresh app (predictions, no feedback yet), a window with no
@@ -21,6 +23,7 @@ import pandas as pd
 
 from gantry_gradio import Client
 from gantry_gradio.dashboard.tab import monitoring_tab
+from gantry_gradio.review.tab import review_tab
 
 from .browser import launch_chromium, launched, open_monitoring, wait_until_idle
 
@@ -48,8 +51,11 @@ def serve_tab(
     return demo
 
 
-def in_browser(demo: gr.Blocks, steps: Callable, *, view: str | None = None) -> None:
-    """Open `demo` logged in (on `view`) and hand the page to `steps`."""
+def in_browser(
+    demo: gr.Blocks, steps: Callable, *, view: str | None = None, charts: bool = True
+) -> None:
+    """Open `demo` logged in (on `view`), wait for its charts (if it has
+    any), and hand the page to `steps`."""
     from playwright.sync_api import sync_playwright
 
     with launched(demo, auth=[(USER, PASSWORD)]) as url, sync_playwright() as p:
@@ -57,8 +63,9 @@ def in_browser(demo: gr.Blocks, steps: Callable, *, view: str | None = None) -> 
         try:
             page = browser.new_page(viewport={"width": WIDTH, "height": 1900})
             open_monitoring(page, url, USER, PASSWORD, view=view)
-            page.locator(".vega-embed").first.wait_for(state="visible", timeout=60_000)
-            page.wait_for_timeout(2000)  # let every chart finish drawing
+            if charts:
+                page.locator(".vega-embed").first.wait_for(state="visible", timeout=60_000)
+                page.wait_for_timeout(2000)  # let every chart finish drawing
             steps(page)
         finally:
             browser.close()
@@ -167,15 +174,61 @@ def alerts(store: str | None, blobs: str | None, out_dir: Path) -> list[Path]:
     return [summary_png, panel_png]
 
 
+def loop(store: str | None, blobs: str | None, out_dir: Path) -> list[Path]:
+    """The review tab on a queue of the dip (made for the picture, then
+    deleted), and the tab's Evaluations section on the newest run."""
+    review_png, evaluations_png = out_dir / "review-tab.png", out_dir / "evaluations.png"
+    client = demo_client(store, blobs)
+    queue = "screenshot_dip"
+    if queue in client.list_review_queues(APP):
+        client.delete_review_queue(queue)
+    client.create_review_queue(
+        queue, APP, start="2022-04-23", end="2022-04-27", sample=50, seed=3,
+        filters=["feedback.correction_accepted == false", "tags.account_age_days <= 7"],
+    )  # fmt: skip
+    with gr.Blocks(title="review") as review_app:
+        review_tab(APP, queue, client=client, allowed_users=[USER]).load_with(review_app)
+
+    def review(page) -> None:
+        page.locator(".gantry-review-item").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(review_png), full_page=True)
+
+    def evaluations(page) -> None:
+        page.get_by_text("Evaluations", exact=True).click()
+        wait_until_idle(page)
+        page.get_by_label("Evaluation run").click()
+        page.get_by_role("option", name="v1 vs v2 on the review labels").first.click()
+        wait_until_idle(page)
+        page.wait_for_timeout(2000)
+        page.evaluate("window.scrollTo(0, 0)")
+        top = page.get_by_text("Evaluations", exact=True).bounding_box()
+        bottom = page.get_by_text("Rows where the candidates' outputs differ").first.bounding_box()
+        height = bottom["y"] + 320 - top["y"]
+        page.screenshot(
+            path=str(evaluations_png),
+            full_page=True,
+            clip={"x": 0, "y": top["y"] - 10, "width": WIDTH, "height": height},
+        )
+
+    try:
+        in_browser(review_app, review, charts=False)
+        in_browser(serve_tab(client, APP), evaluations)
+    finally:
+        client.delete_review_queue(queue)
+        client.close()
+    return [review_png, evaluations_png]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", help="as backfill.py's (default: GANTRY_STORE or ./gantry_data)")
     parser.add_argument("--blobs", help="as backfill.py's (default: GANTRY_BLOBS or ./gantry_data)")
     parser.add_argument("--out-dir", type=Path, default=Path("docs"))
     parser.add_argument("--alerts", action="store_true", help="the alerts summary and panel only")
+    parser.add_argument("--loop", action="store_true", help="the review tab and the evaluations")
     args = parser.parse_args(argv)
     (args.out_dir / "states").mkdir(parents=True, exist_ok=True)
-    shoot = alerts if args.alerts else story_and_states
+    shoot = alerts if args.alerts else loop if args.loop else story_and_states
     made = shoot(args.store, args.blobs, args.out_dir)
     for path in made:
         print(f"wrote {path}")

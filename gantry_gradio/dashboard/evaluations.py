@@ -56,7 +56,9 @@ def build(chart) -> EvaluationsPanel:
         differences = gr.Dataframe(label="Paired differences on the same rows")
         slices = chart("Metric per slice")
         disagreements = gr.Dataframe(
-            label="Rows where the candidates' outputs differ", wrap=True, max_height=500
+            label="Rows where the candidates' outputs differ (scores on the chosen metric)",
+            wrap=True,
+            max_height=500,
         )
     return EvaluationsPanel(
         accordion, run, metric, status, table, differences, slices, disagreements
@@ -78,7 +80,7 @@ def shown(run: Evaluation, metric: str | None) -> list:
         comparison(run),
         differences(run),
         slice_chart(run, metric),
-        disagreement_rows(run),
+        disagreement_rows(run, metric),
     ]
 
 
@@ -133,12 +135,19 @@ def differences(run: Evaluation) -> pd.DataFrame:
     )
 
 
-def disagreement_rows(run: Evaluation) -> pd.DataFrame:
-    rows = run.disagreements.copy()
-    for column in rows.columns:
-        if pd.api.types.is_float_dtype(rows[column]):
-            rows[column] = rows[column].map(_number)
-    return rows
+def disagreement_rows(run: Evaluation, metric: str) -> pd.DataFrame:
+    """Input, label, each candidate's output and its score on `metric`:
+    enough to see why they differ (every score is in the run's records)."""
+    rows = run.disagreements
+    shown = ["row", "input", "label"]
+    for candidate in run.candidates:
+        shown += [f"output.{candidate}", f"{metric}.{candidate}"]
+    table = rows[[c for c in shown if c in rows.columns]].copy()
+    for candidate in run.candidates:
+        column = f"{metric}.{candidate}"
+        if column in table.columns:
+            table[column] = table[column].map(_number)
+    return table
 
 
 def slice_chart(run: Evaluation, metric: str | None) -> PlotData:
