@@ -441,6 +441,11 @@ class Client:
         selection = Selection(application, start, end, view, filters)
         return self.store.histogram(selection, field, bins, value_range)
 
+    @staticmethod
+    def check_application(application: Any) -> str:
+        """`application` if it can name an application, else a clear ValueError."""
+        return _check_application(application)
+
     def stored_join_keys(self, application: str, join_keys: Sequence[str]) -> set[str]:
         """Which of these keys are stored already: lets a backfill
         skip what an earlier run loaded (an unknown application has none)."""

@@ -204,9 +204,30 @@ def test_a_model_folder_is_a_candidate(client, tmp_path):
             CandidateError,
             "cannot load model",
         ),
+        (
+            lambda c: c.evaluate(ROWS, {"v1": identity}, application="a" * 195, progress=False),
+            ValueError,
+            "at most 200",
+        ),
     ],
 )
 def test_bad_evaluations_are_refused_and_store_nothing(client, call, error, message):
     with pytest.raises(error, match=message):
         call(client)
     assert client.list_evaluations().empty
+
+
+def test_a_run_is_stored_on_sqlite_and_postgresql(store_url, tmp_path):
+    client = Client(store_url, tmp_path / "blobs", spool_dir=tmp_path / "spool")
+    try:
+        run = client.evaluate(
+            ROWS, {"v1": identity, "v2": fixer}, application="gec", progress=False
+        )
+        again = client.get_evaluation(run.run_id, application="gec")
+        pd.testing.assert_frame_equal(again.differences, run.differences, check_dtype=False)
+        with pytest.raises(EvaluationNotFound):
+            client.get_evaluation(run.run_id, application="another")
+        assert client.flush(30)
+        assert len(client.query("gec:evaluations")) == 8
+    finally:
+        client.close()

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from gantry_gradio import ReviewError
+from gantry_gradio.review import render
 
 APP = "review-app"
 
@@ -111,6 +112,8 @@ def test_k_labels_per_item_and_agreement(client):
     assert progress["done"] == 2 and progress["by_reviewer"] == {"ana": 2, "ben": 2}
     agreement = queue.agreement()
     assert agreement["items"] == 2 and agreement["pairs"] == 2
+    shown = render.agreement_text(agreement)
+    assert "2 items with several labels: 50 % same verdict, 50 % same label" in shown
     assert agreement["verdict_agreement"] == 0.5
     assert agreement["label_agreement"] == 0.5
 

@@ -22,7 +22,7 @@ from ..store import Selection
 from .candidates import CandidateError, as_batch_function
 from .comparison import compare, disagreements, slice_table
 from .metrics import Metric, resolve_metrics
-from .result import Evaluation
+from .result import Evaluation, evaluation_application
 from .runs import log_rows, save_run
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ def evaluate(
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
     chosen = resolve_metrics(metrics)
+    client.check_application(evaluation_application(application))  # before any work
     frame, dataset, version_id = _rows(client, data, split)
     for column in (input_column, label_column):
         if column not in frame.columns:

@@ -76,6 +76,16 @@ def progress_text(progress: dict[str, Any], reviewer: str) -> str:
     return line
 
 
+def agreement_text(agreement: dict[str, Any]) -> str:
+    if not agreement["items"]:
+        return ""
+    return (
+        f" · agreement on {agreement['items']:,} items with several labels: "
+        f"{100 * agreement['verdict_agreement']:.0f} % same verdict, "
+        f"{100 * agreement['label_agreement']:.0f} % same label"
+    )
+
+
 def default_label(record: dict[str, Any]) -> str:
     """The label box starts from the model's output, for editing."""
     pair = text_pair(record)

@@ -113,6 +113,8 @@ class _Handlers:
 
     def show(self, queue: ReviewQueue, item: ReviewItem | None, reviewer: str, status: str = ""):
         progress = render.progress_text(queue.progress(), reviewer)
+        if queue.labels_per_item > 1:  # agreement only means something then
+            progress += render.agreement_text(queue.agreement())
         if item is None:
             done = "Nothing left for you in this queue. Thank you!"
             return progress, f"<p>{done}</p>", "", None, "", status or done, None
