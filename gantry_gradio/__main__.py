@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import evaluate_cli as evaluation_cli
 from .client import Client
-from .evaluation import cli as evaluation_cli
 
 
 def main(argv: list[str] | None = None) -> int:

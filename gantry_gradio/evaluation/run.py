@@ -26,11 +26,11 @@ from .result import Evaluation, evaluation_application
 from .runs import log_rows, save_run
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..handle import ClientHandle
 
 
 def evaluate(
-    client: Client,
+    client: ClientHandle,
     data: Any,
     candidates: dict[str, Any],
     metrics: Sequence[str | Metric | Callable] | None = None,
@@ -91,7 +91,7 @@ def evaluate(
 
 
 def _rows(
-    client: Client, data: Any, split: str | None
+    client: ClientHandle, data: Any, split: str | None
 ) -> tuple[pd.DataFrame, str | None, str | None]:
     """(rows, dataset name, version id) of a Dataset (its latest version),
     a DatasetVersion, "name" or "name@version_id" of a stored dataset, or a
@@ -121,7 +121,7 @@ def _rows(
 
 
 def _slices(
-    client: Client, frame: pd.DataFrame, slices: Sequence[str], application: str | None
+    client: ClientHandle, frame: pd.DataFrame, slices: Sequence[str], application: str | None
 ) -> dict[str, pd.Series]:
     """Columns of the rows, or "view:<name>": whether each row's record is
     in that saved view of `application` (by join key)."""

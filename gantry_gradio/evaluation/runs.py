@@ -19,7 +19,7 @@ from ..store.schema import evaluation_runs
 from .result import Evaluation, evaluation_application
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..handle import ClientHandle
 
 _TABLES = ("table", "differences", "slices", "disagreements")
 
@@ -28,7 +28,7 @@ class EvaluationNotFound(LookupError):
     """No run with that id or name."""
 
 
-def save_run(client: Client, run: Evaluation) -> None:
+def save_run(client: ClientHandle, run: Evaluation) -> None:
     client.catalog.ensure_tables()
     summary = {name: getattr(run, name).to_json(orient="table", index=False) for name in _TABLES}
     summary["seconds"] = run.seconds
@@ -51,7 +51,7 @@ def save_run(client: Client, run: Evaluation) -> None:
         )
 
 
-def log_rows(client: Client, run: Evaluation) -> None:
+def log_rows(client: ClientHandle, run: Evaluation) -> None:
     """One record per (row, candidate); its join key is a hash of the three,
     so the same run logged twice stays one record each."""
     rows = run.rows
@@ -80,7 +80,7 @@ def log_rows(client: Client, run: Evaluation) -> None:
         )
 
 
-def list_runs(client: Client, application: str | None = None) -> pd.DataFrame:
+def list_runs(client: ClientHandle, application: str | None = None) -> pd.DataFrame:
     """Newest first: run_id, name, application, dataset, split, candidates,
     metrics, rows, created_at, created_by."""
     client.catalog.ensure_tables()
@@ -96,7 +96,7 @@ def list_runs(client: Client, application: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def get_run(client: Client, run: str, application: str | None = None) -> Evaluation:
+def get_run(client: ClientHandle, run: str, application: str | None = None) -> Evaluation:
     """A run by id, or the newest run of that name (of `application` when given)."""
     client.catalog.ensure_tables()
     runs = evaluation_runs.c

@@ -5,34 +5,35 @@ and a split by join key that never changes between versions."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..datasets.splits import splits_of
-from ..store import Selection
+from ..store import RecordStore, Selection
 from .sources import ReviewError
-
-if TYPE_CHECKING:
-    from .queue import ReviewQueue
 
 COLUMNS = ("join_key", "timestamp", "version", "input", "output", "label", "verdict")
 
 
 def labeled_frame(
-    queue: ReviewQueue, *, input_field: str | None = None, output_field: str | None = None
+    labels: pd.DataFrame,
+    store: RecordStore,
+    application: str,
+    *,
+    input_field: str | None = None,
+    output_field: str | None = None,
 ) -> pd.DataFrame:
-    """With several reviewers per item, the label most of them gave (ties:
-    the latest) and likewise the verdict; `reviewers`, `labels` and
+    """One row per labeled record of `application`, from a queue's current
+    `labels`. With several reviewers per item, the label most of them gave
+    (ties: the latest) and likewise the verdict; `reviewers`, `labels` and
     `agreement` (all verdicts equal) say how sure that is."""
-    labels = queue.labels()
     if labels.empty:
         return pd.DataFrame(columns=[*COLUMNS, "reviewers", "labels", "agreement", "split"])
     chosen = labels.groupby("join_key", sort=False).apply(_consensus, include_groups=False)
-    records = queue.client.store.rows_for_keys(Selection(queue.application), list(chosen.index))
+    records = store.rows_for_keys(Selection(application), list(chosen.index))
     records = records.set_index("join_key")
-    input_field = input_field or _only_field(records, "inputs", queue.application)
-    output_field = output_field or _only_field(records, "outputs", queue.application)
+    input_field = input_field or _only_field(records, "inputs", application)
+    output_field = output_field or _only_field(records, "outputs", application)
     frame = chosen.join(records, how="inner")
     frame = frame.rename(columns={input_field: "input", output_field: "output"})
     frame = frame.reset_index(names="join_key")

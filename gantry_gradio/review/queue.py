@@ -28,8 +28,8 @@ from .labeled import labeled_frame
 from .sources import ReviewError
 
 if TYPE_CHECKING:
-    from ..client import Client
     from ..datasets.registry import DatasetVersion
+    from ..handle import ClientHandle
 
 VERDICTS = ("right", "wrong", "unsure")
 MIN_LEASE_SECONDS = 1.0
@@ -60,7 +60,7 @@ def check_reviewer(reviewer: Any) -> str:
 class ReviewQueue:
     """Get one from `Client.create_review_queue` / `get_review_queue`."""
 
-    def __init__(self, client: Client, row: sa.Row) -> None:
+    def __init__(self, client: ClientHandle, row: sa.Row) -> None:
         self.client = client
         self._engine = client.engine
         self.name: str = row.name
@@ -307,7 +307,13 @@ class ReviewQueue:
         (train / validation / test by join key, stable across versions).
         `input_field` / `output_field`: which of several fields (e.g.
         "inputs.text") become input and output."""
-        frame = labeled_frame(self, input_field=input_field, output_field=output_field)
+        frame = labeled_frame(
+            self.labels(),
+            self.client.store,
+            self.application,
+            input_field=input_field,
+            output_field=output_field,
+        )
         if frame.empty:
             raise ReviewError(f"queue {self.name!r} has no labels yet")
         progress = self.progress()

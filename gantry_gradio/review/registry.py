@@ -18,14 +18,14 @@ from .queue import MIN_LEASE_SECONDS, ReviewQueue
 from .sources import QueueSource, ReviewError
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..handle import ClientHandle
 
 #: Rows per INSERT when a queue is made (well under every parameter limit).
 _INSERT_CHUNK = 5_000
 
 
 def create_queue(
-    client: Client,
+    client: ClientHandle,
     name: str,
     application: str,
     source: QueueSource,
@@ -86,14 +86,14 @@ def create_queue(
     return get_queue(client, name)
 
 
-def find_queue(client: Client, name: str) -> ReviewQueue | None:
+def find_queue(client: ClientHandle, name: str) -> ReviewQueue | None:
     client.catalog.ensure_tables()
     with client.engine.connect() as conn:
         row = conn.execute(sa.select(review_queues).where(review_queues.c.name == name)).first()
     return None if row is None else ReviewQueue(client, row)
 
 
-def get_queue(client: Client, name: str) -> ReviewQueue:
+def get_queue(client: ClientHandle, name: str) -> ReviewQueue:
     queue = find_queue(client, name)
     if queue is None:
         known = ", ".join(list_queues(client)) or "none yet"
@@ -101,7 +101,7 @@ def get_queue(client: Client, name: str) -> ReviewQueue:
     return queue
 
 
-def list_queues(client: Client, application: str | None = None) -> list[str]:
+def list_queues(client: ClientHandle, application: str | None = None) -> list[str]:
     client.catalog.ensure_tables()
     stmt = sa.select(review_queues.c.name).order_by(review_queues.c.name)
     if application is not None:
@@ -110,7 +110,7 @@ def list_queues(client: Client, application: str | None = None) -> list[str]:
         return list(conn.scalars(stmt))
 
 
-def delete_queue(client: Client, name: str) -> None:
+def delete_queue(client: ClientHandle, name: str) -> None:
     get_queue(client, name)
     with client.engine.begin() as conn:
         for table in (review_actions, review_items):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ..store import Selection
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..handle import ClientHandle
 
 ORDERS = ("newest", "oldest", "random")
 #: A queue is worked by people: a million items is already years of labeling.
@@ -58,7 +58,7 @@ class QueueSource:
         fields["filters"] = [getattr(f, "to_dict", lambda f=f: f)() for f in self.filters]
         return fields
 
-    def join_keys(self, client: Client, application: str) -> list[str]:
+    def join_keys(self, client: ClientHandle, application: str) -> list[str]:
         """The queue's records, in the order reviewers will meet them."""
         timed = self._dataset_keys(client, application) if self.dataset else None
         if timed is None:
@@ -78,7 +78,7 @@ class QueueSource:
             )
         return [key for key, _ in timed]
 
-    def _dataset_keys(self, client: Client, application: str) -> list[tuple[str, int]]:
+    def _dataset_keys(self, client: ClientHandle, application: str) -> list[tuple[str, int]]:
         frame = client.get_dataset(self.dataset).get_pandas(self.dataset_version)
         if "join_key" not in frame.columns:
             raise ReviewError(

@@ -11,10 +11,8 @@ import re
 import sys
 from typing import Any
 
-from ..datasets import DatasetError
-from .candidates import CandidateError
-from .metrics import MetricError
-from .result import Evaluation
+from .datasets import DatasetError
+from .evaluation import CandidateError, Evaluation, MetricError
 
 _REQUIREMENT = re.compile(r"^(?P<better>[^>]+)>(?P<baseline>[^:]+):(?P<metric>.+)$")
 
@@ -52,7 +50,7 @@ def add_parser(commands: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..client import Client
+    from .client import Client
 
     try:
         candidates = dict(_candidate(spec) for spec in args.candidate)
