@@ -205,6 +205,18 @@ def test_a_model_folder_is_a_candidate(client, tmp_path):
             "cannot load model",
         ),
         (
+            lambda c: c.evaluate(ROWS, {"v1": lambda b: [None] * len(b)}, progress=False),
+            CandidateError,
+            "output is not text in 4 row",
+        ),
+        (
+            lambda c: c.evaluate(
+                ROWS.assign(label=[None, "x", "y", "z"]), {"v1": identity}, progress=False
+            ),
+            ValueError,
+            "column 'label' is not text in 1 row",
+        ),
+        (
             lambda c: c.evaluate(ROWS, {"v1": identity}, application="a" * 195, progress=False),
             ValueError,
             "at most 200",

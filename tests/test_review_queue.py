@@ -232,3 +232,24 @@ def test_the_review_tab_checks_access_and_its_application(client):
     assert "Item 1 of 2" in item and label == "output 1"
     refused = tab._open("theirs", "", None, ana)
     assert "not one of 'review-app'" in refused[5] and "secret" not in "".join(map(str, refused))
+
+
+def test_without_logins_each_session_reviews_on_its_own(client):
+    import types
+
+    import gradio as gr
+
+    import gantry_gradio as gantry
+
+    _log(client, 3)
+    client.create_review_queue("q", APP)
+    token = "a-review-token-0123456789"
+    with gr.Blocks():
+        tab = gantry.review_tab(APP, "q", client=client, access_token=token)
+    one = types.SimpleNamespace(username=None, session_hash="aaaaaaaa11", headers={}, client=None)
+    two = types.SimpleNamespace(username=None, session_hash="bbbbbbbb22", headers={}, client=None)
+    first, second = tab._open("q", token, None, one), tab._open("q", token, None, two)
+    assert "Item 1 of 3" in first[1] and "Item 2 of 3" in second[1]
+    handlers = tab._open.__self__  # the handlers the page's events call
+    handlers.save("q", token, first[6], "fixed", "wrong", "", one)
+    assert client.get_review_queue("q").labels()["reviewer"].tolist() == ["anonymous (aaaaaaaa)"]

@@ -21,7 +21,7 @@ from ..datasets.registry import DatasetVersion
 from ..store import Selection
 from .candidates import CandidateError, as_batch_function
 from .comparison import compare, disagreements, slice_table
-from .metrics import Metric, resolve_metrics
+from .metrics import BUILT_IN, Metric, resolve_metrics
 from .result import Evaluation, evaluation_application
 from .runs import log_rows, save_run
 
@@ -60,7 +60,13 @@ def evaluate(
     inputs, labels = frame[input_column].tolist(), frame[label_column].tolist()
     functions = {n: as_batch_function(n, c) for n, c in candidates.items()}
     started = time.perf_counter()
+    text_metrics = [m.name for m in chosen if m.name in BUILT_IN]
+    if text_metrics:
+        _require_text(inputs, f"column {input_column!r}", DatasetError)
+        _require_text(labels, f"column {label_column!r}", DatasetError)
     outputs, seconds = _run(functions, inputs, batch_size, progress)
+    for candidate, produced in outputs.items() if text_metrics else ():
+        _require_text(produced, f"candidate {candidate!r}'s output", CandidateError)
     counts = {
         candidate: {m.name: m.counts(inputs, outputs[candidate], labels) for m in chosen}
         for candidate in functions
@@ -88,6 +94,17 @@ def evaluate(
     save_run(client, run)
     log_rows(client, run)
     return run
+
+
+def _require_text(values: list, what: str, error: type[ValueError]) -> None:
+    """The built-in metrics compare text: a missing label or a number as an
+    output is named, not met as a crash deep inside a metric."""
+    bad = [i for i, value in enumerate(values) if not isinstance(value, str)]
+    if bad:
+        raise error(
+            f"{what} is not text in {len(bad):,} row(s), e.g. row {bad[0]}: "
+            f"{values[bad[0]]!r}; the built-in metrics compare text"
+        )
 
 
 def _rows(

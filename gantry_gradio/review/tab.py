@@ -3,7 +3,8 @@
 Reviewers see one item at a time, correct the label (prefilled with the
 model's output), give a verdict and save; skip; go back to what they did.
 Who they are comes from the Gradio login (`request.username`), never from
-a form field; without logins every reviewer is "anonymous". Access is the
+a form field; without logins each browser session is an "anonymous (…)"
+reviewer of its own, so sessions never share a lease. Access is the
 monitoring tab's (logins, token or loopback), checked by every handler. The
 item being reviewed is kept on the server (gr.State), never taken from the
 browser, and a queue of another application is refused.
@@ -108,8 +109,14 @@ class _Handlers:
         return queue
 
     def reviewer(self, request: gr.Request | None, token: str) -> str:
+        """The Gradio login; without logins, "anonymous" and the browser
+        session, so two people on one token never share a lease."""
         self.guard.check(request, token)
-        return getattr(request, "username", None) or ANONYMOUS
+        login = getattr(request, "username", None)
+        if login:
+            return login
+        session = getattr(request, "session_hash", None) or ""
+        return f"{ANONYMOUS} ({session[:8]})" if session else ANONYMOUS
 
     def show(self, queue: ReviewQueue, item: ReviewItem | None, reviewer: str, status: str = ""):
         progress = render.progress_text(queue.progress(), reviewer)
