@@ -129,3 +129,23 @@ def test_labels_reach_the_lake_files(lake_client):
     label_columns = [c for c in files.columns if "label" in c]
     assert label_columns, files.columns
     assert "She goes 0." in set(labeled[label_columns].astype(str).values.ravel())
+
+
+def test_a_curator_selects_labeled_records(lake_client):
+    from gantry_gradio import UniformCurator
+
+    keys = _log(lake_client, 30)
+    queue = lake_client.create_review_queue("q", APP, order="oldest")
+    for i in range(12):
+        queue.save("ana", i, f"She goes {i}.", "wrong")
+    assert lake_client.flush(30)
+    UniformCurator(
+        "labeled_sample", APP, "2022-04-01", "1D", 100, filters=["feedback.label is not null"]
+    ).create(lake_client, now="2022-04-03")
+    frame = lake_client.get_dataset("labeled_sample").get_pandas()
+    assert sorted(frame["join_key"]) == sorted(keys[:12])
+    assert list(frame.sort_values("timestamp")["feedback.label"]) == [
+        f"She goes {i}." for i in range(12)
+    ]
+    test = lake_client.get_dataset("labeled_sample").get_pandas(split="test")
+    assert all(split_of(k) == "test" for k in test["join_key"])
