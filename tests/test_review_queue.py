@@ -160,6 +160,9 @@ def test_name_reused_after_delete_starts_empty(client):
     queue.save("ana", 0, "x", "right")
     with pytest.raises(ReviewError, match="exists already"):
         client.create_review_queue("q", APP)
+    assert client.create_review_queue("q", APP, exist_ok=True).total == 3
+    with pytest.raises(ReviewError, match="exists already for 'review-app'"):
+        client.create_review_queue("q", "another-app", exist_ok=True)
     client.delete_review_queue("q")
     again = client.create_review_queue("q", APP, sample=2)
     assert again.total == 2 and again.labels().empty and again.progress()["done"] == 0

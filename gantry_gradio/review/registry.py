@@ -54,7 +54,7 @@ def create_queue(
         )
     client.catalog.ensure_tables()
     if exist_ok and (existing := find_queue(client, name)) is not None:
-        return existing
+        return _same_application(existing, application)
     keys = source.join_keys(client, application)
     definition = {
         "source": source.to_dict(),
@@ -81,9 +81,20 @@ def create_queue(
                 conn.execute(review_items.insert(), rows[at : at + _INSERT_CHUNK])
     except IntegrityError:
         if exist_ok and (existing := find_queue(client, name)) is not None:
-            return existing
+            return _same_application(existing, application)
         raise ReviewError(f"review queue {name!r} exists already; use get_review_queue") from None
     return get_queue(client, name)
+
+
+def _same_application(queue: ReviewQueue, application: str) -> ReviewQueue:
+    """exist_ok finds the queue of that name only if it reviews the same
+    application: names are shared by the whole store."""
+    if queue.application != application:
+        raise ReviewError(
+            f"review queue {queue.name!r} exists already for {queue.application!r}; "
+            "queue names are shared by every application of the store"
+        )
+    return queue
 
 
 def find_queue(client: ClientHandle, name: str) -> ReviewQueue | None:
