@@ -172,7 +172,8 @@ def test_hostile_filters_agree_on_spark(engines, spark, store_url):
 
     if not store_url.startswith("sqlite"):
         pytest.skip("Spark reads the lake files: one SQL store suffices")
-    stores = {"sql": engines["sql"], "spark": SparkRecordStore(engines["sql"], spark)}
+    on_spark = SparkRecordStore(engines["sql"], spark, blobs=engines["lake"].blobs)
+    stores = {"sql": engines["sql"], "spark": on_spark}
     seen = _same_everywhere(stores, 150)
     assert any(answer[0] == "rows" and answer[1] for answer in seen)
 
@@ -185,7 +186,7 @@ def test_spark_never_substitutes_variables(engines, spark, store_url):
     if not store_url.startswith("sqlite"):
         pytest.skip("Spark reads the lake files: one SQL store suffices")
     assert os.environ[SECRET_VARIABLE] == SECRET
-    on_spark = SparkRecordStore(engines["sql"], spark)
+    on_spark = SparkRecordStore(engines["sql"], spark, blobs=engines["lake"].blobs)
     selection = Selection(APP)
     frame = on_spark.rows(selection)
     assert SECRET not in frame.to_csv()

@@ -10,6 +10,7 @@ import pytest
 
 from gantry_gradio import Client, ReviewError
 from gantry_gradio.datasets.splits import split_of
+from gantry_gradio.lake.layout import file_uri
 from gantry_gradio.store.schema import lake_partitions
 
 APP = "labels-app"
@@ -123,7 +124,7 @@ def test_labels_reach_the_lake_files(lake_client):
     assert lake_client.flush(30)
     lake_client.export_lake(APP)
     with lake_client.engine.connect() as conn:
-        uris = [row.uri for row in conn.execute(lake_partitions.select())]
+        uris = [file_uri(lake_client.blobs, r.uri) for r in conn.execute(lake_partitions.select())]
     files = pd.concat([pd.read_parquet(io.BytesIO(lake_client.read_blob(u))) for u in uris])
     labeled = files[files["join_key"] == keys[0]]
     label_columns = [c for c in files.columns if "label" in c]

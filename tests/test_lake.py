@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from gantry_gradio import Client
 from gantry_gradio.lake import LakeRecordStore
-from gantry_gradio.lake.layout import application_prefix
+from gantry_gradio.lake.layout import application_prefix, file_uri
 from gantry_gradio.store import FilterError, Selection, SqlRecordStore
 from gantry_gradio.store.schema import lake_partitions
 
@@ -233,7 +233,10 @@ def _partitions(client: Client, application: str) -> dict[str, str]:
     t = lake_partitions
     with client.engine.connect() as conn:
         rows = conn.execute(sa.select(t.c.day_us, t.c.uri).where(t.c.application_id == app_id))
-        return {pd.Timestamp(day, unit="us").strftime("%Y-%m-%d"): uri for day, uri in rows}
+        return {
+            pd.Timestamp(day, unit="us").strftime("%Y-%m-%d"): file_uri(client.blobs, ref)
+            for day, ref in rows
+        }
 
 
 def _app_segment(application: str) -> str:
@@ -1052,3 +1055,54 @@ def test_the_tab_says_when_days_come_from_sql(tmp_path):
         pd.testing.assert_frame_equal(damaged.acceptance, healthy.acceptance)
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("written_by", ["keys", "absolute uris (stores before keys)"])
+def test_a_moved_data_folder_reads_its_own_lake(tmp_path, caplog, written_by):
+    """The SQL store names lake files by key, relative to the blob root: a
+    folder moved elsewhere serves its lake from its new place, without a
+    warning, and never reads the original's files (they are gone here)."""
+    import logging
+    import shutil
+
+    original = tmp_path / "original" / "gantry_data"
+    client = Client(
+        f"sqlite:///{original / 'records.db'}", original / "blobs", spool_dir=original / "spool"
+    )
+    client.log_records(
+        "moved-app",
+        inputs=[{"text": f"t{i}"} for i in range(30)],
+        feedbacks=[{"ok": i % 2 == 0} for i in range(30)],
+        timestamps=[
+            pd.Timestamp("2022-04-01", tz="UTC") + pd.Timedelta(hours=3 * i) for i in range(30)
+        ],
+    )
+    assert client.flush(30)
+    client.export_lake("moved-app")
+    expected = client.percent_true("moved-app", "feedback.ok")
+    if written_by != "keys":  # as stores written before keys named their files
+        with client.engine.begin() as conn:
+            for row in conn.execute(
+                sa.select(lake_partitions.c.day_us, lake_partitions.c.uri)
+            ).all():
+                conn.execute(
+                    lake_partitions.update()
+                    .where(lake_partitions.c.day_us == row.day_us)
+                    .values(uri=client.blobs.uri_for(row.uri))
+                )
+    client.close()
+    moved = tmp_path / "elsewhere" / "data"
+    moved.parent.mkdir()
+    shutil.move(str(original), str(moved))
+    assert not original.exists()
+    caplog.set_level(logging.WARNING)
+    again = Client(f"sqlite:///{moved / 'records.db'}", moved / "blobs", spool_dir=moved / "spool")
+    try:
+        assert _engine_name(again.store, "moved-app") == "duckdb"
+        pd.testing.assert_frame_equal(again.percent_true("moved-app", "feedback.ok"), expected)
+        assert len(again.query("moved-app")) == 30
+        uris = _partitions(again, "moved-app")
+        assert uris and all(Path(_local_path(u)).is_relative_to(moved) for u in uris.values())
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.records
+    finally:
+        again.close()

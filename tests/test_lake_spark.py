@@ -280,7 +280,7 @@ def test_the_read_contract_runs_on_spark_with_the_sql_stores_statements(lake, sp
     client, _folder = lake
     client.create_view(APP, "young", filters=["tags.account_age_days <= 30"], replace=True)
     sql = SqlRecordStore(client.engine, client.catalog, client.views)
-    on_spark = SparkRecordStore(sql, spark)
+    on_spark = SparkRecordStore(sql, spark, blobs=client.blobs)
     for scope in SELECTIONS:
         selection = Selection(APP, **scope)
         for name, args, kwargs in READS:

@@ -41,6 +41,8 @@ from .layout import (
     application_prefix,
     column_names,
     day_name,
+    file_key,
+    file_uri,
     lake_schema,
     manifest_key,
     partition_key,
@@ -125,11 +127,12 @@ class LakeExporter:
         were deleted."""
         app_id = self.catalog.application_id(application)
         with self.engine.connect() as conn:
-            named = set(
-                conn.scalars(
+            named = {
+                file_uri(self.blobs, reference)
+                for reference in conn.scalars(
                     sa.select(_PARTITIONS.c.uri).where(_PARTITIONS.c.application_id == app_id)
                 )
-            )
+            }
         named.add(self.blobs.uri_for(manifest_key(application)))
         cutoff = time.time() - grace_seconds
         swept = 0
@@ -172,8 +175,7 @@ class LakeExporter:
             digest = file_sha256(path)
             if rows:
                 self.blobs.put_file(key, path, "application/vnd.apache.parquet")
-        uri = self.blobs.uri_for(key) if rows else None
-        written = _Written(uri, rows, size, digest, columns)
+        written = _Written(key if rows else None, rows, size, digest, columns)
         return rows, self._commit(app_id, day_us, change, written, replacing)
 
     def _publish(self, application: str, app_id: int, superseded: list[str]) -> None:
@@ -247,25 +249,28 @@ class LakeExporter:
     ) -> list[str]:
         """Make the written file the day's partition if it holds newer changes
         than the current one, or as many when the current one is `replacing`.
-        Returns the files no partition names any more."""
-        uri = written.uri
+        Returns the files (URIs) no partition names any more. The partition
+        names its file by key, relative to the blob store (see `file_uri`)."""
+        key = written.key
         where = (_PARTITIONS.c.application_id == app_id, _PARTITIONS.c.day_us == day_us)
         with self.engine.begin() as conn:
             _lock_state(conn, app_id)
             current = conn.execute(
                 sa.select(_PARTITIONS.c.uri, _PARTITIONS.c.change_seq).where(*where)
             ).first()
-            rebuild = current is not None and current.uri == replacing
+            current_uri = None if current is None else file_uri(self.blobs, current.uri)
+            rebuild = current is not None and current_uri == replacing
             if current is not None and current.change_seq >= change + rebuild:
-                return [uri] if uri else []  # a newer export won; ours is garbage
+                # a newer export won; ours is garbage
+                return [self.blobs.uri_for(key)] if key else []
             if current is not None:
                 conn.execute(_PARTITIONS.delete().where(*where))
-            if uri is not None:
+            if key is not None:
                 conn.execute(
                     _PARTITIONS.insert().values(
                         application_id=app_id,
                         day_us=day_us,
-                        uri=uri,
+                        uri=key,
                         rows=written.rows,
                         bytes=written.size,
                         sha256=written.sha256,
@@ -274,7 +279,7 @@ class LakeExporter:
                         exported_at_us=now_us(),
                     )
                 )
-        return [current.uri] if current is not None else []
+        return [current_uri] if current is not None else []
 
     def _advance(self, app_id: int, change: int, seen: set[int]) -> None:
         """Move the watermark to `change`; keep pending every day seen whose
@@ -319,7 +324,8 @@ class LakeExporter:
             "partitions": [
                 {
                     "day": day_name(p.day_us),
-                    "uri": p.uri,
+                    "key": file_key(p.uri),
+                    "uri": file_uri(self.blobs, p.uri),
                     "rows": p.rows,
                     "bytes": p.bytes,
                     "sha256": p.sha256,
@@ -347,7 +353,7 @@ class LakeExporter:
 class _Written(NamedTuple):
     """A day's file as written, before it is committed as the partition."""
 
-    uri: str | None
+    key: str | None
     rows: int
     size: int
     sha256: str

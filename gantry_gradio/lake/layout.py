@@ -18,11 +18,13 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 import uuid
+from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 import pyarrow as pa
 
 from .._timestamps import MICROS
+from ..blobs import BlobStore
 from ..store.schema import Field
 
 DAY_US = 86400 * MICROS
@@ -112,6 +114,26 @@ def partition_key(application: str, day_us: int, change: int) -> str:
     reader (or a cached copy) never sees half of one."""
     part = f"part-{change}-{uuid.uuid4().hex[:8]}.parquet"
     return f"{application_prefix(application)}/day={day_name(day_us)}/{part}"
+
+
+def file_key(reference: str) -> str | None:
+    """The key, relative to the blob store's root, of a lake file the SQL
+    store names: the reference itself (exports name files by key), or the
+    `lake/app=...` part of an absolute URI (how stores written before named
+    them); None when a URI holds no lake key."""
+    if "://" not in reference:
+        return reference
+    path = unquote(urlsplit(reference).path)
+    at = path.rfind(f"/{ROOT}/app=")
+    return path[at + 1 :] if at >= 0 else None
+
+
+def file_uri(blobs: BlobStore, reference: str) -> str:
+    """The URI of that file in this blob store. Keys make a data folder that
+    was copied or mounted elsewhere (or an S3 prefix copied to another
+    bucket) read its own files, never the original's, old stores included."""
+    key = file_key(reference)
+    return reference if key is None else blobs.uri_for(key)
 
 
 def manifest_key(application: str) -> str:

@@ -22,10 +22,11 @@ from urllib.parse import unquote
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from ..blobs import BlobStore
 from ..store import schema
 from ..store.query import SqlRecordStore, _Compiled
 from ..store.schema import Field
-from .layout import column_names
+from .layout import column_names, file_uri
 
 _SPARK_TYPES = {"boolean": "BOOLEAN", "number": "DOUBLE", "text": "STRING", "json": "STRING"}
 _HOUR_US = 3600 * 1_000_000
@@ -38,19 +39,28 @@ def _quoted(name: str) -> str:
 class SparkRecordStore(SqlRecordStore):
     """`RecordStore` whose reads run on a SparkSession (local or a cluster,
     e.g. through Spark Connect) over the lake's files, as listed by the SQL
-    store (never a stale file left in the folder). `path_for` turns a lake
-    file's URI into a path Spark opens (default: a file:// URI as a local
-    path, s3://bucket/key as s3a://bucket/key)."""
+    store (never a stale file left in the folder). The SQL store names each
+    file by its key in the blob store: `blobs` (default: the given store's,
+    as a client's lake store has; else pass `blobs=client.blobs`) turns it
+    into a URI, and `path_for` that URI into a path Spark opens (default: a
+    file:// URI as a local path, s3://bucket/key as s3a://bucket/key)."""
 
     def __init__(
         self,
         sql: SqlRecordStore,
         spark: Any,
         *,
+        blobs: BlobStore | None = None,
         path_for: Callable[[str], str] | None = None,
     ) -> None:
         super().__init__(sql.engine, sql.catalog, sql.views)
         self.spark = _own_session(spark)
+        self.blobs = blobs or getattr(sql, "blobs", None)
+        if self.blobs is None:
+            raise TypeError(
+                "SparkRecordStore needs the blob store the lake is in: pass a client's "
+                "store (client.store) or blobs=client.blobs"
+            )
         self.path_for = path_for or _spark_path
         self._views: dict[int, tuple] = {}
 
@@ -110,7 +120,7 @@ class SparkRecordStore(SqlRecordStore):
         )
         view = schema.records_table_name(app_id)
         if parts:
-            paths = [self.path_for(p.uri) for p in parts]
+            paths = [self.path_for(file_uri(self.blobs, p.uri)) for p in parts]
             source = self.spark.read.option("mergeSchema", "true").parquet(*paths)
             source.createOrReplaceTempView(f"{view}_files")
             select = f"SELECT {', '.join([base, *columns])} FROM {view}_files"

@@ -45,7 +45,14 @@ from ..store.changes import current_change
 from ..store.query import SqlRecordStore, _Compiled
 from ..store.schema import RECORD_COLUMNS, Field
 from .export import LakeExporter, changed_days, fetch_batches, file_sha256, read_state
-from .layout import DAY_US, column_names, day_name, records_table_schema, rows_to_arrow
+from .layout import (
+    DAY_US,
+    column_names,
+    day_name,
+    file_uri,
+    records_table_schema,
+    rows_to_arrow,
+)
 
 log = logging.getLogger("gantry_gradio")
 T = TypeVar("T")
@@ -273,8 +280,9 @@ class LakeRecordStore(SqlRecordStore):
             mirror.synced_at = time.monotonic()
             return bool(mirror.lake)
 
-    @staticmethod
-    def _partitions(conn: sa.Connection, app_id: int) -> list[_Partition]:
+    def _partitions(self, conn: sa.Connection, app_id: int) -> list[_Partition]:
+        """The application's partitions, each file by its URI in this blob
+        store (the SQL store names them by key: see `file_uri`)."""
         t = schema.lake_partitions
         rows = conn.execute(
             sa.select(t.c.day_us, t.c.uri, t.c.rows, t.c.bytes, t.c.columns, t.c.sha256).where(
@@ -282,8 +290,8 @@ class LakeRecordStore(SqlRecordStore):
             )
         )
         return [
-            _Partition(day, uri, n, size, tuple(json.loads(cols)), digest)
-            for day, uri, n, size, cols, digest in rows
+            _Partition(day, file_uri(self.blobs, ref), n, size, tuple(json.loads(cols)), digest)
+            for day, ref, n, size, cols, digest in rows
         ]
 
     def _dirty_days(self, conn: sa.Connection, app_id: int, watermark: int) -> set[int]:
