@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from gantry_gradio import Client
+from gantry_gradio import BlobStoreError, Client
 from gantry_gradio.lake import LakeRecordStore
 from gantry_gradio.lake.layout import application_prefix, file_uri
 from gantry_gradio.store import FilterError, Selection, SqlRecordStore
@@ -1104,5 +1104,38 @@ def test_a_moved_data_folder_reads_its_own_lake(tmp_path, caplog, written_by):
         uris = _partitions(again, "moved-app")
         assert uris and all(Path(_local_path(u)).is_relative_to(moved) for u in uris.values())
         assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.records
+    finally:
+        again.close()
+
+
+def test_a_moved_data_folder_keeps_its_datasets_and_files(tmp_path):
+    """Dataset versions and records' files name their blobs by URI: after the
+    folder moved, they are found under the new root; a URI outside it that
+    names no file of the store is still refused."""
+    import shutil
+
+    from gantry_gradio import File
+
+    original = tmp_path / "a" / "gantry_data"
+    client = Client(
+        f"sqlite:///{original / 'records.db'}", original / "blobs", spool_dir=original / "spool"
+    )
+    picture = tmp_path / "picture.bin"
+    picture.write_bytes(b"\x89PNG-ish bytes")
+    client.log_record("files-app", inputs={"image": File(picture)}, outputs={"label": "cat"})
+    assert client.flush(30)
+    client.create_dataset("kept").push(pd.DataFrame({"x": [1, 2, 3]}), "three rows")
+    client.close()
+    moved = tmp_path / "b" / "data"
+    moved.parent.mkdir()
+    shutil.move(str(original), str(moved))
+    again = Client(f"sqlite:///{moved / 'records.db'}", moved / "blobs", spool_dir=moved / "spool")
+    try:
+        assert again.get_dataset("kept").get_pandas()["x"].tolist() == [1, 2, 3]
+        uri = again.query("files-app").iloc[0]["inputs.image"]
+        assert str(original) in unquote(uri)  # written at the old place
+        assert again.read_blob(uri) == b"\x89PNG-ish bytes"
+        with pytest.raises(BlobStoreError, match="outside the blob folder"):
+            again.read_blob(f"file://{tmp_path}/picture.bin")
     finally:
         again.close()

@@ -10,6 +10,9 @@ from urllib.parse import unquote
 
 from .base import BlobStoreError, partial_path
 
+#: Parts of the deepest key this package writes (a dataset file in a subfolder).
+_DEEPEST_KEY = 8
+
 
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
@@ -62,9 +65,23 @@ class LocalBlobStore:
             raise BlobStoreError(f"{uri!r} is not a file:// URI of this blob store")
         # uri_for percent-encodes (Path.as_uri): lake keys hold `=` and `%`
         path = Path(unquote(uri[len("file://") :])).resolve()
-        if not path.is_relative_to(self.root):
+        if path.is_relative_to(self.root):
+            return path
+        moved = self._moved(path)
+        if moved is None:
             raise BlobStoreError(f"{uri!r} lies outside the blob folder {self.root}")
-        return path
+        return moved
+
+    def _moved(self, path: Path) -> Path | None:
+        """The file a URI written before this folder moved (copied, mounted
+        elsewhere) names: the same trailing path under this root, the longest
+        one found. Whatever the URI, the answer is a file inside this root."""
+        parts = path.parts[1:]
+        for start in range(max(0, len(parts) - _DEEPEST_KEY), len(parts)):
+            candidate = self.root.joinpath(*parts[start:]).resolve()
+            if candidate.is_relative_to(self.root) and candidate.is_file():
+                return candidate
+        return None
 
     def read(self, uri: str) -> bytes:
         return self._path_of(uri).read_bytes()
