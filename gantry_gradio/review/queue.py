@@ -270,29 +270,25 @@ class ReviewQueue:
                     at_us=now_us(),
                 )
             )
-            conn.execute(
-                review_items.update()
-                .where(
-                    items.queue == self.name,
-                    items.position == position,
-                    items.lease_holder == reviewer,
-                )
-                .values(lease_holder=None, lease_until_us=None)
-            )
+            self._release(conn, reviewer, position)
 
     def release(self, reviewer: str, position: int) -> None:
         """Give the item back without a label (the reviewer went back or left)."""
-        items = review_items.c
         with self._engine.begin() as conn:
-            conn.execute(
-                review_items.update()
-                .where(
-                    items.queue == self.name,
-                    items.position == position,
-                    items.lease_holder == reviewer,
-                )
-                .values(lease_holder=None, lease_until_us=None)
+            self._release(conn, reviewer, position)
+
+    def _release(self, conn: sa.Connection, reviewer: str, position: int) -> None:
+        """End the reviewer's lease on the item, if they hold it."""
+        items = review_items.c
+        conn.execute(
+            review_items.update()
+            .where(
+                items.queue == self.name,
+                items.position == position,
+                items.lease_holder == reviewer,
             )
+            .values(lease_holder=None, lease_until_us=None)
+        )
 
     def to_dataset(
         self,
