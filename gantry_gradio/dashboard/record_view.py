@@ -88,10 +88,17 @@ def detail(client: Client, application: str, join_key: Any) -> str:
     if not client.store.has_application(application):
         return ""
     only = Selection(application, filters=[Filter("join_key", "==", join_key)])
-    found = link_stored_files(client, application, client.store.rows(only, limit=1))
+    return record_html(client, application, client.store.rows(only, limit=1))
+
+
+def record_html(client: Client, application: str, found: pd.DataFrame) -> str:
+    """`detail` of a record already read (one row of `rows`), for callers
+    that have it in hand: its files are linked here, its events read."""
+    found = link_stored_files(client, application, found)
     if found.empty:
         return ""
     record = found.iloc[0]
+    join_key = record["join_key"]
     parts = [f"<h4>Record <code>{html.escape(join_key)}</code></h4>", "<dl>"]
     for name in ("timestamp", "version"):
         parts.append(f"<dt>{name}</dt><dd>{html.escape(str(record.get(name)))}</dd>")

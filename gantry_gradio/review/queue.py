@@ -40,8 +40,8 @@ _CANDIDATES = 16
 
 @dataclass(frozen=True)
 class ReviewItem:
-    """What a reviewer sees: the record (one row of `query`) and, when they
-    labeled it before, their current label."""
+    """What a reviewer sees: the record (one row of `query`; empty if it is
+    no longer stored) and, when they labeled it before, their current label."""
 
     queue: str
     position: int
@@ -162,7 +162,7 @@ class ReviewQueue:
             raise ReviewError(f"queue {self.name!r} has no item {position!r}")
         selection = Selection(self.application, filters=[("join_key", "==", row.join_key)])
         records = self.client.store.rows(selection)
-        record = records.iloc[0].to_dict() if len(records) else {"join_key": row.join_key}
+        record = records.iloc[0].to_dict() if len(records) else {}  # deleted since queued
         own = self._current_labels(position).get(reviewer) if reviewer else None
         return ReviewItem(self.name, position, row.join_key, record, own, row.labels)
 

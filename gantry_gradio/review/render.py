@@ -9,6 +9,8 @@ import difflib
 import html
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from ..dashboard import record_view
 from .queue import ReviewItem
 
@@ -57,7 +59,8 @@ def item_html(client: Client, application: str, item: ReviewItem, total: int) ->
         )
     others = item.labels - (1 if item.own_label else 0)
     note = f"<p><i>{others} other reviewer(s) labeled this item.</i></p>" if others > 0 else ""
-    detail = record_view.detail(client, application, item.join_key)
+    found = pd.DataFrame([item.record] if item.record else [])
+    detail = record_view.record_html(client, application, found)
     return f'<div class="gantry-review-item">{heading}{change}{note}{detail}</div>'
 
 
