@@ -243,3 +243,10 @@ def test_a_run_is_stored_on_sqlite_and_postgresql(store_url, tmp_path):
         assert len(client.query("gec:evaluations")) == 8
     finally:
         client.close()
+
+
+def test_a_dataset_without_versions_is_refused_by_name(client):
+    client.create_dataset("empty")
+    with pytest.raises(ValueError, match="'empty' has no versions yet"):
+        client.evaluate("empty", {"v1": identity}, progress=False)
+    assert client.list_evaluations().empty

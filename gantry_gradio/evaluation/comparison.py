@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .intervals import bootstrap_all, method_for
+from .intervals import bootstrap_all, difference_of, method_for, score_of
 from .metrics import Metric
 
 #: Per slice column, the most frequent values compared (the rest are summed up nowhere).
@@ -38,11 +38,11 @@ def compare(
     statistics, keys = [], []
     for metric in metrics:
         for name in names:
-            statistics.append(_score(metric, columns[name, metric.name]))
+            statistics.append(score_of(metric, columns[name, metric.name]))
             keys.append((metric, name, None))
         for name in names[1:]:
             mine, base = columns[name, metric.name], columns[names[0], metric.name]
-            statistics.append(_difference(metric, mine, base))
+            statistics.append(difference_of(metric, mine, base))
             keys.append((metric, name, names[0]))
     found = bootstrap_all(statistics, np.hstack(blocks))
     rows = len(blocks[0])
@@ -73,16 +73,6 @@ def compare(
                 }
             )
     return values, differences
-
-
-def _score(metric: Metric, columns: slice):
-    return lambda totals, rows: metric.score(totals[..., columns], rows)
-
-
-def _difference(metric: Metric, mine: slice, base: slice):
-    return lambda totals, rows: (
-        metric.score(totals[..., mine], rows) - metric.score(totals[..., base], rows)
-    )
 
 
 def _verdict(metric: Metric, low: float, high: float) -> str:

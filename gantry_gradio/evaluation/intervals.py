@@ -42,11 +42,20 @@ def paired_difference(
 ) -> tuple[float, float, float]:
     """(difference, low, high) of metric(counts) - metric(baseline) on the same rows."""
     k = counts.shape[1]
+    statistic = difference_of(metric, slice(0, k), slice(k, None))
+    return tuple(bootstrap_all([statistic], np.hstack([counts, baseline]))[0])
 
-    def difference(totals: np.ndarray, rows: int) -> np.ndarray:
-        return metric.score(totals[..., :k], rows) - metric.score(totals[..., k:], rows)
 
-    return tuple(bootstrap_all([difference], np.hstack([counts, baseline]))[0])
+def score_of(metric: Metric, columns: slice) -> Statistic:
+    """The metric of the candidate whose counts are `columns` of the totals."""
+    return lambda totals, rows: metric.score(totals[..., columns], rows)
+
+
+def difference_of(metric: Metric, mine: slice, base: slice) -> Statistic:
+    """The metric of `mine` minus that of `base`, both columns of the totals."""
+    return lambda totals, rows: metric.score(totals[..., mine], rows) - metric.score(
+        totals[..., base], rows
+    )
 
 
 def bootstrap_all(statistics: Sequence[Statistic], counts: np.ndarray) -> np.ndarray:

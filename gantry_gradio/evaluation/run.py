@@ -133,8 +133,12 @@ def _rows(
             "evaluate takes a Dataset, a dataset version, 'name[@version_id]' or a "
             f"DataFrame, not {type(data).__name__}"
         )
-    version = dataset.list_versions()[0]["version_id"] if version_id is None else version_id
-    return dataset.get_pandas(version, split=split), dataset.name, version
+    if version_id is None:
+        latest = dataset.latest_version()
+        if latest is None:
+            raise DatasetError(f"dataset {dataset.name!r} has no versions yet; push data first")
+        version_id = latest.version_id
+    return dataset.get_pandas(version_id, split=split), dataset.name, version_id
 
 
 def _slices(
