@@ -13,26 +13,7 @@ from .client import Client
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gantry_gradio")
     commands = parser.add_subparsers(dest="command", required=True)
-    project = commands.add_parser(
-        "projections",
-        help="compute projections for stored records (resumable: run again to continue)",
-    )
-    project.add_argument("--app", required=True, help="application name")
-    project.add_argument("--store", help="SQLAlchemy URL (default: GANTRY_STORE or ./gantry_data)")
-    project.add_argument("--blobs", help="blob folder or s3://bucket/prefix")
-    project.add_argument(
-        "--projection",
-        action="append",
-        dest="projections",
-        required=True,
-        help="entropy, edit, profanity, detoxify (repeatable); detoxify reads "
-        "GANTRY_DETOXIFY_CHECKPOINT / GANTRY_DETOXIFY_CONFIG",
-    )
-    project.add_argument("--start", help="first timestamp (ISO), inclusive")
-    project.add_argument("--end", help="last timestamp (ISO), exclusive")
-    project.add_argument(
-        "--recompute", action="store_true", help="project again records that have values already"
-    )
+    _add_projections_parser(commands)
     board = commands.add_parser("dashboard", help="serve the monitoring UI for a store")
     board.add_argument("--store", help="SQLAlchemy URL (default: GANTRY_STORE or ./gantry_data)")
     board.add_argument("--blobs", help="blob folder or s3://bucket/prefix")
@@ -94,7 +75,34 @@ def main(argv: list[str] | None = None) -> int:
         return export_lake(args)
     if args.command in ("automations", "curators"):
         return automations(args)
+    return projections(args)
 
+
+def _add_projections_parser(commands: argparse._SubParsersAction) -> None:
+    project = commands.add_parser(
+        "projections",
+        help="compute projections for stored records (resumable: run again to continue)",
+    )
+    project.add_argument("--app", required=True, help="application name")
+    project.add_argument("--store", help="SQLAlchemy URL (default: GANTRY_STORE or ./gantry_data)")
+    project.add_argument("--blobs", help="blob folder or s3://bucket/prefix")
+    project.add_argument(
+        "--projection",
+        action="append",
+        dest="projections",
+        required=True,
+        help="entropy, edit, profanity, detoxify (repeatable); detoxify reads "
+        "GANTRY_DETOXIFY_CHECKPOINT / GANTRY_DETOXIFY_CONFIG",
+    )
+    project.add_argument("--start", help="first timestamp (ISO), inclusive")
+    project.add_argument("--end", help="last timestamp (ISO), exclusive")
+    project.add_argument(
+        "--recompute", action="store_true", help="project again records that have values already"
+    )
+
+
+def projections(args: argparse.Namespace) -> int:
+    """Compute the named projections for stored records of one application."""
     client = Client(args.store, args.blobs)
     try:
         done = client.compute_projections(
