@@ -5,8 +5,11 @@ the worker stored all rows (validation on the caller's thread, spool append,
 JSON round trip, typed insert of each row and of its feedback event). Raw: the
 same rows, already as tuples, into an equivalent table with one sqlite3
 executemany per 1,000 rows, WAL mode as ours. Same run, same disk: the ratio
-is the figure to compare across machines. `--postgresql` also times ours into
-a PostgreSQL server started for the run (tests/servers.py).
+is the figure to compare across machines. Then the per-record path, as
+monitor() and Gradio callbacks use it: 8 threads each calling log_record
+(prediction with feedback) for their share, timed until every row is stored.
+`--postgresql` also times both into a PostgreSQL server started for the run
+(tests/servers.py).
 
     python bench/ingest.py [--records 100000] [--postgresql]
 """
@@ -18,6 +21,7 @@ import random
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +34,10 @@ BATCH = 1000
 #: issue 15's goal: the bulk path sustains this, and this share of raw.
 GOAL_RECORDS_PER_SECOND = 100_000
 GOAL_RATIO = 0.35
+#: issue 28's goal for the per-record path (log_record from THREADS threads).
+THREADS = 8
+GOAL_PER_RECORD = 40_000
+GOAL_PER_RECORD_RATIO = 0.15
 
 
 def make_rows(count: int) -> list[dict]:
@@ -66,6 +74,43 @@ def ingest_gantry(rows: list[dict], work: Path, store: str | None = None) -> flo
             tags=[{"env": "prod", "username": r["username"]} for r in chunk],
             timestamps=[r["timestamp"] for r in chunk],
         )
+    assert client.flush(3600)
+    elapsed = time.perf_counter() - t0
+    assert len(client.query("ingest-app", limit=None)) == len(rows)
+    client.close()
+    return elapsed
+
+
+def ingest_per_record(rows: list[dict], work: Path, store: str | None = None) -> float:
+    """What monitor() and every Gradio callback do: one log_record call per
+    prediction, with its feedback, from THREADS threads of one process; timed
+    until the worker stored every row."""
+    client = Client(
+        store or f"sqlite:///{work / 'per-record.db'}",
+        blobs=work / "blobs",
+        spool_dir=work / "spool-per-record",
+        analytics="sql",
+    )
+
+    def log_share(share: list[dict]) -> None:
+        for r in share:
+            client.log_record(
+                "ingest-app",
+                inputs={"text": r["text"], "account_age_days": r["account_age_days"]},
+                outputs={"inference": r["inference"]},
+                feedback={"correction_accepted": r["accepted"]},
+                tags={"env": "prod", "username": r["username"]},
+                timestamp=r["timestamp"],
+            )
+
+    t0 = time.perf_counter()
+    threads = [
+        threading.Thread(target=log_share, args=(rows[i::THREADS],)) for i in range(THREADS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     assert client.flush(3600)
     elapsed = time.perf_counter() - t0
     assert len(client.query("ingest-app", limit=None)) == len(rows)
@@ -123,6 +168,12 @@ def main() -> None:
         f"(goal >= {GOAL_RECORDS_PER_SECOND:,})"
     )
     print(f"ratio (gantry / raw): {raw / ours:.3f}  (goal >= {GOAL_RATIO})")
+    single = ingest_per_record(rows, work)
+    print(
+        f"log_record, {THREADS} threads   {args.records / single:10.0f} records/s "
+        f"(goal >= {GOAL_PER_RECORD:,})"
+    )
+    print(f"ratio (log_record / raw): {raw / single:.3f}  (goal >= {GOAL_PER_RECORD_RATIO})")
     if args.postgresql:
         from tests.servers import PostgresServer
 
@@ -131,9 +182,11 @@ def main() -> None:
             server.start()
             store = server.create_database("ingest")
             seconds = ingest_gantry(rows, work / "postgresql", store)
+            single = ingest_per_record(rows, work / "postgresql", store)
         finally:
             server.destroy()
         print(f"gantry_gradio into PostgreSQL  {args.records / seconds:10.0f} records/s")
+        print(f"log_record into PostgreSQL     {args.records / single:10.0f} records/s")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ def to_epoch_us(value: Any, *, what: str = "timestamp", allow_future: bool = Fal
         raise TypeError(f"{what} must be a datetime, ISO string or epoch seconds, not bool")
     if isinstance(value, (int, float)):
         us = round(value * MICROS)
+    elif isinstance(value, pd.Timestamp) and value is not pd.NaT:
+        us = value.value // 1000  # nanoseconds since the epoch, UTC (naive taken as UTC)
     elif isinstance(value, dt.datetime) and value.tzinfo is not None:
         us = (value - _EPOCH) // _ONE_MICROSECOND  # exact, and ~10x quicker than pandas
     elif isinstance(value, (str, dt.datetime, dt.date, pd.Timestamp)):

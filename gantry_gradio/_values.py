@@ -79,6 +79,8 @@ def normalize(value: Any, where: str, stage: Stage, depth: int = 0, in_field: bo
     if depth >= MAX_DEPTH:
         raise ValueError(f"{where} is nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
+        if in_field and _is_flat_and_plain(value, len(where)):
+            return dict(value)
         return _normalize_dict(value, where, stage, depth, in_field)
     if isinstance(value, (list, tuple)):
         return [
@@ -86,6 +88,31 @@ def normalize(value: Any, where: str, stage: Stage, depth: int = 0, in_field: bo
             for i, item in enumerate(value)
         ]
     return _normalize_rare(value, where, stage, depth)
+
+
+def _is_flat_and_plain(value: dict, prefix_length: int) -> bool:
+    """Whether every key and value would come out of normalizing unchanged:
+    the common `{"text": "...", "score": 0.9}` of a log call, checked in one
+    loop instead of a call per value (half the cost of log_record)."""
+    room = MAX_FIELD_NAME - prefix_length - 1
+    for key, item in value.items():
+        if type(key) is not str or not key.isascii() or "\x00" in key or "." in key:
+            return False
+        if len(key) > room:
+            return False
+        kind = type(item)
+        if kind is str:
+            if not item.isascii() or "\x00" in item or len(item) > INLINE_TEXT_LIMIT:
+                return False
+        elif kind is int:
+            if abs(item) > MAX_EXACT_INT:
+                return False
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is not bool and item is not None:
+            return False
+    return True
 
 
 def _normalize_dict(value: dict, where: str, stage: Stage, depth: int, in_field: bool) -> dict:

@@ -36,7 +36,9 @@ class BulkEntry:
     id: str
     application: str
     version: str | None
-    logged_at: int
+    #: one for all records (a log_records call), or each record's own
+    #: (consecutive log_record calls grouped by the worker, `record_groups`)
+    logged_at: int | list[int]
     join_keys: list[str]
     timestamps: list[int]
     columns: dict[str, list]
@@ -44,10 +46,18 @@ class BulkEntry:
     events: list[bool] | None
     #: every record is a plain one the bulk insert can write as is
     fast: bool
+    #: each record's own event id (grouped log_record calls); else `<id>.<i>`
+    event_ids: list[str] | None = None
 
     @property
     def count(self) -> int:
         return len(self.join_keys)
+
+    def event_id(self, index: int) -> str:
+        return self.event_ids[index] if self.event_ids is not None else f"{self.id}.{index}"
+
+    def logged_at_of(self, index: int) -> int:
+        return self.logged_at[index] if isinstance(self.logged_at, list) else self.logged_at
 
     def kinds(self) -> dict[str, str]:
         """The kind of each field (one per column: `fast` checked that)."""
@@ -136,11 +146,11 @@ def check_bulk(entry: dict[str, Any]) -> BulkEntry:
         events,
         fast=False,
     )
-    bulk.fast = _is_plain(bulk)
+    bulk.fast = is_plain(bulk)
     return bulk
 
 
-def _is_plain(bulk: BulkEntry) -> bool:
+def is_plain(bulk: BulkEntry) -> bool:
     """Every value one the typed columns take as it is; else: per record."""
     if set(map(type, bulk.join_keys)) != {str}:
         return False  # (a key twice is left to the writer, which sees all entries)
@@ -185,12 +195,12 @@ def expand(bulk: BulkEntry) -> list[dict[str, Any]]:
             section, name = path.split(".", 1)
             sections[section][name] = values[i]
         entry: dict[str, Any] = {
-            "id": f"{bulk.id}.{i}",
+            "id": bulk.event_id(i),
             "application": bulk.application,
             "version": bulk.version,
             "join_key": key,
             "timestamp": stamp,
-            "logged_at": bulk.logged_at,
+            "logged_at": bulk.logged_at_of(i),
             "prediction": {s: sections[s] for s in ("inputs", "outputs", "tags")},
         }
         if bulk.events is not None and bulk.events[i]:

@@ -93,7 +93,7 @@ class Client:
         environment: str | None = None,
         spool_dir: str | Path | None = None,
         s3_endpoint_url: str | None = None,
-        batch_size: int = 1000,
+        batch_size: int = 10_000,
         projections: Sequence[str | dict | Projection] | None = None,
         analytics: str | None = None,
         lake_export_seconds: float = 60.0,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gantry_gradio import Client
+from gantry_gradio import Client, record_groups
 from tests.crash_logger import run_and_kill
 
 APP = "bulk-app"
@@ -65,13 +65,10 @@ def _stored(client: Client, application: str) -> pd.DataFrame:
     return frame.sort_values("join_key").reset_index(drop=True)
 
 
-def test_bulk_stores_exactly_what_log_record_stores(client):
-    counts = _counting_paths(client)
-    columns = _records(60)
-    client.log_records(APP, version=3, **columns)
-    for i in range(60):
+def _log_one_by_one(client: Client, application: str, columns: dict) -> None:
+    for i in range(len(columns["inputs"])):
         client.log_record(
-            "per-record",
+            application,
             version=3,
             inputs=columns["inputs"][i],
             outputs=columns["outputs"][i],
@@ -80,9 +77,24 @@ def test_bulk_stores_exactly_what_log_record_stores(client):
             join_key=columns["join_keys"][i],
             timestamp=columns["timestamps"][i],
         )
-    bulk, single = _stored(client, APP), _stored(client, "per-record")
-    assert counts == {"bulk": 60, "per record": 60}, "the bulk call fell back"
+
+
+def test_bulk_stores_exactly_what_log_record_stores(client, monkeypatch):
+    """Three ways in, one result: a log_records call; log_record calls in a
+    row, which the worker groups into one bulk insert; and the same calls
+    written one by one (grouping off)."""
+    counts = _counting_paths(client)
+    columns = _records(60)
+    client.log_records(APP, version=3, **columns)
+    _log_one_by_one(client, "grouped", columns)
+    bulk, grouped = _stored(client, APP), _stored(client, "grouped")
+    assert counts == {"bulk": 120, "per record": 0}, "a bulk call or a group fell back"
+    monkeypatch.setattr(record_groups, "MIN_GROUP", 10**9)
+    _log_one_by_one(client, "per-record", columns)
+    single = _stored(client, "per-record")
+    assert counts == {"bulk": 120, "per record": 60}
     pd.testing.assert_frame_equal(bulk, single, check_like=True)
+    pd.testing.assert_frame_equal(grouped, single, check_like=True)
     assert bulk.loc[0, "inputs.text"] == "é0\ufffd", "NUL became U+FFFD as documented"
     assert bulk["feedback.ok"].notna().sum() == 45
     assert client.stats()["rejected"] == 0

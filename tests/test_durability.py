@@ -8,6 +8,8 @@ import time
 import uuid
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from gantry_gradio import Client
 from tests.crash_logger import run_and_kill
 
@@ -44,6 +46,31 @@ def test_sigkill_right_after_logging_loses_nothing(tmp_path, store_url):
     finally:
         recovered.close()
     assert _undelivered_lines(spool) == 0
+
+
+def test_sigkill_after_a_grouped_batch_was_stored_stores_it_once(tmp_path, store_url):
+    """log_record calls in a row go in as one bulk insert; killed after the
+    store took such a batch but before the spool recorded it, the next
+    process delivers it again and stores neither a row nor an event twice."""
+    count = 3000
+    blobs, spool = tmp_path / "blobs", tmp_path / "spool"
+    run_and_kill(store_url, blobs, spool, count, mode="grouped")
+    recovered = Client(store_url, blobs=blobs, spool_dir=spool)
+    try:
+        assert recovered.flush(120), recovered.stats()
+        frame = recovered.query("grouped-crash-app", limit=None)
+        assert sorted(frame["join_key"]) == sorted(f"key-{i}" for i in range(count))
+        assert (frame["feedback.accepted"] == (frame["inputs.i"] % 2 == 0)).all()
+        stats = recovered.stats()
+        assert stats["duplicates"] > 0, "the stored batch came again"
+        assert stats["rejected"] == 0, stats
+        with recovered.engine.connect() as conn:
+            events = conn.execute(
+                sa.text("SELECT count(*), count(DISTINCT join_key) FROM gantry_feedback_events")
+            ).one()
+        assert tuple(events) == (count, count), "each feedback event stored once"
+    finally:
+        recovered.close()
 
 
 def test_sigkill_while_database_is_down_then_recover(tmp_path, own_postgres):

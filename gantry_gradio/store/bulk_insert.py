@@ -27,7 +27,7 @@ _EVENTS = schema.feedback_events.name
 BULK_CACHE_KIB = 64 * 1024
 #: WAL pages after which a commit of that connection checkpoints (default 1,000).
 BULK_CHECKPOINT_PAGES = 8000
-ROWS_PER_STATEMENT = 500
+ROWS_PER_STATEMENT = 4000
 #: Bound parameters a statement may have (SQLite's limit since 3.32).
 MAX_PARAMETERS = 32766
 
@@ -89,7 +89,9 @@ def insert_rows(
         "timestamp_us": stamps,
         "hour_us": [t - t % HOUR_US for t in stamps],
         "version": Constant(entry.version),
-        "logged_at_us": Constant(entry.logged_at),
+        "logged_at_us": (
+            entry.logged_at if isinstance(entry.logged_at, list) else Constant(entry.logged_at)
+        ),
         "change_seq": Constant(change),
     }
     for path, values in entry.columns.items():
@@ -100,11 +102,11 @@ def insert_rows(
 
 
 def insert_events(conn: sa.Connection, app_id: int, entry: Any) -> int:
-    """The entry's feedback events; ids are the entry's id and the record's
-    index, as the per-record expansion names them. Returns how many."""
+    """The entry's feedback events, with the ids the per-record expansion
+    gives them (`BulkEntry.event_id`). Returns how many."""
     texts = entry.event_texts()
     columns: dict[str, Column] = {
-        "event_id": [f"{entry.id}.{i}" for i in range(entry.count)],
+        "event_id": entry.event_ids or [f"{entry.id}.{i}" for i in range(entry.count)],
         "application_id": Constant(app_id),
         "join_key": entry.join_keys,
         "timestamp_us": entry.timestamps,
