@@ -786,38 +786,139 @@ time.sleep(600)
 """
 
 
-def test_another_processes_live_duckdb_file_is_never_removed(tmp_path):
-    """Owners are known by the lock they hold, not by a process id another
-    container cannot see: a live owner's file stays, a killed one's goes."""
-    import signal
+def _spy_loads(monkeypatch, store_module) -> dict[str, list]:
+    """Which lake files a store hashes and which days it loads into DuckDB."""
+    seen: dict[str, list] = {"hashed": [], "loaded": []}
+    hash_file = store_module.file_sha256
+    load_files = LakeRecordStore._load_files
+
+    def hashing(path):
+        seen["hashed"].append(Path(path).name)
+        return hash_file(path)
+
+    def loading(self, table, fields, files):
+        seen["loaded"] += [pd.Timestamp(day, unit="us").strftime("%Y-%m-%d") for *_, day in files]
+        return load_files(self, table, fields, files)
+
+    monkeypatch.setattr(store_module, "file_sha256", hashing)
+    monkeypatch.setattr(LakeRecordStore, "_load_files", loading)
+    return seen
+
+
+def test_a_restarted_process_answers_from_the_kept_mirror_like_a_warm_one(
+    tmp_path, monkeypatch
+):
+    """The next process opens the kept DuckDB file and answers exactly as the
+    SQL store does after what happened meanwhile (late feedback on an exported
+    day, new days, a re-export), loading and hashing only the files that
+    changed; a database recreated under the same URL is never answered from
+    the old one's table."""
+    from gantry_gradio.lake import store as store_module
+
+    client = _lake_client(f"sqlite:///{tmp_path}/records.db", tmp_path)
+    app, cache = "kept", tmp_path / "cache"
+    try:
+        records = _fixed_records(range(5), 9)
+        keys = _log(client, app, records[:27])
+        client.export_lake(app)
+        sql = _sql(client)
+        first = LakeRecordStore(sql, client.blobs, cache, sync_seconds=0)
+        assert first._file.kept
+        for selection, level in _selections(app, None, MEDIUM, SMALL):
+            for name, read in _reads(selection, level).items():
+                _assert_same(name, _outcome(read, first), _outcome(read, sql))
+        first.close()
+
+        client.log_record(app, feedback={"ok": True, "note": "late"}, join_key=keys[3])
+        _log(client, app, records[27:])
+        assert client.export_lake(app)[0].days == ["2022-04-01", "2022-04-04", "2022-04-05"]
+        client.log_record(app, feedback={"ok": False}, join_key=keys[12])  # dirty again
+        assert client.flush(60)
+
+        seen = _spy_loads(monkeypatch, store_module)
+        second = LakeRecordStore(sql, client.blobs, cache, sync_seconds=0)
+        assert second._file.kept and second._mirrors, "the kept state is read back"
+        assert _engine_name(second, app) == "duckdb"
+        assert sorted(seen["loaded"]) == ["2022-04-01", "2022-04-04", "2022-04-05"]
+        assert len(seen["hashed"]) == 3, "unchanged files are trusted by their stamp"
+        _assert_reads_equal_on(second, sql, app)
+        second.close()
+    finally:
+        client.close()
+
+    for leftover in tmp_path.glob("records.db*"):
+        leftover.unlink()
+    shutil.rmtree(tmp_path / "spool")
+    other = _lake_client(f"sqlite:///{tmp_path}/records.db", tmp_path)
+    try:
+        _log(other, app, records[9:18])
+        other.export_lake(app)
+        sql = _sql(other)
+        third = LakeRecordStore(sql, other.blobs, cache, sync_seconds=0)
+        assert third._file.kept
+        _assert_reads_equal_on(third, sql, app)
+        third.close()
+    finally:
+        other.close()
+
+
+def _assert_reads_equal_on(store, sql, application: str) -> None:
+    for selection, level in _selections(application, None, FULL, MEDIUM):
+        for name, read in _reads(selection, level).items():
+            _assert_same(f"{name} of {selection}", _outcome(read, store), _outcome(read, sql))
+
+
+def _owner(args: list[str], cache: Path):
     import subprocess
     import sys
 
-    cache = tmp_path / "cache"
-    args = [f"sqlite:///{tmp_path}/records.db", str(tmp_path / "blobs"), str(tmp_path / "spool")]
     child = subprocess.Popen(
         [sys.executable, "-c", OWNER, *args, str(cache)], stdout=subprocess.PIPE, text=True
     )
+    assert child.stdout.readline().strip() == "ready"
+    return child
+
+
+def test_another_processes_live_duckdb_file_is_never_removed(tmp_path):
+    """The first process of a store keeps its DuckDB file for the next; a
+    second gets a private one. Owners are known by the lock they hold, not by
+    a process id another container cannot see: a live owner's file stays, a
+    killed one's private file goes, a killed one's kept file serves the next."""
+    import signal
+
+    cache = tmp_path / "cache"
+    args = [f"sqlite:///{tmp_path}/records.db", str(tmp_path / "blobs"), str(tmp_path / "spool")]
+    first = second = None
     try:
-        assert child.stdout.readline().strip() == "ready"
-        theirs = sorted(p.name for p in cache.iterdir())
-        assert len(theirs) == 2 and theirs[1].endswith(".lock"), theirs
+        first = _owner(args, cache)
+        kept = {p.name for p in cache.iterdir()}
+        assert {n.split(".")[0][:5] for n in kept} == {"kept-"}, kept
+        second = _owner(args, cache)
+        private = {p.name for p in cache.iterdir()} - kept
+        assert len({n.split(".")[0] for n in private}) == 1, private
+        assert {n.split("-")[0] for n in private} == {"mirror"}, private
         client = Client(args[0], blobs=args[1], spool_dir=tmp_path / "spool-2")
         ours = LakeRecordStore(client.store, client.blobs, cache)
-        assert set(theirs) <= {p.name for p in cache.iterdir()}, "a live owner's file was removed"
-        child.send_signal(signal.SIGKILL)
-        child.wait(30)
+        assert kept | private <= {p.name for p in cache.iterdir()}, "a live owner's file went"
+        second.send_signal(signal.SIGKILL)
+        second.wait(30)
         again = LakeRecordStore(client.store, client.blobs, cache)
         left = {p.name for p in cache.iterdir()}
-        assert not set(theirs) & left, "a killed owner's files stay"
-        assert len(left) == 4  # ours and again's: a database and a lock each
-        again.close()
-        ours.close()
+        assert not private & left, "a killed owner's private files stay"
+        assert kept <= left
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+        third = LakeRecordStore(client.store, client.blobs, cache)
+        assert third._file.kept and third._file.path.name in kept, "the kept file serves again"
+        for store in (third, again, ours):
+            store.close()
         client.close()
-        assert list(cache.iterdir()) == []
+        assert {p.name for p in cache.iterdir()} <= kept, "private files are removed on close"
     finally:
-        child.kill()
-        child.wait(30)
+        for child in (first, second):
+            if child is not None:
+                child.kill()
+                child.wait(30)
 
 
 # -- S3 ------------------------------------------------------------------------

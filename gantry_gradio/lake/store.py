@@ -22,17 +22,15 @@ partition, its reads go to the SQL store."""
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -53,6 +51,7 @@ from .layout import (
     records_table_schema,
     rows_to_arrow,
 )
+from .mirror_file import Mirror, MirrorFile, identity_of
 
 log = logging.getLogger("gantry_gradio")
 T = TypeVar("T")
@@ -75,16 +74,6 @@ class _Partition:
     bytes: int
     columns: tuple[str, ...]
     sha256: str | None
-
-
-@dataclass
-class _Mirror:
-    """What DuckDB holds of one application."""
-
-    lake: dict[int, str] = field(default_factory=dict)  # day -> Parquet file it came from
-    seen_change: int = -1  # SQL-sourced days hold every change up to this
-    columns: tuple[str, ...] = ()  # field columns of the table
-    synced_at: float = 0.0
 
 
 def _quote(name: str) -> str:
@@ -119,13 +108,10 @@ class LakeRecordStore(SqlRecordStore):
         # last either way), so `rows(order_by=...)` pages alike on both.
         null_order = _NULL_ORDER.get(sql.engine.dialect.name, "nulls_last_on_asc_first_on_desc")
         self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _remove_orphans(self.cache_dir)
-        self._path = self.cache_dir / f"mirror-{uuid.uuid4().hex}.duckdb"
-        # Held for the store's life: whoever can take it knows the owner is gone.
-        self._owner = _hold(self._path.with_suffix(".lock"))
-        self._db = duckdb.connect(
-            str(self._path),
-            config={"memory_limit": memory_limit, "default_null_order": null_order},
+        store_key = f"{sql.engine.url.render_as_string(hide_password=False)}|{blobs.uri_for('')}"
+        self._file = MirrorFile(self.cache_dir, store_key)
+        self._db = self._file.connect(
+            {"memory_limit": memory_limit, "default_null_order": null_order}
         )
         # Each pooled connection is a cursor: its own connection to the same
         # in-memory database, safe to use from the thread that holds it.
@@ -136,9 +122,9 @@ class LakeRecordStore(SqlRecordStore):
         #: application -> the error class of its last columnar failure, while
         #: its reads are answered from SQL (see `_retrying`).
         self._engine_failures: dict[str, str] = {}
-        self._mirrors: dict[int, _Mirror] = {}
+        self._mirrors: dict[int, Mirror] = self._file.load(self._db)
         self._verified: dict[str, str | None] = {}  # uri -> None (good) or why not
-        self._stamps: dict[str, tuple[int, int] | None] = {}  # uri -> (size, mtime) checked
+        self._stamps: dict[str, tuple[int, int] | None] = {}  # uri -> (size, ctime) checked
         self._partition_uris: dict[tuple[int, int], str] = {}  # (app, day) -> current file
         self._rebuilding: set[tuple[int, int]] = set()
         self._lock = threading.RLock()
@@ -148,10 +134,7 @@ class LakeRecordStore(SqlRecordStore):
         """Free DuckDB's memory and its file now rather than at exit."""
         self.duck.dispose()
         self._db.close()
-        for leftover in (self._path, self._path.with_name(self._path.name + ".wal")):
-            leftover.unlink(missing_ok=True)
-        self._path.with_suffix(".lock").unlink(missing_ok=True)
-        self._owner.close()
+        self._file.close()
 
     # -- what the tab shows about the engine ---------------------------------------
 
@@ -246,19 +229,24 @@ class LakeRecordStore(SqlRecordStore):
         """Bring the application's DuckDB table up to date; False when it
         has no usable partition (read it from SQL)."""
         with self._lock:
-            mirror = self._mirrors.setdefault(app_id, _Mirror())
+            mirror = self._mirrors.setdefault(app_id, Mirror())
             if time.monotonic() - mirror.synced_at < self.sync_seconds:
                 return bool(mirror.lake)
             try:
                 with self.engine.connect() as conn, conn.begin():  # one snapshot
                     change = current_change(conn, app_id)
+                    identity = identity_of(conn, app_id)
                     watermark, pending = read_state(conn, app_id)
                     partitions = self._partitions(conn, app_id) if watermark >= 0 else []
                     dirty = self._dirty_days(conn, app_id, watermark) if partitions else set()
             except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
                 # a read-only store from before the lake has no lake tables
                 log.debug("no lake for application %s: %s", application, exc)
-                change, pending, partitions, dirty = 0, set(), [], set()
+                change, identity, pending, partitions, dirty = 0, None, set(), [], set()
+            if mirror.identity != identity or change < mirror.seen_change:
+                self._drop(app_id)  # kept for another database of the same URL
+                mirror = self._mirrors[app_id]
+            mirror.identity = identity
             usable = {p.day_us: p for p in partitions if p.day_us not in pending | dirty}
             lake = self._checked(app_id, application, usable)
             if not lake:
@@ -323,7 +311,8 @@ class LakeRecordStore(SqlRecordStore):
             stat = self.blobs.fetch(part.uri, self.cache_dir).stat()
         except Exception:  # noqa: BLE001 - gone or unreachable: check it again
             return None
-        return stat.st_size, stat.st_mtime_ns
+        # ctime, not mtime: any write or `touch` moves it, and no one can set it back
+        return stat.st_size, stat.st_ctime_ns
 
     def _unchanged(self, part: _Partition) -> bool:
         """Whether the file is still the one `_problem` found whole (one stat)."""
@@ -338,8 +327,13 @@ class LakeRecordStore(SqlRecordStore):
                 return "file truncated or replaced"
             if part.sha256 is None:
                 return "exported before content hashes were kept"
-            if file_sha256(path) != part.sha256:
+            trusted = stamp is not None and self._file.trusted(
+                self._cursor, part.uri, stamp, part.sha256
+            )
+            if not trusted and file_sha256(path) != part.sha256:
                 return "content differs from the export"  # its row count too, then
+            if stamp is not None and not trusted:
+                self._file.remember(self._cursor, part.uri, stamp, part.sha256)
             self._stamps[part.uri] = stamp
         except FileNotFoundError:
             return "file missing"
@@ -362,7 +356,7 @@ class LakeRecordStore(SqlRecordStore):
             finally:
                 with self._lock:
                     self._rebuilding.discard((app_id, day))
-                    self._mirrors.get(app_id, _Mirror()).synced_at = 0.0
+                    self._mirrors.get(app_id, Mirror()).synced_at = 0.0
 
         threading.Thread(target=run, name="gantry-lake-rebuild", daemon=True).start()
 
@@ -371,7 +365,7 @@ class LakeRecordStore(SqlRecordStore):
     def _update_table(
         self,
         app_id: int,
-        mirror: _Mirror,
+        mirror: Mirror,
         fields: dict[str, Field],
         lake: dict[int, tuple[str, tuple[str, ...]]],
         change: int,
@@ -415,6 +409,7 @@ class LakeRecordStore(SqlRecordStore):
         mirror.lake = {day: path for day, (path, _) in lake.items()}
         mirror.columns = tuple(f.column for f in fields.values())
         mirror.seen_change = change
+        self._file.save(cursor, app_id, mirror)
 
     def _load_files(
         self,
@@ -490,7 +485,8 @@ class LakeRecordStore(SqlRecordStore):
 
     def _drop(self, app_id: int) -> None:
         self._cursor.execute(f"DROP TABLE IF EXISTS {schema.records_table_name(app_id)}")
-        self._mirrors[app_id] = _Mirror()
+        self._file.forget(self._cursor, app_id)
+        self._mirrors[app_id] = Mirror()
 
 
 def _is_engine_failure(exc: BaseException) -> bool:
@@ -499,34 +495,6 @@ def _is_engine_failure(exc: BaseException) -> bool:
     if isinstance(exc, sa.exc.DBAPIError):
         return isinstance(exc.orig, duckdb.Error)
     return isinstance(exc, (duckdb.Error, OSError, MemoryError))
-
-
-def _hold(lock_path: Path) -> IO[str]:
-    """An exclusive lock on `lock_path`, kept while the returned file is open."""
-    owner = open(lock_path, "w")  # noqa: SIM115 - open for the store's life, closed by close()
-    fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    return owner
-
-
-def _remove_orphans(cache_dir: Path) -> None:
-    """DuckDB files whose store ended without closing (killed). The owner is
-    known by the lock it holds on `mirror-<id>.lock`, not by a process id: a
-    folder shared by containers sees other containers' process ids as dead
-    (or as someone else's), and their live files must stay."""
-    for lock_path in cache_dir.glob("mirror-*.lock"):
-        try:
-            probe = open(lock_path, "a")  # noqa: SIM115 - closed below
-        except FileNotFoundError:  # its owner closed meanwhile
-            continue
-        with probe:
-            try:
-                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # alive
-            stem = lock_path.with_suffix("")
-            for leftover in (stem.with_suffix(".duckdb"), stem.with_suffix(".duckdb.wal")):
-                leftover.unlink(missing_ok=True)
-            lock_path.unlink(missing_ok=True)
 
 
 def _outside(days: set[int]) -> list[tuple[int | None, int | None]]:
