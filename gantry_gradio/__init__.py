@@ -33,6 +33,7 @@ from .datasets import Dataset, DatasetError
 from .evaluation import Evaluation, Metric
 from .join_key import JoinKey
 from .lake import ExportReport
+from .lake.importer import ImportReport
 from .projections import Projection, ProjectionError, register_projection
 from .review import ReviewError, ReviewQueue
 from .spool import SpoolError
@@ -56,6 +57,7 @@ __all__ = [
     "DatasetError",
     "Evaluation",
     "ExportReport",
+    "ImportReport",
     "FeedbackControls",
     "File",
     "Filter",
@@ -90,6 +92,7 @@ __all__ = [
     "delete_view",
     "evaluate",
     "export_lake",
+    "import_records",
     "feedback_controls",
     "flush",
     "get_client",
@@ -216,6 +219,7 @@ log_records = _on_default_client("log_records")
 flush = _on_default_client("flush")
 stats = _on_default_client("stats")
 export_lake = _on_default_client("export_lake")
+import_records = _on_default_client("import_records")
 query = _on_default_client("query")
 percent_true = _on_default_client("percent_true")
 value_counts = _on_default_client("value_counts")

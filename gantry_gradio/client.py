@@ -27,6 +27,7 @@ from .evaluation import run as evaluation_run
 from .evaluation import runs as evaluation_runs
 from .join_key import JoinKey, check_join_key
 from .lake import ExportReport, LakeExporter, LakeExportScheduler, LakeRecordStore
+from .lake.importer import ImportReport, import_records
 from .projections import Projection, resolve
 from .projections.projector import Projector
 from .review import ReviewQueue
@@ -372,6 +373,22 @@ class Client:
         folder; a background pass does this every `lake_export_seconds` when
         `analytics="lake"`."""
         return self.lake.export(application)
+
+    def import_records(
+        self, data: Any, application: str, *, version: str | None = None
+    ) -> ImportReport:
+        """Write a history (a DataFrame, an Arrow table or a Parquet file's
+        path, with the columns `query` returns) straight into the lake's
+        days, checked as logging checks; running it again adds nothing. Its
+        days are read through the lake engine (`analytics="lake"`), not the
+        SQL store."""
+        _check_application(application)
+        if self.analytics != "lake":
+            raise ValueError(
+                'import_records writes to the lake, which this client does not read: '
+                'use Client(..., analytics="lake")'
+            )
+        return import_records(self.lake, data, application, version=version)
 
     # -- reading -------------------------------------------------------------------
 

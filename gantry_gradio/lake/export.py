@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +53,8 @@ from .layout import (
 
 log = logging.getLogger("gantry_gradio")
 _ROWS_PER_GROUP = 200_000
+#: Tries at writing a day whose file another writer keeps replacing.
+_COMMIT_ATTEMPTS = 5
 _PARALLEL_DAYS = 2
 _PARTITIONS = schema.lake_partitions
 _STATE = schema.lake_state
@@ -88,7 +92,7 @@ class LakeExporter:
         started = time.perf_counter()
         report = ExportReport(application)
         app_id = self.catalog.application_id(application)
-        self._ensure_state(app_id)
+        self.ensure_state(app_id)
         with self.engine.connect() as conn, conn.begin():  # one snapshot for both reads
             change = current_change(conn, app_id)
             watermark, pending = read_state(conn, app_id)
@@ -110,7 +114,7 @@ class LakeExporter:
                 log.warning("lake export of %s %s failed: %s", application, day_name(day), exc)
                 report.failed[day_name(day)] = f"{type(exc).__name__}: {exc}"
         self._advance(app_id, change, changed | pending)
-        self._publish(application, app_id, superseded)
+        self.publish(application, app_id, superseded)
         try:
             report.swept = self.sweep(application)
         except Exception as exc:  # noqa: BLE001 - strays waste space only; the next pass tries again
@@ -155,30 +159,55 @@ class LakeExporter:
         `replacing`: the URI of a file found missing or damaged, which the new
         one replaces even when both hold the same changes (a rebuild)."""
         rows, replaced = self._export_day(application, day_us, change, replacing)
-        self._publish(application, self.catalog.application_id(application), replaced)
+        self.publish(application, self.catalog.application_id(application), replaced)
         return rows
 
     def _export_day(
         self, application: str, day_us: int, change: int | None, replacing: str | None = None
     ) -> tuple[int, list[str]]:
-        """Write and commit one day; returns its rows and the files it superseded."""
+        """Write and commit one day; returns its rows and the files it
+        superseded. Tried again when another writer replaced the day's file
+        meanwhile (an import): the rows only that file holds must be kept."""
         app_id = self.catalog.application_id(application)
         if change is None:
             with self.engine.connect() as conn:
                 change = current_change(conn, app_id)
-        fields = self.catalog.fields(app_id, refresh=True)
-        key = partition_key(application, day_us, change)
-        with tempfile.TemporaryDirectory(prefix="gantry-lake-") as tmp:
-            path = Path(tmp) / "part.parquet"
-            rows, columns = self._write_day(app_id, fields, day_us, path)
-            size = path.stat().st_size
-            digest = file_sha256(path)
-            if rows:
-                self.blobs.put_file(key, path, "application/vnd.apache.parquet")
-        written = _Written(key if rows else None, rows, size, digest, columns)
-        return rows, self._commit(app_id, day_us, change, written, replacing)
+        for _attempt in range(_COMMIT_ATTEMPTS):
+            based_on = self.current_file(app_id, day_us)
+            fields = self.catalog.fields(app_id, refresh=True)
+            with tempfile.TemporaryDirectory(prefix="gantry-lake-") as tmp:
+                path = Path(tmp) / "part.parquet"
+                # A damaged file being rebuilt cannot give rows: SQL's are all there are.
+                source = None if based_on == replacing else based_on
+                rows, columns = self._write_day(app_id, fields, day_us, path, source)
+                written = self.put_day(application, day_us, change, path, rows, columns)
+            committed = self.commit_day(app_id, day_us, change, written, based_on, replacing)
+            if committed is not None:
+                return rows, committed
+        raise RuntimeError(f"the day's file kept changing during {_COMMIT_ATTEMPTS} exports")
 
-    def _publish(self, application: str, app_id: int, superseded: list[str]) -> None:
+    def current_file(self, app_id: int, day_us: int) -> str | None:
+        """The URI of the day's partition file, if it has one."""
+        with self.engine.connect() as conn:
+            reference = conn.scalar(
+                sa.select(_PARTITIONS.c.uri).where(
+                    _PARTITIONS.c.application_id == app_id, _PARTITIONS.c.day_us == day_us
+                )
+            )
+        return None if reference is None else file_uri(self.blobs, reference)
+
+    def put_day(
+        self, application: str, day_us: int, change: int, path: Path, rows: int, columns: list[str]
+    ) -> _Written:
+        """Upload a day's file, named for this export; nothing for no rows."""
+        key = partition_key(application, day_us, change)
+        size = path.stat().st_size
+        digest = file_sha256(path)
+        if rows:
+            self.blobs.put_file(key, path, "application/vnd.apache.parquet")
+        return _Written(key if rows else None, rows, size, digest, columns)
+
+    def publish(self, application: str, app_id: int, superseded: list[str]) -> None:
         """Manifest first, then delete the files it no longer names: a reader
         going by the manifest never meets a deleted file, and one globbing the
         folder meets a superseded file only for that moment."""
@@ -188,7 +217,7 @@ class LakeExporter:
 
     # -- steps ---------------------------------------------------------------------
 
-    def _ensure_state(self, app_id: int) -> None:
+    def ensure_state(self, app_id: int) -> None:
         with self.engine.connect() as conn:
             if (
                 conn.scalar(sa.select(_STATE.c.watermark).where(_STATE.c.application_id == app_id))
@@ -211,9 +240,16 @@ class LakeExporter:
         return changed_days(conn, self.catalog.table(app_id), watermark, change)
 
     def _write_day(
-        self, app_id: int, fields: dict[str, Field], day_us: int, path: Path
+        self,
+        app_id: int,
+        fields: dict[str, Field],
+        day_us: int,
+        path: Path,
+        based_on: str | None = None,
     ) -> tuple[int, list[str]]:
-        """Stream the day's rows into `path` in row groups; never the whole day in memory."""
+        """Stream the day's SQL rows into `path` in row groups (never the
+        whole day in memory), then the rows of the day's current file
+        (`based_on`) that only the lake holds: imported, or gone from SQL."""
         table = self.catalog.table(app_id)
         ordered = list(fields.values())
         arrow_schema = lake_schema(fields)
@@ -229,30 +265,40 @@ class LakeExporter:
             .where(table.c.hour_us >= day_us, table.c.hour_us < day_us + DAY_US)
             .order_by(table.c.timestamp_us, table.c.join_key)
         )
-        rows = 0
+        rows, in_sql = 0, []
         with (
             self.engine.connect() as conn,
             pq.ParquetWriter(path, arrow_schema, compression="zstd") as writer,
         ):
             for chunk in fetch_batches(conn, stmt, _ROWS_PER_GROUP):
-                writer.write_table(rows_to_arrow(chunk, arrow_schema))
+                batch = rows_to_arrow(chunk, arrow_schema)
+                in_sql.append(batch.column("join_key"))
+                writer.write_table(batch)
                 rows += len(chunk)
+            if based_on is not None:
+                only_here = lake_only_rows(self.blobs, based_on, in_sql, arrow_schema)
+                writer.write_table(only_here)
+                rows += len(only_here)
         return rows, arrow_schema.names
 
-    def _commit(
+    def commit_day(
         self,
         app_id: int,
         day_us: int,
         change: int,
         written: _Written,
+        based_on: str | None,
         replacing: str | None = None,
-    ) -> list[str]:
+    ) -> list[str] | None:
         """Make the written file the day's partition if it holds newer changes
-        than the current one, or as many when the current one is `replacing`.
-        Returns the files (URIs) no partition names any more. The partition
-        names its file by key, relative to the blob store (see `file_uri`)."""
+        than the current one (or as many, when the current one is
+        `replacing`) and was made from the current one (`based_on`). Returns
+        the files (URIs) no partition names any more, or None when the day's
+        file changed since it was read: write it again. The partition names
+        its file by key, relative to the blob store (see `file_uri`)."""
         key = written.key
         where = (_PARTITIONS.c.application_id == app_id, _PARTITIONS.c.day_us == day_us)
+        ours = [self.blobs.uri_for(key)] if key else []
         with self.engine.begin() as conn:
             _lock_state(conn, app_id)
             current = conn.execute(
@@ -261,24 +307,31 @@ class LakeExporter:
             current_uri = None if current is None else file_uri(self.blobs, current.uri)
             rebuild = current is not None and current_uri == replacing
             if current is not None and current.change_seq >= change + rebuild:
-                # a newer export won; ours is garbage
-                return [self.blobs.uri_for(key)] if key else []
-            if current is not None:
-                conn.execute(_PARTITIONS.delete().where(*where))
-            if key is not None:
-                conn.execute(
-                    _PARTITIONS.insert().values(
-                        application_id=app_id,
-                        day_us=day_us,
-                        uri=key,
-                        rows=written.rows,
-                        bytes=written.size,
-                        sha256=written.sha256,
-                        columns=json.dumps(written.columns, ensure_ascii=False),
-                        change_seq=change,
-                        exported_at_us=now_us(),
+                return ours  # a newer export won; ours is garbage
+            if current_uri != based_on:
+                conflict = True
+            else:
+                conflict = False
+                if current is not None:
+                    conn.execute(_PARTITIONS.delete().where(*where))
+                if key is not None:
+                    conn.execute(
+                        _PARTITIONS.insert().values(
+                            application_id=app_id,
+                            day_us=day_us,
+                            uri=key,
+                            rows=written.rows,
+                            bytes=written.size,
+                            sha256=written.sha256,
+                            columns=json.dumps(written.columns, ensure_ascii=False),
+                            change_seq=change,
+                            exported_at_us=now_us(),
+                        )
                     )
-                )
+        if conflict:
+            for uri in ours:
+                self._delete_quietly(uri)
+            return None
         return [current_uri] if current is not None else []
 
     def _advance(self, app_id: int, change: int, seen: set[int]) -> None:
@@ -358,6 +411,32 @@ class _Written(NamedTuple):
     size: int
     sha256: str
     columns: list[str]
+
+
+def lake_only_rows(
+    blobs: BlobStore, uri: str, in_sql: list[pa.ChunkedArray], arrow_schema: pa.Schema
+) -> pa.Table:
+    """The rows of a day's lake file whose join keys are not among `in_sql`
+    (the day's SQL rows), in `arrow_schema`: a field the file predates is
+    null, as in its other rows."""
+    with tempfile.TemporaryDirectory(prefix="gantry-lake-") as tmp:
+        table = pq.read_table(blobs.fetch(uri, Path(tmp)))
+    if in_sql:
+        keys = pa.chunked_array([c for column in in_sql for c in column.chunks], pa.string())
+        table = table.filter(pc.invert(pc.is_in(table.column("join_key"), keys)))
+    return conform(table, arrow_schema)
+
+
+def conform(table: pa.Table, arrow_schema: pa.Schema) -> pa.Table:
+    """`table`'s columns in `arrow_schema`'s order and types, nulls for the
+    ones it lacks."""
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(len(table), f.type)
+        for f in arrow_schema
+    ]
+    return pa.Table.from_arrays(columns, schema=arrow_schema)
 
 
 def file_sha256(path: Path) -> str:

@@ -237,7 +237,8 @@ class LakeRecordStore(SqlRecordStore):
                     change = current_change(conn, app_id)
                     identity = identity_of(conn, app_id)
                     watermark, pending = read_state(conn, app_id)
-                    partitions = self._partitions(conn, app_id) if watermark >= 0 else []
+                    # (no export pass yet: every SQL day is dirty, imported days serve)
+                    partitions = self._partitions(conn, app_id)
                     dirty = self._dirty_days(conn, app_id, watermark) if partitions else set()
             except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
                 # a read-only store from before the lake has no lake tables
