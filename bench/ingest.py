@@ -95,7 +95,7 @@ def ingest_per_record(rows: list[dict], work: Path, store: str | None = None) ->
     def log_share(share: list[dict]) -> None:
         for r in share:
             client.log_record(
-                "ingest-app",
+                "per-record-app",
                 inputs={"text": r["text"], "account_age_days": r["account_age_days"]},
                 outputs={"inference": r["inference"]},
                 feedback={"correction_accepted": r["accepted"]},
@@ -113,7 +113,7 @@ def ingest_per_record(rows: list[dict], work: Path, store: str | None = None) ->
         thread.join()
     assert client.flush(3600)
     elapsed = time.perf_counter() - t0
-    assert len(client.query("ingest-app", limit=None)) == len(rows)
+    assert len(client.query("per-record-app", limit=None)) == len(rows)
     client.close()
     return elapsed
 

@@ -33,11 +33,13 @@ QUICK = {
     "alerts.py": ["--records", "100000", "--cycles", "3"],
     "review_queue.py": ["--records", "100000", "--calls", "50"],
     "evaluation_overhead.py": ["--rows", "1000", "--model-rows", "32"],
+    "import_history.py": ["--records", "100000"],
 }
 #: Scripts whose store size --records sets.
-SIZED = ("ingest.py", "dashboard_refresh.py", "alerts.py", "review_queue.py")
+SIZED = ("ingest.py", "dashboard_refresh.py", "alerts.py", "review_queue.py", "import_history.py")
 _HEADLINE = re.compile(
-    r"ratio|goal|records/s|\blag\b|median|whole tab|speed-?up|\bRSS\b|seeded|late feedback",
+    r"ratio|goal|records/s|\blag\b|median|whole tab|speed-?up|\bRSS\b|seeded|late feedback"
+    r"|import|equals",
     re.IGNORECASE,
 )
 
