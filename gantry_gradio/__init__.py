@@ -97,6 +97,7 @@ __all__ = [
     "get_client",
     "get_dataset",
     "get_evaluation",
+    "get_retention",
     "get_review_queue",
     "get_view",
     "histogram",
@@ -120,6 +121,7 @@ __all__ = [
     "register_projection",
     "resume_alert",
     "review_tab",
+    "set_retention",
     "start_automations",
     "stats",
     "value_counts",
@@ -220,6 +222,8 @@ flush = _on_default_client("flush")
 stats = _on_default_client("stats")
 export_lake = _on_default_client("export_lake")
 import_records = _on_default_client("import_records")
+set_retention = _on_default_client("set_retention")
+get_retention = _on_default_client("get_retention")
 query = _on_default_client("query")
 percent_true = _on_default_client("percent_true")
 value_counts = _on_default_client("value_counts")

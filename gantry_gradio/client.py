@@ -28,6 +28,7 @@ from .evaluation import runs as evaluation_runs
 from .join_key import JoinKey, check_join_key
 from .lake import ExportReport, LakeExporter, LakeExportScheduler, LakeRecordStore
 from .lake.importer import ImportReport, import_records
+from .lake.state import get_retention, set_retention
 from .projections import Projection, resolve
 from .projections.projector import Projector
 from .review import ReviewQueue
@@ -373,6 +374,24 @@ class Client:
         folder; a background pass does this every `lake_export_seconds` when
         `analytics="lake"`."""
         return self.lake.export(application)
+
+    def set_retention(self, application: str, days: int | None) -> None:
+        """Keep the application's `days` most recent UTC days in the SQL store
+        (None: all, the default); each export pass moves older days to the
+        lake only, once their file is verified to hold them. Reads through
+        the lake engine (`analytics="lake"`) see every day either way."""
+        app_id = self.catalog.application_id(_check_application(application))
+        if self.analytics != "lake" and days is not None:
+            raise ValueError(
+                'retention moves old days to the lake, which this client does not read: '
+                'use Client(..., analytics="lake")'
+            )
+        self.lake.ensure_state(app_id)
+        set_retention(self.engine, app_id, days)
+
+    def get_retention(self, application: str) -> int | None:
+        """The days the SQL store keeps for the application (None: all)."""
+        return get_retention(self.engine, self.catalog.application_id(application))
 
     def import_records(
         self, data: Any, application: str, *, version: str | None = None

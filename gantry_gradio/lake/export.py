@@ -14,7 +14,6 @@ store, under the application's lake-state row lock), and a day leaves
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import tempfile
@@ -38,6 +37,7 @@ from ..store import schema
 from ..store.catalog import Catalog
 from ..store.changes import current_change
 from ..store.schema import Field
+from .late_feedback import days_with_late_feedback, with_late_feedback
 from .layout import (
     DAY_US,
     application_prefix,
@@ -50,6 +50,8 @@ from .layout import (
     partition_key,
     rows_to_arrow,
 )
+from .retention import move_cold_days
+from .state import file_sha256, lock_state, read_state
 
 log = logging.getLogger("gantry_gradio")
 _ROWS_PER_GROUP = 200_000
@@ -70,6 +72,7 @@ class ExportReport:
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     swept: int = 0  # stray files deleted (see LakeExporter.sweep)
+    cold_days: list[str] = field(default_factory=list)  # left the SQL store (retention)
 
 
 #: A lake file no partition names is deleted once it is this old (an
@@ -97,6 +100,9 @@ class LakeExporter:
             change = current_change(conn, app_id)
             watermark, pending = read_state(conn, app_id)
             changed = self._changed_days(conn, app_id, watermark, change)
+        changed |= days_with_late_feedback(
+            self.engine, self.catalog, self.blobs, app_id, watermark, change
+        )
         complete_before = now_us() // DAY_US * DAY_US
         superseded: list[str] = []
         days = sorted(d for d in changed | pending if d < complete_before)
@@ -115,6 +121,10 @@ class LakeExporter:
                 report.failed[day_name(day)] = f"{type(exc).__name__}: {exc}"
         self._advance(app_id, change, changed | pending)
         self.publish(application, app_id, superseded)
+        try:
+            report.cold_days = move_cold_days(self.engine, self.catalog, self.blobs, app_id)
+        except Exception as exc:  # noqa: BLE001 - the days stay hot; the next pass tries again
+            log.warning("could not move old days of %s to the lake only: %s", application, exc)
         try:
             report.swept = self.sweep(application)
         except Exception as exc:  # noqa: BLE001 - strays waste space only; the next pass tries again
@@ -173,28 +183,29 @@ class LakeExporter:
             with self.engine.connect() as conn:
                 change = current_change(conn, app_id)
         for _attempt in range(_COMMIT_ATTEMPTS):
-            based_on = self.current_file(app_id, day_us)
+            based_on, holds = self.current_file(app_id, day_us)
             fields = self.catalog.fields(app_id, refresh=True)
             with tempfile.TemporaryDirectory(prefix="gantry-lake-") as tmp:
                 path = Path(tmp) / "part.parquet"
                 # A damaged file being rebuilt cannot give rows: SQL's are all there are.
                 source = None if based_on == replacing else based_on
-                rows, columns = self._write_day(app_id, fields, day_us, path, source)
+                rows, columns = self._write_day(app_id, fields, day_us, path, source, holds)
                 written = self.put_day(application, day_us, change, path, rows, columns)
             committed = self.commit_day(app_id, day_us, change, written, based_on, replacing)
             if committed is not None:
                 return rows, committed
         raise RuntimeError(f"the day's file kept changing during {_COMMIT_ATTEMPTS} exports")
 
-    def current_file(self, app_id: int, day_us: int) -> str | None:
-        """The URI of the day's partition file, if it has one."""
+    def current_file(self, app_id: int, day_us: int) -> tuple[str | None, int]:
+        """The URI of the day's partition file (None: it has none) and the
+        change number it holds (-1)."""
         with self.engine.connect() as conn:
-            reference = conn.scalar(
-                sa.select(_PARTITIONS.c.uri).where(
+            row = conn.execute(
+                sa.select(_PARTITIONS.c.uri, _PARTITIONS.c.change_seq).where(
                     _PARTITIONS.c.application_id == app_id, _PARTITIONS.c.day_us == day_us
                 )
-            )
-        return None if reference is None else file_uri(self.blobs, reference)
+            ).first()
+        return (None, -1) if row is None else (file_uri(self.blobs, row.uri), row.change_seq)
 
     def put_day(
         self, application: str, day_us: int, change: int, path: Path, rows: int, columns: list[str]
@@ -246,10 +257,12 @@ class LakeExporter:
         day_us: int,
         path: Path,
         based_on: str | None = None,
+        holds: int = -1,
     ) -> tuple[int, list[str]]:
         """Stream the day's SQL rows into `path` in row groups (never the
         whole day in memory), then the rows of the day's current file
-        (`based_on`) that only the lake holds: imported, or gone from SQL."""
+        (`based_on`, holding changes up to `holds`) that only the lake holds
+        (imported, or gone from SQL), with feedback that came for them since."""
         table = self.catalog.table(app_id)
         ordered = list(fields.values())
         arrow_schema = lake_schema(fields)
@@ -277,6 +290,7 @@ class LakeExporter:
                 rows += len(chunk)
             if based_on is not None:
                 only_here = lake_only_rows(self.blobs, based_on, in_sql, arrow_schema)
+                only_here = with_late_feedback(self.engine, app_id, fields, only_here, holds)
                 writer.write_table(only_here)
                 rows += len(only_here)
         return rows, arrow_schema.names
@@ -300,7 +314,7 @@ class LakeExporter:
         where = (_PARTITIONS.c.application_id == app_id, _PARTITIONS.c.day_us == day_us)
         ours = [self.blobs.uri_for(key)] if key else []
         with self.engine.begin() as conn:
-            _lock_state(conn, app_id)
+            lock_state(conn, app_id)
             current = conn.execute(
                 sa.select(_PARTITIONS.c.uri, _PARTITIONS.c.change_seq).where(*where)
             ).first()
@@ -338,7 +352,7 @@ class LakeExporter:
         """Move the watermark to `change`; keep pending every day seen whose
         partition does not hold all changes up to the new watermark."""
         with self.engine.begin() as conn:
-            _lock_state(conn, app_id)
+            lock_state(conn, app_id)
             watermark, pending = read_state(conn, app_id)
             new_watermark = max(watermark, change)
             covered = dict(
@@ -439,11 +453,6 @@ def conform(table: pa.Table, arrow_schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=arrow_schema)
 
 
-def file_sha256(path: Path) -> str:
-    with open(path, "rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
-
-
 def fetch_batches(conn: sa.Connection, stmt: sa.Select, size: int) -> Iterator[list[tuple]]:
     """The statement's rows as plain tuples, `size` at a time, straight from
     the driver's cursor: building SQLAlchemy Row objects was a fifth of an
@@ -485,21 +494,3 @@ def changed_days(
             stmt = stmt.where(table.c.change_seq <= upto)
         hours = conn.scalars(stmt)
     return {hour - hour % DAY_US for hour in hours}
-
-
-def _lock_state(conn: sa.Connection, app_id: int) -> None:
-    """The application's lake lock (its state row), held to commit."""
-    conn.execute(
-        _STATE.update()
-        .where(_STATE.c.application_id == app_id)
-        .values(watermark=_STATE.c.watermark)
-    )
-
-
-def read_state(conn: sa.Connection, app_id: int) -> tuple[int, set[int]]:
-    row = conn.execute(
-        sa.select(_STATE.c.watermark, _STATE.c.pending).where(_STATE.c.application_id == app_id)
-    ).first()
-    if row is None:
-        return -1, set()
-    return int(row.watermark), set(json.loads(row.pending))

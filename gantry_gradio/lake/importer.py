@@ -117,7 +117,7 @@ def _import_day(
     for _attempt in range(5):
         fields = exporter.catalog.fields(app_id, refresh=True)
         arrow_schema = lake_schema(fields)
-        based_on = exporter.current_file(app_id, day)
+        based_on, _holds = exporter.current_file(app_id, day)
         existing = (
             lake_only_rows(exporter.blobs, based_on, [], arrow_schema)
             if based_on is not None

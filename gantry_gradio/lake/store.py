@@ -27,7 +27,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,7 +42,7 @@ from ..store import schema
 from ..store.changes import current_change
 from ..store.query import SqlRecordStore, _Compiled
 from ..store.schema import RECORD_COLUMNS, Field
-from .export import LakeExporter, changed_days, fetch_batches, file_sha256, read_state
+from .export import LakeExporter, changed_days, fetch_batches
 from .layout import (
     DAY_US,
     column_names,
@@ -52,6 +52,7 @@ from .layout import (
     rows_to_arrow,
 )
 from .mirror_file import Mirror, MirrorFile, identity_of
+from .state import file_sha256, read_state
 
 log = logging.getLogger("gantry_gradio")
 T = TypeVar("T")
@@ -213,6 +214,27 @@ class LakeRecordStore(SqlRecordStore):
     mean_over_time = _retrying(SqlRecordStore.mean_over_time)
     value_range = _retrying(SqlRecordStore.value_range)
     histogram = _retrying(SqlRecordStore.histogram)
+
+    def stored_join_keys(self, application: str, join_keys: Sequence[str]) -> set[str]:
+        """The SQL store's, and those only the lake holds (imported, or moved
+        out of SQL by retention), from the DuckDB copy."""
+        found = self._sql.stored_join_keys(application, join_keys)
+        rest = [key for key in join_keys if key not in found]
+        if not rest or not self.has_application(application):
+            return found
+        app_id = self.catalog.application_id(application)
+        if not self._sync(app_id, application):
+            return found
+        table = schema.records_table_name(app_id)
+        cursor = self._db.cursor()
+        try:
+            cursor.register("wanted", pa.table({"join_key": pa.array(rest, pa.string())}))
+            rows = cursor.execute(
+                f"SELECT join_key FROM {table} WHERE join_key IN (SELECT join_key FROM wanted)"
+            ).fetchall()
+        finally:
+            cursor.close()
+        return found | {key for (key,) in rows}
 
     def _forget(self, application: str) -> None:
         app_id = self.catalog.application_id(application)

@@ -101,7 +101,7 @@ def insert_rows(
     _insert(conn, table.name, columns, entry.count)
 
 
-def insert_events(conn: sa.Connection, app_id: int, entry: Any) -> int:
+def insert_events(conn: sa.Connection, app_id: int, entry: Any, change: int) -> int:
     """The entry's feedback events, with the ids the per-record expansion
     gives them (`BulkEntry.event_id`). Returns how many."""
     texts = entry.event_texts()
@@ -111,6 +111,7 @@ def insert_events(conn: sa.Connection, app_id: int, entry: Any) -> int:
         "join_key": entry.join_keys,
         "timestamp_us": entry.timestamps,
         "feedback": texts,
+        "change_seq": Constant(change),
     }
     if None in texts:
         kept = [text is not None for text in texts]

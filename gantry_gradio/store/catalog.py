@@ -58,15 +58,27 @@ class Catalog:
                 schema.metadata.create_all(self.engine)
             self._add_change_columns()
             self._add_column(schema.lake_partitions.name, "sha256", "VARCHAR(64)")
+            self._add_column(schema.lake_state.name, "retention_days", "INTEGER")
+            self._add_column(
+                schema.feedback_events.name,
+                "change_seq",
+                "BIGINT",
+                index=("ix_gantry_feedback_change", "application_id, change_seq"),
+            )
             self._tables_ready = True
 
-    def _add_column(self, table: str, column: str, sql_type: str) -> None:
-        """A column a later version added to a state table (NULL in old rows)."""
+    def _add_column(
+        self, table: str, column: str, sql_type: str, *, index: tuple[str, str] | None = None
+    ) -> None:
+        """A column a later version added to a state table (NULL in old
+        rows), and the index (name, columns) that goes with it."""
         if column in {c["name"] for c in sa.inspect(self.engine).get_columns(table)}:
             return
         try:
             with self.engine.begin() as conn:
                 conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+                if index is not None:
+                    conn.exec_driver_sql(f"CREATE INDEX {index[0]} ON {table} ({index[1]})")
         except (OperationalError, ProgrammingError):
             pass  # read-only, or another process added it first
 

@@ -43,7 +43,12 @@ feedback_events = sa.Table(
     sa.Column("join_key", sa.String(256), nullable=False),
     sa.Column("timestamp_us", sa.BigInteger, nullable=False),
     sa.Column("feedback", sa.Text, nullable=False),
+    # The change number of the write that stored it (NULL: stored before
+    # events had one): how an export pass finds late feedback for records
+    # only the lake holds (lake/retention.py).
+    sa.Column("change_seq", sa.BigInteger),
     sa.Index("ix_gantry_feedback_key", "application_id", "join_key"),
+    sa.Index("ix_gantry_feedback_change", "application_id", "change_seq"),
 )
 
 views = sa.Table(
@@ -201,6 +206,8 @@ lake_state = sa.Table(
     sa.Column("application_id", sa.Integer, primary_key=True),
     sa.Column("watermark", sa.BigInteger, nullable=False),
     sa.Column("pending", sa.Text, nullable=False),
+    # Recent days the SQL store keeps (NULL: all); older ones live in the lake only.
+    sa.Column("retention_days", sa.Integer),
 )
 
 #: Review queues (gantry_gradio/review): which records a queue holds, in

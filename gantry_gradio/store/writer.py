@@ -138,7 +138,9 @@ class RecordWriter:
                     stored = 0
                     for entry in entries:
                         bulk_insert.insert_rows(conn, table, fields, entry, change)
-                        stored += entry.count + bulk_insert.insert_events(conn, app_id, entry)
+                        stored += entry.count + bulk_insert.insert_events(
+                            conn, app_id, entry, change
+                        )
                     return WriteResult(stored=stored)
         return self.write([record for entry in entries for record in expand(entry)])
 
@@ -187,7 +189,7 @@ class RecordWriter:
                 # seen; their columns were committed before that feedback was.
                 fields = self.catalog.fields(app_id, refresh=True)
                 table = self.catalog.table(app_id)
-            self._insert_events(conn, app_id, events)
+            self._insert_events(conn, app_id, events, change)
             result.stored += len(events)
             rows = []
             for key, (entry, flat) in predictions.items():
@@ -216,7 +218,9 @@ class RecordWriter:
                 ],
             )
 
-    def _insert_events(self, conn: sa.Connection, app_id: int, events: list[_Event]) -> None:
+    def _insert_events(
+        self, conn: sa.Connection, app_id: int, events: list[_Event], change: int
+    ) -> None:
         """Events whose id is stored already (a re-delivered batch) are skipped."""
         if events:
             rows = [
@@ -226,6 +230,7 @@ class RecordWriter:
                     "join_key": e.join_key,
                     "timestamp_us": e.timestamp,
                     "feedback": json.dumps(e.values, ensure_ascii=False),
+                    "change_seq": change,
                 }
                 for e in events
             ]
@@ -255,8 +260,9 @@ class RecordWriter:
         return found
 
     @staticmethod
-    def _place(fields: dict[str, Field], values: dict[str, Any]) -> tuple[dict, dict]:
-        """Split values into typed columns and `extra` (kind clashes, past a cap)."""
+    def place(fields: dict[str, Field], values: dict[str, Any]) -> tuple[dict, dict]:
+        """Split values into typed columns (by column name, `f17`) and
+        `extra` (kind clashes, past a cap); the lake's late feedback too."""
         columns, extra = {}, {}
         placeable = set(_within_record_cap(values))
         for path, value in values.items():
@@ -269,7 +275,7 @@ class RecordWriter:
         return columns, extra
 
     def _row(self, table: sa.Table, fields: dict[str, Field], values: dict, entry: dict) -> dict:
-        columns, extra = self._place(fields, values)
+        columns, extra = self.place(fields, values)
         row = dict.fromkeys(table.c.keys())
         row.update(columns)
         row.update(
@@ -292,7 +298,7 @@ class RecordWriter:
         extra: Any,
         change: int,
     ) -> None:
-        columns, clashes = self._place(fields, feedback)
+        columns, clashes = self.place(fields, feedback)
         kept = {p: v for p, v in json.loads(extra or "{}").items() if not p.startswith("feedback.")}
         kept.update(clashes)
         columns["extra"] = json.dumps(kept, ensure_ascii=False) if kept else None

@@ -1,0 +1,131 @@
+"""Late feedback for records only the lake holds (imported, or moved out of
+the SQL store by retention).
+
+Why: feedback can arrive months after its prediction. Its event is stored in
+SQL as always (the writer keeps events of keys it has no row for), stamped
+with its write's change number; an export pass then finds the events newer
+than its watermark whose key has no SQL row, looks the keys up in the lake's
+files, and writes those days again with each such record's feedback merged
+from all its events, as the writer merges them for a row it holds."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from ..blobs import BlobStore
+from ..store import schema
+from ..store.catalog import Catalog
+from ..store.schema import Field
+from ..store.writer import RecordWriter
+from .layout import column_names, file_uri
+
+_PARTITIONS = schema.lake_partitions
+_EVENTS = schema.feedback_events.c
+_KEYS_PER_QUERY = 500
+
+
+def days_with_late_feedback(
+    engine: sa.Engine, catalog: Catalog, blobs: BlobStore, app_id: int, after: int, upto: int
+) -> set[int]:
+    """The days whose lake file holds a record (with no SQL row) that got
+    feedback in changes (after, upto]."""
+    table = catalog.table(app_id)
+    with engine.connect() as conn:
+        keys = list(
+            conn.scalars(
+                sa.select(_EVENTS.join_key)
+                .where(
+                    _EVENTS.application_id == app_id,
+                    _EVENTS.change_seq > after,
+                    _EVENTS.change_seq <= upto,
+                    ~sa.exists().where(table.c.join_key == _EVENTS.join_key),
+                )
+                .distinct()
+            )
+        )
+        if not keys:
+            return set()
+        parts = conn.execute(
+            sa.select(_PARTITIONS.c.day_us, _PARTITIONS.c.uri).where(
+                _PARTITIONS.c.application_id == app_id
+            )
+        ).all()
+    wanted = pa.array(keys, pa.string())
+    days = set()
+    with tempfile.TemporaryDirectory(prefix="gantry-late-") as tmp:
+        for day, reference in parts:
+            try:
+                path = blobs.fetch(file_uri(blobs, reference), Path(tmp))
+                there = pq.read_table(path, columns=["join_key"]).column("join_key")
+            except Exception:  # noqa: BLE001 - a bad file is rebuilt by its reader; skip it here
+                continue
+            if pc.any(pc.is_in(there, wanted)).as_py():
+                days.add(day)
+    return days
+
+
+def with_late_feedback(
+    engine: sa.Engine, app_id: int, fields: dict[str, Field], rows: pa.Table, since: int
+) -> pa.Table:
+    """`rows` (a day file's lake-only rows) with the feedback of every record
+    that got an event after change `since` merged from all its events."""
+    keys = _keys_with_events_after(engine, app_id, since, rows.column("join_key"))
+    if not keys:
+        return rows
+    touched = pc.is_in(rows.column("join_key"), pa.array(keys, pa.string()))
+    merged = _merged_feedback(engine, app_id, keys)
+    names = column_names(fields)
+    updated = []
+    for row in rows.filter(touched).to_pylist():
+        columns, clashes = RecordWriter.place(fields, merged.get(row["join_key"], {}))
+        for column, value in columns.items():
+            row[names[column]] = value
+        extra = json.loads(row["extra"] or "{}")
+        kept = {p: v for p, v in extra.items() if not p.startswith("feedback.")} | clashes
+        row["extra"] = json.dumps(kept, ensure_ascii=False) if kept else None
+        updated.append(row)
+    return pa.concat_tables(
+        [rows.filter(pc.invert(touched)), pa.Table.from_pylist(updated, schema=rows.schema)]
+    )
+
+
+def _keys_with_events_after(
+    engine: sa.Engine, app_id: int, since: int, keys: pa.ChunkedArray
+) -> list[str]:
+    with engine.connect() as conn:
+        recent = list(
+            conn.scalars(
+                sa.select(_EVENTS.join_key)
+                .where(_EVENTS.application_id == app_id, _EVENTS.change_seq > since)
+                .distinct()
+            )
+        )
+    if not recent:
+        return []
+    recent_keys = pa.array(recent, pa.string())
+    return pc.filter(keys, pc.is_in(keys, recent_keys)).to_pylist()
+
+
+def _merged_feedback(engine: sa.Engine, app_id: int, keys: list[str]) -> dict[str, dict]:
+    """Per key, its events' values (stored as dotted paths), latest
+    timestamp winning per field, ties by event id: the writer's merge."""
+    merged: dict[str, dict] = {}
+    with engine.connect() as conn:
+        for at in range(0, len(keys), _KEYS_PER_QUERY):
+            chunk = keys[at : at + _KEYS_PER_QUERY]
+            rows = conn.execute(
+                sa.select(_EVENTS.join_key, _EVENTS.feedback)
+                .where(_EVENTS.application_id == app_id, _EVENTS.join_key.in_(chunk))
+                .order_by(_EVENTS.timestamp_us, _EVENTS.event_id)
+            )
+            for key, values in rows:
+                merged.setdefault(key, {}).update(json.loads(values))
+    return merged
+
