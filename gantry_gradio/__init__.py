@@ -33,6 +33,7 @@ from .datasets import Dataset, DatasetError
 from .evaluation import Evaluation, Metric
 from .join_key import JoinKey
 from .lake import ExportReport
+from .lake.forget import DeletionReport
 from .lake.importer import ImportReport
 from .projections import Projection, ProjectionError, register_projection
 from .review import ReviewError, ReviewQueue
@@ -55,6 +56,7 @@ __all__ = [
     "Client",
     "Dataset",
     "DatasetError",
+    "DeletionReport",
     "Evaluation",
     "ExportReport",
     "FeedbackControls",
@@ -88,6 +90,7 @@ __all__ = [
     "create_review_queue",
     "create_view",
     "delete_alert",
+    "delete_records",
     "delete_review_queue",
     "delete_view",
     "evaluate",
@@ -223,6 +226,7 @@ stats = _on_default_client("stats")
 export_lake = _on_default_client("export_lake")
 import_records = _on_default_client("import_records")
 set_retention = _on_default_client("set_retention")
+delete_records = _on_default_client("delete_records")
 get_retention = _on_default_client("get_retention")
 query = _on_default_client("query")
 percent_true = _on_default_client("percent_true")

@@ -27,6 +27,7 @@ from .evaluation import run as evaluation_run
 from .evaluation import runs as evaluation_runs
 from .join_key import JoinKey, check_join_key
 from .lake import ExportReport, LakeExporter, LakeExportScheduler, LakeRecordStore
+from .lake.forget import DeletionReport, forget
 from .lake.importer import ImportReport, import_records
 from .lake.state import get_retention, set_retention
 from .projections import Projection, resolve
@@ -388,6 +389,31 @@ class Client:
             )
         self.lake.ensure_state(app_id)
         set_retention(self.engine, app_id, days)
+
+    def delete_records(
+        self,
+        application: str,
+        join_keys: Sequence[str] | None = None,
+        *,
+        tags: dict[str, Any] | None = None,
+    ) -> DeletionReport:
+        """Delete records on request (a user's right to be forgotten): those
+        with these join keys, or whose tags equal all of `tags` (e.g.
+        `{"username": "ana"}`), from the SQL store, the lake's files, every
+        process's DuckDB copy, with their feedback and the stored files no
+        other record uses. What was logged and not yet stored is stored
+        first, so it goes too."""
+        _check_application(application)
+        if join_keys is None and not tags:
+            raise ValueError("delete_records needs join_keys or tags to choose the records")
+        if isinstance(join_keys, str):
+            raise TypeError("join_keys is a list of join keys, not one string")
+        self.flush()
+        keys = list(join_keys or [])
+        if tags:
+            filters = [(f"tags.{name}", "==", value) for name, value in tags.items()]
+            keys += list(self.store.keys(Selection(application, filters=filters))["join_key"])
+        return forget(self.lake, application, keys)
 
     def get_retention(self, application: str) -> int | None:
         """The days the SQL store keeps for the application (None: all)."""

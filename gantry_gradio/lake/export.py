@@ -51,7 +51,7 @@ from .layout import (
     rows_to_arrow,
 )
 from .retention import move_cold_days
-from .state import file_sha256, lock_state, read_state
+from .state import file_sha256, lock_state, read_state, tombstoned
 
 log = logging.getLogger("gantry_gradio")
 _ROWS_PER_GROUP = 200_000
@@ -289,7 +289,8 @@ class LakeExporter:
                 writer.write_table(batch)
                 rows += len(chunk)
             if based_on is not None:
-                only_here = lake_only_rows(self.blobs, based_on, in_sql, arrow_schema)
+                deleted = pa.chunked_array([pa.array(tombstoned(self.engine, app_id), pa.string())])
+                only_here = lake_only_rows(self.blobs, based_on, [*in_sql, deleted], arrow_schema)
                 only_here = with_late_feedback(self.engine, app_id, fields, only_here, holds)
                 writer.write_table(only_here)
                 rows += len(only_here)
@@ -431,8 +432,8 @@ def lake_only_rows(
     blobs: BlobStore, uri: str, in_sql: list[pa.ChunkedArray], arrow_schema: pa.Schema
 ) -> pa.Table:
     """The rows of a day's lake file whose join keys are not among `in_sql`
-    (the day's SQL rows), in `arrow_schema`: a field the file predates is
-    null, as in its other rows."""
+    (the day's SQL rows, and deleted ones), in `arrow_schema`: a field the
+    file predates is null, as in its other rows."""
     with tempfile.TemporaryDirectory(prefix="gantry-lake-") as tmp:
         table = pq.read_table(blobs.fetch(uri, Path(tmp)))
     if in_sql:

@@ -6,7 +6,8 @@ to serve. `import_records` checks a table column by column, as log_records
 does (names, kinds, join keys, time), and writes each day it covers as the
 day's lake file, merged with the file the day has: the rows only the lake
 holds stay, a record whose join key is stored already (in the day's file or
-in the SQL store) is skipped, so running an import again adds nothing.
+in the SQL store) or was deleted on request is skipped, so running an import
+again adds nothing.
 
 The columns are the dotted names `query` returns: `timestamp` (required),
 `join_key` (else one is derived from the row's content, so the same row
@@ -36,6 +37,7 @@ from ..store.changes import claim_change
 from ..store.writer import MAX_COLUMNS_PER_RECORD_SECTION
 from .export import LakeExporter, conform, lake_only_rows
 from .layout import ARROW_TYPES, DAY_US, column_names, day_name, lake_schema
+from .state import tombstoned
 
 SECTIONS = ("inputs", "outputs", "tags", "feedback", "projections")
 _BASE = ("timestamp", "join_key", "version")
@@ -82,6 +84,7 @@ def import_records(
     day_of = pc.multiply(pc.divide(micros, DAY_US), DAY_US)  # integer division: times >= 0
     _refuse_live_days(exporter, app_id, sorted(set(day_of.to_pylist())))
     stored = _stored_in_sql(exporter, app_id, records.column("join_key"))
+    stored += tombstoned(exporter.engine, app_id)  # deleted on request: never again
     with exporter.engine.begin() as conn:
         change = claim_change(conn, app_id)
     by_path = {f.path: f for f in fields.values()}

@@ -53,3 +53,14 @@ def get_retention(engine: sa.Engine, app_id: int) -> int | None:
         return conn.scalar(
             sa.select(_STATE.c.retention_days).where(_STATE.c.application_id == app_id)
         )
+
+
+def tombstoned(engine: sa.Engine, app_id: int, after: int = -1) -> list[str]:
+    """Keys of records deleted on request in changes after `after` (lake/forget.py)."""
+    t = schema.deletions.c
+    with engine.connect() as conn:
+        return list(
+            conn.scalars(
+                sa.select(t.join_key).where(t.application_id == app_id, t.change_seq > after)
+            )
+        )

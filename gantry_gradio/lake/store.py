@@ -52,7 +52,7 @@ from .layout import (
     rows_to_arrow,
 )
 from .mirror_file import Mirror, MirrorFile, identity_of
-from .state import file_sha256, read_state
+from .state import file_sha256, read_state, tombstoned
 
 log = logging.getLogger("gantry_gradio")
 T = TypeVar("T")
@@ -425,6 +425,7 @@ class LakeRecordStore(SqlRecordStore):
                     f"DELETE FROM {table} WHERE hour_us >= ? AND hour_us < ?", [day, day + DAY_US]
                 )
             self._load_files(table, fields, [(*lake[day], day) for day in new_files])
+            self._drop_deleted(table, app_id, mirror.seen_change)
             changed = self.catalog.table(app_id).c.change_seq > mirror.seen_change
             self._copy_from_sql(
                 table, app_id, fields, _outside(set(lake)), arrow_schema, changed, replacing=True
@@ -433,6 +434,17 @@ class LakeRecordStore(SqlRecordStore):
         mirror.columns = tuple(f.column for f in fields.values())
         mirror.seen_change = change
         self._file.save(cursor, app_id, mirror)
+
+    def _drop_deleted(self, table: str, app_id: int, after: int) -> None:
+        """Records deleted on request since `after` (lake/forget.py), from
+        whichever tier the copy took them."""
+        deleted = tombstoned(self.engine, app_id, after)
+        if deleted:
+            self._cursor.register("deleted", pa.table({"join_key": pa.array(deleted, pa.string())}))
+            self._cursor.execute(
+                f"DELETE FROM {table} WHERE join_key IN (SELECT join_key FROM deleted)"
+            )
+            self._cursor.unregister("deleted")
 
     def _load_files(
         self,

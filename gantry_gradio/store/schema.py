@@ -200,6 +200,19 @@ lake_partitions = sa.Table(
 #: Per application: every change up to `watermark` is in an exported
 #: partition, except in the `pending` days (JSON list of day_us: days not yet
 #: complete, or whose export failed), which readers serve from SQL.
+#: Records deleted on request (a user's right to be forgotten): every tier
+#: drops them (the SQL store at once, the lake's files and every process's
+#: DuckDB copy by the change number), and an import never brings them back.
+deletions = sa.Table(
+    "gantry_deletions",
+    metadata,
+    sa.Column("application_id", sa.Integer, primary_key=True),
+    sa.Column("join_key", sa.String(256), primary_key=True),
+    sa.Column("change_seq", sa.BigInteger, nullable=False),
+    sa.Column("deleted_at_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_gantry_deletions_change", "application_id", "change_seq"),
+)
+
 lake_state = sa.Table(
     "gantry_lake_state",
     metadata,
