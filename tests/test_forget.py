@@ -18,9 +18,9 @@ APP = "forget-app"
 APRIL = pd.Timestamp("2022-04-01", tz="UTC")
 
 
-def _client(root) -> Client:
+def _client(root, store: str | None = None) -> Client:
     client = Client(
-        f"sqlite:///{root / 'records.db'}",
+        store or f"sqlite:///{root / 'records.db'}",
         blobs=root / "blobs",
         spool_dir=root / "spool",
         analytics="lake",
@@ -42,8 +42,8 @@ def _lake_keys(client: Client) -> set[str]:
     return found
 
 
-def test_a_users_records_leave_every_tier(tmp_path):
-    client = _client(tmp_path)
+def test_a_users_records_leave_every_tier(tmp_path, store_url):
+    client = _client(tmp_path, store_url)
     now = pd.Timestamp.now(tz="UTC").floor("s")
     try:
         old = []  # April: exported, then moved out of SQL by retention

@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -38,9 +39,19 @@ APP = "retained-app"
 HERE = Path(__file__).parent
 
 
-def _client(root: Path) -> Client:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_stores(request, tmp_path) -> list[str]:
+    """Two empty stores of one kind: SQLite files, or databases on a real
+    PostgreSQL server."""
+    if request.param == "sqlite":
+        return [f"sqlite:///{tmp_path / name}.db" for name in ("cold", "warm")]
+    server = request.getfixturevalue("postgres")
+    return [server.create_database(f"t_{uuid.uuid4().hex[:12]}") for _ in range(2)]
+
+
+def _client(root: Path, store: str | None = None) -> Client:
     client = Client(
-        f"sqlite:///{root / 'records.db'}",
+        store or f"sqlite:///{root / 'records.db'}",
         blobs=root / "blobs",
         spool_dir=root / "spool",
         analytics="lake",
@@ -81,11 +92,12 @@ def _log_keyed(client: Client, application: str, records: list[dict]) -> list[st
     return keys
 
 
-def _twins(tmp_path: Path) -> tuple[Client, Client, list[str]]:
+def _twins(tmp_path: Path, stores: list[str]) -> tuple[Client, Client, list[str]]:
     """Two stores with one history: `cold` will keep 30 days in SQL, `warm`
     everything."""
     records = _fixed_records(range(5), 9)
-    cold, warm = _client(tmp_path / "cold"), _client(tmp_path / "warm")
+    cold = _client(tmp_path / "cold", stores[0])
+    warm = _client(tmp_path / "warm", stores[1])
     for client in (cold, warm):
         keys = _log_keyed(client, APP, records)
         client.create_view(APP, "young", "2022-04-02", "2022-04-05", ["tags.num < 10"])
@@ -93,8 +105,8 @@ def _twins(tmp_path: Path) -> tuple[Client, Client, list[str]]:
     return cold, warm, keys
 
 
-def test_every_read_answers_alike_before_and_after_days_go_cold(tmp_path):
-    cold, warm, keys = _twins(tmp_path)
+def test_every_read_answers_alike_before_and_after_days_go_cold(tmp_path, two_stores):
+    cold, warm, keys = _twins(tmp_path, two_stores)
     try:
         assert _assert_same_answers(cold.store, warm.store, APP) >= 80
         cold.set_retention(APP, 30)
