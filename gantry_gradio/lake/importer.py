@@ -36,7 +36,7 @@ from ..join_key import MAX_JOIN_KEY_LENGTH
 from ..store.changes import claim_change
 from ..store.writer import MAX_COLUMNS_PER_RECORD_SECTION
 from .export import LakeExporter, conform, lake_only_rows
-from .layout import ARROW_TYPES, DAY_US, column_names, day_name, lake_schema
+from .layout import DAY_US, column_names, day_name, lake_schema
 from .state import tombstoned
 
 SECTIONS = ("inputs", "outputs", "tags", "feedback", "projections")
@@ -79,22 +79,26 @@ def import_records(
     app_id = catalog.ensure_application(application)
     exporter.ensure_state(app_id)  # its row is the lock day files are committed under
     kinds = {name: _kind(column.type) for name, column in values.items()}
-    fields = _granted(catalog.ensure_fields(app_id, kinds), kinds)
+    _refuse_other_kinds(catalog.fields(app_id, refresh=True), kinds)
     micros = records.column("timestamp").cast(pa.int64())
     day_of = pc.multiply(pc.divide(micros, DAY_US), DAY_US)  # integer division: times >= 0
-    _refuse_live_days(exporter, app_id, sorted(set(day_of.to_pylist())))
+    days = sorted(pc.unique(day_of).to_pylist())
+    _refuse_live_days(exporter, app_id, days)
+    fields = catalog.ensure_fields(app_id, kinds)
+    _refuse_past_budget(fields, kinds)
     stored = _stored_in_sql(exporter, app_id, records.column("join_key"))
     stored += tombstoned(exporter.engine, app_id)  # deleted on request: never again
+    skip = pa.array(stored, pa.string())
     with exporter.engine.begin() as conn:
         change = claim_change(conn, app_id)
     by_path = {f.path: f for f in fields.values()}
     names = column_names(fields)
     renamed = {path: names[by_path[path].column] for path in values}
     superseded: list[str] = []
-    for day in sorted(set(day_of.to_pylist())):
+    for day in days:
         rows = records.filter(pc.equal(day_of, day))
         if stored:
-            rows = rows.filter(pc.invert(pc.is_in(rows.column("join_key"), pa.array(stored))))
+            rows = rows.filter(pc.invert(pc.is_in(rows.column("join_key"), skip)))
         written, replaced = _import_day(exporter, application, app_id, day, change, rows, renamed)
         report.imported += written
         superseded += replaced
@@ -244,21 +248,26 @@ def _field_values(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _kind(arrow_type: pa.DataType) -> str:
-    for kind, target in ARROW_TYPES.items():
-        if arrow_type == target and kind != "json":
-            return kind
-    return "boolean" if pa.types.is_null(arrow_type) else "number"
+    """The field kind of a checked column (see `_field_values`)."""
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    return "text" if pa.types.is_string(arrow_type) else "number"
 
 
-def _granted(fields: dict, kinds: dict[str, str]) -> dict:
-    by_path = {f.path: f for f in fields.values()}
-    for path, kind in kinds.items():
-        known = by_path.get(path)
-        if known is None:
+def _refuse_other_kinds(fields: dict, kinds: dict[str, str]) -> None:
+    for known in fields.values():
+        kind = kinds.get(known.path)
+        if kind is not None and kind != known.kind:
+            raise ValueError(
+                f"field {known.path!r} is stored as {known.kind}; this import has {kind}"
+            )
+
+
+def _refuse_past_budget(fields: dict, kinds: dict[str, str]) -> None:
+    granted = {f.path for f in fields.values()}
+    for path in kinds:
+        if path not in granted:
             raise ValueError(f"field {path!r} is past its section's column budget")
-        if known.kind != kind:
-            raise ValueError(f"field {path!r} is stored as {known.kind}; this import has {kind}")
-    return fields
 
 
 def _join_keys(table: pa.Table, values: dict, stamps: pa.ChunkedArray) -> pa.ChunkedArray:
