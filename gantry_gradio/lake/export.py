@@ -433,12 +433,18 @@ def lake_only_rows(
 ) -> pa.Table:
     """The rows of a day's lake file whose join keys are not among `in_sql`
     (the day's SQL rows, and deleted ones), in `arrow_schema`: a field the
-    file predates is null, as in its other rows."""
+    file predates is null, as in its other rows. Only the keys are read
+    when there are none (a day whose records are all in SQL)."""
     with tempfile.TemporaryDirectory(prefix="gantry-lake-") as tmp:
-        table = pq.read_table(blobs.fetch(uri, Path(tmp)))
-    if in_sql:
-        keys = pa.chunked_array([c for column in in_sql for c in column.chunks], pa.string())
-        table = table.filter(pc.invert(pc.is_in(table.column("join_key"), keys)))
+        path = blobs.fetch(uri, Path(tmp))
+        keys = pq.read_table(path, columns=["join_key"]).column("join_key")
+        keep = pa.array([True] * len(keys))
+        if in_sql:
+            sql = pa.chunked_array([c for column in in_sql for c in column.chunks], pa.string())
+            keep = pc.invert(pc.is_in(keys, sql))
+        if not pc.any(keep).as_py():
+            return arrow_schema.empty_table()
+        table = pq.read_table(path).filter(keep)
     return conform(table, arrow_schema)
 
 

@@ -28,7 +28,7 @@ from .layout import column_names, file_uri
 
 _PARTITIONS = schema.lake_partitions
 _EVENTS = schema.feedback_events.c
-_KEYS_PER_QUERY = 500
+_KEYS_PER_QUERY = 5000
 
 
 def days_with_late_feedback(
@@ -76,6 +76,8 @@ def with_late_feedback(
 ) -> pa.Table:
     """`rows` (a day file's lake-only rows) with the feedback of every record
     that got an event after change `since` merged from all its events."""
+    if len(rows) == 0:
+        return rows
     keys = _keys_with_events_after(engine, app_id, since, rows.column("join_key"))
     if not keys:
         return rows
@@ -99,18 +101,21 @@ def with_late_feedback(
 def _keys_with_events_after(
     engine: sa.Engine, app_id: int, since: int, keys: pa.ChunkedArray
 ) -> list[str]:
+    """Which of `keys` got an event in a change after `since`."""
+    listed = keys.to_pylist()
+    found: list[str] = []
     with engine.connect() as conn:
-        recent = list(
-            conn.scalars(
+        for at in range(0, len(listed), _KEYS_PER_QUERY):
+            found += conn.scalars(
                 sa.select(_EVENTS.join_key)
-                .where(_EVENTS.application_id == app_id, _EVENTS.change_seq > since)
+                .where(
+                    _EVENTS.application_id == app_id,
+                    _EVENTS.change_seq > since,
+                    _EVENTS.join_key.in_(listed[at : at + _KEYS_PER_QUERY]),
+                )
                 .distinct()
             )
-        )
-    if not recent:
-        return []
-    recent_keys = pa.array(recent, pa.string())
-    return pc.filter(keys, pc.is_in(keys, recent_keys)).to_pylist()
+    return found
 
 
 def _merged_feedback(engine: sa.Engine, app_id: int, keys: list[str]) -> dict[str, dict]:
