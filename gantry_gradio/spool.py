@@ -141,7 +141,8 @@ class Spool:
         with stripe.lock:
             segment = stripe.segment
             try:
-                if segment is None or segment.written >= self.segment_bytes:
+                full = segment is not None and segment.written >= self.segment_bytes
+                if segment is None or segment.mapping is None or full:
                     segment = self._start_segment(stripe)
                 end = segment.written + len(data)
                 if end > len(segment.mapping):
@@ -290,6 +291,11 @@ class Spool:
         """Remove fully delivered segments; keep the rest for the next start."""
         with self._lock:
             segments, self._segments = self._segments, []
+            stripes = list(self._stripes.values())
+        for stripe in stripes:
+            with stripe.lock:  # no append is halfway through a segment it seals
+                if stripe.segment is not None:
+                    self._seal(stripe.segment)
         for segment in segments:
             self._seal(segment)
             if segment.offset >= segment.size():
