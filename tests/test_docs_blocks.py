@@ -28,7 +28,8 @@ ROOT = Path(__file__).parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _BLOCK = re.compile(r"```(\w*)\n(.*?)```", re.DOTALL)
 #: Commands that serve until stopped, or install and run this suite.
-_NOT_HERE = ("pip install", "python -m pytest", "dashboard", "backfill.py")
+#: (Benchmarks take minutes to hours; bench/report.py runs them, not this test.)
+_NOT_HERE = ("pip install", "python -m pytest", "dashboard", "backfill.py", "python bench/")
 #: The demo server (`python -m demo_app ...`), not its modules (`demo_app.retrain`).
 _DEMO_SERVER = re.compile(r"python -m demo_app(\s|$)")
 #: A reader runs the commands in the repository, where demo_app is importable.
