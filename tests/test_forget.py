@@ -138,3 +138,53 @@ def test_delete_records_needs_a_choice(tmp_path):
         assert client.flush(60) and len(client.query(APP)) == 1
     finally:
         client.close()
+
+
+def test_import_retention_and_deletion_on_s3(s3_server, s3_bucket, tmp_path):
+    """The same on a lake in an S3 bucket (moto's server over HTTP): an
+    import, a retention move, late feedback for a cold record, a deletion."""
+    import boto3
+
+    client = Client(
+        f"sqlite:///{tmp_path / 'records.db'}",
+        blobs=f"s3://{s3_bucket}/prefix",
+        s3_endpoint_url=s3_server.endpoint_url,
+        spool_dir=tmp_path / "spool",
+        analytics="lake",
+        lake_export_seconds=3600,
+    )
+    client.store.sync_seconds = 0
+    try:
+        logged = [
+            client.log_record(
+                APP,
+                inputs={"text": f"logged {i}"},
+                feedback={"accepted": False},
+                tags={"username": "ana" if i % 2 else "ben"},
+                timestamp=APRIL + pd.Timedelta(hours=5 * i),
+            )
+            for i in range(10)
+        ]
+        assert client.flush(60)
+        history = pd.DataFrame(
+            {
+                "timestamp": [APRIL + pd.Timedelta(days=5, hours=i) for i in range(4)],
+                "inputs.text": [f"imported {i}" for i in range(4)],
+                "tags.username": ["ana", "ben"] * 2,
+            }
+        )
+        assert client.import_records(history, APP).imported == 4
+        client.set_retention(APP, 30)
+        assert client.export_lake(APP)[0].cold_days == ["2022-04-01", "2022-04-02"]
+        client.log_record(APP, feedback={"accepted": True}, join_key=logged[2])
+        assert client.flush(60)
+        client.export_lake(APP)
+        stored = client.query(APP, limit=None).set_index("join_key")
+        assert len(stored) == 14 and stored.loc[logged[2], "feedback.accepted"]
+        assert client.delete_records(APP, tags={"username": "ana"}).records == 7
+        assert set(client.query(APP, limit=None)["tags.username"]) == {"ben"}
+        s3 = boto3.client("s3", endpoint_url=s3_server.endpoint_url)
+        listed = s3.list_objects_v2(Bucket=s3_bucket, Prefix="prefix/lake/")
+        assert all(obj["Key"].startswith("prefix/lake/") for obj in listed["Contents"])
+    finally:
+        client.close()
