@@ -420,7 +420,7 @@ class Client:
         return get_retention(self.engine, self.catalog.application_id(application))
 
     def import_records(
-        self, data: Any, application: str, *, version: str | None = None
+        self, data: Any, application: str, *, version: str | int | None = None
     ) -> ImportReport:
         """Write a history (a DataFrame, an Arrow table or a Parquet file's
         path, with the columns `query` returns) straight into the lake's

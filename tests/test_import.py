@@ -137,6 +137,10 @@ def test_parquet_and_arrow_inputs_and_derived_keys_are_stable(tmp_path):
         (lambda f: f.assign(join_key="x" * 300), "over 256 characters"),
         (lambda f: f.assign(**{"tags.big": 2**60}), "beyond 2\\*\\*53"),
         (lambda f: f.assign(**{"outputs.inference": 1.5}), "stored as text"),
+        (lambda f: f.assign(**{"inputs.huge": "x" * 1_000_001}), "over 1,000,000 characters"),
+        (lambda f: f.assign(version="v\x00"), "NUL"),
+        (lambda f: f.assign(version=""), "empty or longer"),
+        (lambda f: pd.concat([f, f[["inputs.text"]]], axis=1), "Duplicate column names"),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_written(tmp_path, change, error):

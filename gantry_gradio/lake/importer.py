@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from .._timestamps import FUTURE_TOLERANCE_US, now_us
-from .._values import MAX_EXACT_INT, is_field_name
+from .._values import INLINE_TEXT_LIMIT, MAX_EXACT_INT, is_field_name
 from ..join_key import MAX_JOIN_KEY_LENGTH
 from ..store.changes import claim_change
 from ..store.writer import MAX_COLUMNS_PER_RECORD_SECTION
@@ -56,7 +56,7 @@ class ImportReport:
 
 
 def import_records(
-    exporter: LakeExporter, data: Any, application: str, *, version: str | None = None
+    exporter: LakeExporter, data: Any, application: str, *, version: str | int | None = None
 ) -> ImportReport:
     """Write `data` (a DataFrame, an Arrow table or a Parquet file's path)
     into the application's lake days. Raises ValueError or TypeError,
@@ -175,6 +175,8 @@ def _as_arrow(data: Any) -> pa.Table:
 
 
 def _field_names(table: pa.Table) -> list[str]:
+    if len(set(table.column_names)) != len(table.column_names):
+        raise ValueError("two columns have one name")
     names = [name for name in table.column_names if name not in _BASE]
     per_section: dict[str, int] = {}
     for name in names:
@@ -239,8 +241,14 @@ def _field_values(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
         finite = pc.is_finite(as_float)
         return pc.if_else(finite, as_float, pa.scalar(None, pa.float64()))  # NaN/inf: missing
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = column.cast(pa.string())
-        return pc.replace_substring(text, "\x00", "\ufffd")  # as logging stores NUL
+        text = column.cast(pa.large_string())
+        if text.null_count < len(text) and pc.max(pc.utf8_length(text)).as_py() > INLINE_TEXT_LIMIT:
+            raise ValueError(
+                f"column {name!r} has a text over {INLINE_TEXT_LIMIT:,} characters; log such "
+                "values with log_record, which stores them as files"
+            )
+        text = pc.replace_substring(text, "\x00", "\ufffd")  # as logging stores NUL
+        return text.cast(pa.string())
     raise TypeError(
         f"column {name!r} is {kind}; import takes text, numbers and booleans "
         "(log other values with log_records)"
@@ -298,10 +306,27 @@ def _join_keys(table: pa.Table, values: dict, stamps: pa.ChunkedArray) -> pa.Chu
     )
 
 
-def _versions(table: pa.Table, version: str | None) -> pa.ChunkedArray:
+def _versions(table: pa.Table, version: str | int | None) -> pa.ChunkedArray:
+    """The `version` column, else the argument for every record (as logging
+    stores versions: text, 1 to 10,000 characters, no NUL)."""
     if "version" in table.column_names:
-        return table.column("version").cast(pa.string())
-    return pa.chunked_array([pa.array([version] * len(table), pa.string())])
+        column = table.column("version")
+        text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if not (text or pa.types.is_integer(column.type)):
+            raise TypeError(f"column 'version' is {column.type}; versions are text or integers")
+        versions = column.cast(pa.string())
+    else:
+        if version is not None and not isinstance(version, (str, int)):
+            raise TypeError(f"version must be a str or int, not {type(version).__name__}")
+        given = None if version is None else str(version)
+        versions = pa.chunked_array([pa.array([given] * len(table), pa.string())])
+    if versions.null_count < len(versions):
+        lengths = pc.utf8_length(versions)
+        if pc.min(lengths).as_py() < 1 or pc.max(lengths).as_py() > 10_000:
+            raise ValueError("a version is empty or longer than 10,000 characters")
+        if pc.any(pc.match_substring(versions, "\x00")).as_py():
+            raise ValueError("a version holds a NUL character")
+    return versions
 
 
 def _refuse_live_days(exporter: LakeExporter, app_id: int, days: list[int]) -> None:
