@@ -15,14 +15,9 @@ Dataset versions already made are snapshots and are left as they are
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from .._timestamps import now_us
@@ -30,7 +25,8 @@ from ..spool_entry import is_blob_key
 from ..store import schema
 from ..store.changes import claim_change
 from .export import LakeExporter
-from .layout import day_name, file_uri
+from .late_feedback import days_holding
+from .layout import day_name
 from .state import lock_state
 
 _CHUNK = 500
@@ -88,7 +84,7 @@ def forget(exporter: LakeExporter, application: str, join_keys: Sequence[str]) -
     # After the tombstones are committed: a day's file written from now on
     # leaves them out (see LakeExporter._write_day).
     in_lake: set[str] = set()
-    for day, found in _lake_days_holding(exporter, app_id, keys).items():
+    for day, found in days_holding(exporter.engine, exporter.blobs, app_id, keys).items():
         exporter.export_day(application, day, change)
         in_lake.update(found)
         report.days.append(day_name(day))
@@ -108,28 +104,6 @@ def _tombstone(conn: sa.Connection, app_id: int, keys: list[str], change: int) -
             for k in keys
         ],
     )
-
-
-def _lake_days_holding(
-    exporter: LakeExporter, app_id: int, keys: list[str]
-) -> dict[int, list[str]]:
-    """Per lake day, which of the keys its file holds."""
-    with exporter.engine.connect() as conn:
-        parts = conn.execute(
-            sa.select(_PARTITIONS.c.day_us, _PARTITIONS.c.uri).where(
-                _PARTITIONS.c.application_id == app_id
-            )
-        ).all()
-    wanted = pa.array(keys, pa.string())
-    days: dict[int, list[str]] = {}
-    with tempfile.TemporaryDirectory(prefix="gantry-forget-") as tmp:
-        for day, reference in parts:
-            path = exporter.blobs.fetch(file_uri(exporter.blobs, reference), Path(tmp))
-            there = pq.read_table(path, columns=["join_key"]).column("join_key")
-            found = pc.filter(there, pc.is_in(there, wanted)).to_pylist()
-            if found:
-                days[day] = found
-    return days
 
 
 def _delete_unreferenced(exporter: LakeExporter, blob_keys: set[str]) -> int:

@@ -50,24 +50,32 @@ def days_with_late_feedback(
                 .distinct()
             )
         )
-        if not keys:
-            return set()
+    return set(days_holding(engine, blobs, app_id, keys)) if keys else set()
+
+
+def days_holding(
+    engine: sa.Engine, blobs: BlobStore, app_id: int, keys: list[str]
+) -> dict[int, list[str]]:
+    """Per lake day, which of `keys` its current file holds (a file that
+    cannot be read is skipped: it is never served, and its reader rebuilds it)."""
+    with engine.connect() as conn:
         parts = conn.execute(
             sa.select(_PARTITIONS.c.day_us, _PARTITIONS.c.uri).where(
                 _PARTITIONS.c.application_id == app_id
             )
         ).all()
     wanted = pa.array(keys, pa.string())
-    days = set()
-    with tempfile.TemporaryDirectory(prefix="gantry-late-") as tmp:
+    days: dict[int, list[str]] = {}
+    with tempfile.TemporaryDirectory(prefix="gantry-keys-") as tmp:
         for day, reference in parts:
             try:
                 path = blobs.fetch(file_uri(blobs, reference), Path(tmp))
                 there = pq.read_table(path, columns=["join_key"]).column("join_key")
-            except Exception:  # noqa: BLE001 - a bad file is rebuilt by its reader; skip it here
+            except Exception:  # noqa: BLE001 - see the docstring
                 continue
-            if pc.any(pc.is_in(there, wanted)).as_py():
-                days.add(day)
+            found = pc.filter(there, pc.is_in(there, wanted)).to_pylist()
+            if found:
+                days[day] = found
     return days
 
 
