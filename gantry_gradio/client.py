@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -53,6 +54,8 @@ DEFAULT_DATA_DIR = Path("gantry_data")
 MAX_APPLICATION_NAME = 200
 #: A single record above this (after large texts moved to blobs) is refused.
 MAX_ENTRY_BYTES = 16 * 2**20
+#: Application names whose check a log call skips (a bound, not a cache policy).
+_CHECKED_NAMES_KEPT = 1000
 EXIT_FLUSH_SECONDS = 10.0
 
 log = logging.getLogger("gantry_gradio")
@@ -141,6 +144,10 @@ class Client:
         if self._lake_scheduler is not None:
             self._lake_scheduler.start()
         self.closed = False  # set by close(); a closed client logs nothing more
+        # Entry ids: a random prefix per client and a counter, unique across
+        # processes and restarts; `next` on it is one C call, safe across threads.
+        self._entry_ids = map(f"{os.urandom(8).hex()}{{:x}}".format, itertools.count())
+        self._checked_names: set[str] = set()  # application names that passed the check
         self.monitoring_errors = 0  # failures the Gradio integration absorbed
         atexit.register(self.close)
 
@@ -259,7 +266,10 @@ class Client:
     def _entry(self, application, version, inputs, outputs, feedback, join_key, tags, timestamp):
         if self.closed:
             raise RuntimeError("this gantry_gradio client is closed; call gantry_gradio.init()")
-        _check_application(application)
+        if application not in self._checked_names:
+            _check_application(application)
+            if len(self._checked_names) < _CHECKED_NAMES_KEPT:
+                self._checked_names.add(application)
         for value, name in (
             (inputs, "inputs"),
             (outputs, "outputs"),
@@ -288,13 +298,14 @@ class Client:
 
         if self.environment is not None and is_prediction:
             tags = {"env": self.environment, **(tags or {})}
+        logged_at = now_us()
         entry: dict[str, Any] = {
-            "id": JoinKey.new(),
+            "id": next(self._entry_ids),
             "application": application,
             "version": None if version is None else str(version),
             "join_key": check_join_key(join_key),
-            "timestamp": now_us() if timestamp is None else to_epoch_us(timestamp),
-            "logged_at": now_us(),
+            "timestamp": logged_at if timestamp is None else to_epoch_us(timestamp),
+            "logged_at": logged_at,
         }
         if is_prediction:
             entry["prediction"] = {
