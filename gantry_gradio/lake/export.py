@@ -189,7 +189,12 @@ class LakeExporter:
                 path = Path(tmp) / "part.parquet"
                 # A damaged file being rebuilt cannot give rows: SQL's are all there are.
                 source = None if based_on == replacing else based_on
-                rows, columns = self._write_day(app_id, fields, day_us, path, source, holds)
+                try:
+                    rows, columns = self._write_day(app_id, fields, day_us, path, source, holds)
+                except Exception:
+                    if self.current_file(app_id, day_us) != (based_on, holds):
+                        continue  # another exporter replaced (and deleted) the file we read
+                    raise
                 written = self.put_day(application, day_us, change, path, rows, columns)
             committed = self.commit_day(app_id, day_us, change, written, based_on, replacing)
             if committed is not None:

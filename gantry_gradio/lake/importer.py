@@ -118,18 +118,23 @@ def _import_day(
     change: int,
     rows: pa.Table,
     renamed: dict[str, str],
-) -> tuple[int, int, list[str]]:
+) -> tuple[int, list[str]]:
     """Merge the rows into the day's file; (rows written, files superseded)."""
     logged_at = pa.array([now_us()] * len(rows), pa.int64()).cast(pa.timestamp("us", tz="UTC"))
     for _attempt in range(5):
         fields = exporter.catalog.fields(app_id, refresh=True)
         arrow_schema = lake_schema(fields)
-        based_on, _holds = exporter.current_file(app_id, day)
-        existing = (
-            lake_only_rows(exporter.blobs, based_on, [], arrow_schema)
-            if based_on is not None
-            else arrow_schema.empty_table()
-        )
+        based_on, holds = exporter.current_file(app_id, day)
+        try:
+            existing = (
+                lake_only_rows(exporter.blobs, based_on, [], arrow_schema)
+                if based_on is not None
+                else arrow_schema.empty_table()
+            )
+        except Exception:
+            if exporter.current_file(app_id, day) != (based_on, holds):
+                continue  # an export replaced (and deleted) the file we read
+            raise
         there = existing.column("join_key").combine_chunks()
         new = rows.filter(pc.invert(pc.is_in(rows.column("join_key"), there)))
         if len(new) == 0:
