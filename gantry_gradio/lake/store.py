@@ -59,6 +59,8 @@ T = TypeVar("T")
 
 _DUCK_TYPES = {"boolean": "BOOLEAN", "number": "DOUBLE", "text": "VARCHAR", "json": "VARCHAR"}
 _HOUR_US = 3600 * 1_000_000
+#: DuckDB's buffer pool while it loads lake files into its table (see `_load_files`).
+LOAD_MEMORY_LIMIT = "200MB"
 #: Where each SQL store puts NULLs in ORDER BY: SQLite first ascending,
 #: PostgreSQL last ascending (and the other way round descending).
 _NULL_ORDER = {
@@ -111,6 +113,7 @@ class LakeRecordStore(SqlRecordStore):
         self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         store_key = f"{sql.engine.url.render_as_string(hide_password=False)}|{blobs.uri_for('')}"
         self._file = MirrorFile(self.cache_dir, store_key)
+        self._memory_limit = memory_limit
         self._db = self._file.connect(
             {"memory_limit": memory_limit, "default_null_order": null_order}
         )
@@ -466,6 +469,16 @@ class LakeRecordStore(SqlRecordStore):
         )
         paths = ", ".join(_literal(path) for path, _, _ in files)
         days = ", ".join(f"({_literal(path)}, {day})" for path, _, day in files)
+        # Loading streams from the files: a smaller buffer pool for it keeps
+        # the first process's peak down (10M records: +222 MiB, not +398)
+        # and leaves the queries theirs (at 100M they need the larger one).
+        self._cursor.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+        try:
+            self._insert_files(table, renamed, paths, days)
+        finally:
+            self._cursor.execute(f"SET memory_limit = '{self._memory_limit}'")
+
+    def _insert_files(self, table: str, renamed: str, paths: str, days: str) -> None:
         self._cursor.execute(
             f"INSERT INTO {table} BY NAME "
             'SELECT join_key, epoch_us("timestamp") AS timestamp_us, '
