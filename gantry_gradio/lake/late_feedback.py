@@ -23,7 +23,7 @@ from ..blobs import BlobStore
 from ..store import schema
 from ..store.catalog import Catalog
 from ..store.schema import Field
-from ..store.writer import RecordWriter
+from ..store.writer import RecordWriter, merge_events
 from .layout import column_names, file_uri
 
 _PARTITIONS = schema.lake_partitions
@@ -127,18 +127,7 @@ def _keys_with_events_after(
 
 
 def _merged_feedback(engine: sa.Engine, app_id: int, keys: list[str]) -> dict[str, dict]:
-    """Per key, its events' values (stored as dotted paths), latest
-    timestamp winning per field, ties by event id: the writer's merge."""
-    merged: dict[str, dict] = {}
+    """Per key, its events' values merged as the writer merges them for a row
+    it holds (latest timestamp wins per field, ties by event id)."""
     with engine.connect() as conn:
-        for at in range(0, len(keys), _KEYS_PER_QUERY):
-            chunk = keys[at : at + _KEYS_PER_QUERY]
-            rows = conn.execute(
-                sa.select(_EVENTS.join_key, _EVENTS.feedback)
-                .where(_EVENTS.application_id == app_id, _EVENTS.join_key.in_(chunk))
-                .order_by(_EVENTS.timestamp_us, _EVENTS.event_id)
-            )
-            for key, values in rows:
-                merged.setdefault(key, {}).update(json.loads(values))
-    return merged
-
+        return merge_events(RecordWriter.stored_events(conn, app_id, set(keys)))

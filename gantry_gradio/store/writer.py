@@ -51,7 +51,7 @@ class _Event(NamedTuple):
     values: dict[str, Any]
 
 
-def _merge(events: list[_Event]) -> dict[str, dict[str, Any]]:
+def merge_events(events: list[_Event]) -> dict[str, dict[str, Any]]:
     """Per join key, the latest value of each field by timestamp (ties by event
     id, so every process merges alike); an event seen twice counts once."""
     merged: dict[str, dict[str, Any]] = {}
@@ -183,7 +183,7 @@ class RecordWriter:
             change = claim_change(conn, app_id)
             keys = set(predictions) | {e.join_key for e in events}
             existing = self._existing_extras(conn, table, keys)
-            merged = _merge(self._stored_events(conn, app_id, keys) + events)
+            merged = merge_events(self.stored_events(conn, app_id, keys) + events)
             if any(path not in fields for values in merged.values() for path in values):
                 # Another process's feedback names fields this process has not
                 # seen; their columns were committed before that feedback was.
@@ -247,7 +247,7 @@ class RecordWriter:
         return found
 
     @staticmethod
-    def _stored_events(conn: sa.Connection, app_id: int, keys: set[str]) -> list[_Event]:
+    def stored_events(conn: sa.Connection, app_id: int, keys: set[str]) -> list[_Event]:
         events = schema.feedback_events.c
         found = []
         for chunk in _chunks(list(keys)):
