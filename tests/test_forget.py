@@ -13,21 +13,10 @@ import sqlalchemy as sa
 from gantry_gradio import Client
 from gantry_gradio.lake import LakeRecordStore
 from gantry_gradio.store import SqlRecordStore, schema
+from tests.test_lake import _lake_client, _s3_lake_client
 
 APP = "forget-app"
 APRIL = pd.Timestamp("2022-04-01", tz="UTC")
-
-
-def _client(root, store: str | None = None) -> Client:
-    client = Client(
-        store or f"sqlite:///{root / 'records.db'}",
-        blobs=root / "blobs",
-        spool_dir=root / "spool",
-        analytics="lake",
-        lake_export_seconds=3600,
-    )
-    client.store.sync_seconds = 0
-    return client
 
 
 def _lake_keys(client: Client) -> set[str]:
@@ -43,7 +32,7 @@ def _lake_keys(client: Client) -> set[str]:
 
 
 def test_a_users_records_leave_every_tier(tmp_path, store_url):
-    client = _client(tmp_path, store_url)
+    client = _lake_client(store_url, tmp_path)
     now = pd.Timestamp.now(tz="UTC").floor("s")
     try:
         old = []  # April: exported, then moved out of SQL by retention
@@ -128,7 +117,7 @@ def _everything():
 
 
 def test_delete_records_needs_a_choice(tmp_path):
-    client = _client(tmp_path)
+    client = _lake_client(None, tmp_path)
     try:
         client.log_record(APP, inputs={"x": 1})
         with pytest.raises(ValueError, match="join_keys or tags"):
@@ -145,15 +134,7 @@ def test_import_retention_and_deletion_on_s3(s3_server, s3_bucket, tmp_path):
     import, a retention move, late feedback for a cold record, a deletion."""
     import boto3
 
-    client = Client(
-        f"sqlite:///{tmp_path / 'records.db'}",
-        blobs=f"s3://{s3_bucket}/prefix",
-        s3_endpoint_url=s3_server.endpoint_url,
-        spool_dir=tmp_path / "spool",
-        analytics="lake",
-        lake_export_seconds=3600,
-    )
-    client.store.sync_seconds = 0
+    client = _s3_lake_client(tmp_path, s3_server, s3_bucket)
     try:
         logged = [
             client.log_record(

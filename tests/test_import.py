@@ -13,21 +13,10 @@ import sqlalchemy as sa
 
 from gantry_gradio import Client
 from gantry_gradio.store.schema import lake_partitions
+from tests.test_lake import _lake_client
 
 APP = "imported-app"
 APRIL = pd.Timestamp("2022-04-01", tz="UTC")
-
-
-def _lake_client(root, name: str = "records.db") -> Client:
-    client = Client(
-        f"sqlite:///{root / name}",
-        blobs=root / "blobs",
-        spool_dir=root / "spool",
-        analytics="lake",
-        lake_export_seconds=3600,
-    )
-    client.store.sync_seconds = 0
-    return client
 
 
 def _history(count: int, start: int = 0) -> pd.DataFrame:
@@ -79,7 +68,7 @@ def _partition_files(client: Client, application: str) -> dict[int, str]:
 
 
 def test_imported_history_reads_as_logged_history_and_again_adds_nothing(tmp_path):
-    client = _lake_client(tmp_path)
+    client = _lake_client(None, tmp_path)
     try:
         history = _history(300)  # ~8.5 days
         report = client.import_records(history, APP, version="v1")
@@ -108,7 +97,7 @@ def test_imported_history_reads_as_logged_history_and_again_adds_nothing(tmp_pat
 
 
 def test_parquet_and_arrow_inputs_and_derived_keys_are_stable(tmp_path):
-    client = _lake_client(tmp_path)
+    client = _lake_client(None, tmp_path)
     try:
         history = _history(50).drop(columns=["join_key"])
         path = tmp_path / "history.parquet"
@@ -144,7 +133,7 @@ def test_parquet_and_arrow_inputs_and_derived_keys_are_stable(tmp_path):
     ],
 )
 def test_bad_input_is_refused_before_anything_is_written(tmp_path, change, error):
-    client = _lake_client(tmp_path)
+    client = _lake_client(None, tmp_path)
     try:
         client.import_records(_history(10, start=100), APP)
         before = _partition_files(client, APP)
@@ -157,7 +146,7 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path, change, error
 
 
 def test_a_live_day_is_refused_and_a_later_live_record_keeps_the_imported_ones(tmp_path):
-    client = _lake_client(tmp_path)
+    client = _lake_client(None, tmp_path)
     try:
         client.log_record(APP, inputs={"text": "live"}, timestamp=APRIL + pd.Timedelta(days=20))
         assert client.flush(60)

@@ -76,12 +76,14 @@ WEIRD_APP = "../a/b%2F..=c ü😀 'x' #*?[]{:\\\n"
 # -- clients and comparisons ---------------------------------------------------
 
 
-def _lake_client(store_url: str, root: Path, blobs: str | Path | None = None, **kw) -> Client:
-    """A lake-backed client whose reads see every change at once. Its
-    background export pass waits an hour, so the tests decide when exports
-    happen."""
+def _lake_client(
+    store_url: str | None, root: Path, blobs: str | Path | None = None, **kw
+) -> Client:
+    """A lake-backed client whose reads see every change at once (on a SQLite
+    file under `root` when `store_url` is None). Its background export pass
+    waits an hour, so the tests decide when exports happen."""
     client = Client(
-        store_url,
+        store_url or f"sqlite:///{root / 'records.db'}",
         blobs=blobs or root / "blobs",
         spool_dir=root / "spool",
         analytics="lake",
@@ -205,11 +207,24 @@ def _assert_reads_equal(
     Returns how many reads were compared."""
     lake, sql = client.store, _sql(client)
     assert lake.fields(application) == sql.fields(application)
+    return _assert_stores_agree(lake, sql, application, view, depth, around)
+
+
+def _assert_stores_agree(
+    store,
+    reference,
+    application: str,
+    view: str | None = None,
+    depth: int = FULL,
+    around: int = MEDIUM,
+) -> int:
+    """Every read of `_selections` answers alike on both stores. Returns how
+    many reads were compared."""
     compared = 0
     for selection, level in _selections(application, view, depth, min(around, depth)):
         for name, read in _reads(selection, level).items():
             what = f"{name} of {selection}"
-            _assert_same(what, _outcome(read, lake), _outcome(read, sql))
+            _assert_same(what, _outcome(read, store), _outcome(read, reference))
             compared += 1
     return compared
 
@@ -841,7 +856,7 @@ def test_a_restarted_process_answers_from_the_kept_mirror_like_a_warm_one(
         assert _engine_name(second, app) == "duckdb"
         assert sorted(seen["loaded"]) == ["2022-04-01", "2022-04-04", "2022-04-05"]
         assert len(seen["hashed"]) == 3, "unchanged files are trusted by their stamp"
-        _assert_reads_equal_on(second, sql, app)
+        _assert_stores_agree(second, sql, app)
         second.close()
     finally:
         client.close()
@@ -856,16 +871,10 @@ def test_a_restarted_process_answers_from_the_kept_mirror_like_a_warm_one(
         sql = _sql(other)
         third = LakeRecordStore(sql, other.blobs, cache, sync_seconds=0)
         assert third._file.kept
-        _assert_reads_equal_on(third, sql, app)
+        _assert_stores_agree(third, sql, app)
         third.close()
     finally:
         other.close()
-
-
-def _assert_reads_equal_on(store, sql, application: str) -> None:
-    for selection, level in _selections(application, None, FULL, MEDIUM):
-        for name, read in _reads(selection, level).items():
-            _assert_same(f"{name} of {selection}", _outcome(read, store), _outcome(read, sql))
 
 
 def _owner(args: list[str], cache: Path):

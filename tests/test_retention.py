@@ -22,16 +22,12 @@ from gantry_gradio import Client
 from gantry_gradio.lake import LakeRecordStore
 from gantry_gradio.store import Selection
 from tests.test_lake import (
-    FULL,
-    MEDIUM,
-    _assert_same,
+    _assert_stores_agree,
     _fixed_records,
+    _lake_client,
     _local_path,
     _log,
-    _outcome,
     _partitions,
-    _reads,
-    _selections,
     _sql,
 )
 
@@ -49,32 +45,10 @@ def two_stores(request, tmp_path) -> list[str]:
     return [server.create_database(f"t_{uuid.uuid4().hex[:12]}") for _ in range(2)]
 
 
-def _client(root: Path, store: str | None = None) -> Client:
-    client = Client(
-        store or f"sqlite:///{root / 'records.db'}",
-        blobs=root / "blobs",
-        spool_dir=root / "spool",
-        analytics="lake",
-        lake_export_seconds=3600,
-    )
-    client.store.sync_seconds = 0
-    return client
-
-
 def _sql_rows(client: Client, application: str) -> int:
     table = client.catalog.table(client.catalog.application_id(application))
     with client.engine.connect() as conn:
         return conn.scalar(sa.select(sa.func.count()).select_from(table))
-
-
-def _assert_same_answers(cold, warm, application: str, view: str | None = "young") -> int:
-    compared = 0
-    for selection, level in _selections(application, view, FULL, MEDIUM):
-        for name, read in _reads(selection, level).items():
-            what = f"{name} of {selection}"
-            _assert_same(what, _outcome(read, cold), _outcome(read, warm))
-            compared += 1
-    return compared
 
 
 def _log_keyed(client: Client, application: str, records: list[dict]) -> list[str]:
@@ -96,8 +70,8 @@ def _twins(tmp_path: Path, stores: list[str]) -> tuple[Client, Client, list[str]
     """Two stores with one history: `cold` will keep 30 days in SQL, `warm`
     everything."""
     records = _fixed_records(range(5), 9)
-    cold = _client(tmp_path / "cold", stores[0])
-    warm = _client(tmp_path / "warm", stores[1])
+    cold = _lake_client(stores[0], tmp_path / "cold")
+    warm = _lake_client(stores[1], tmp_path / "warm")
     for client in (cold, warm):
         keys = _log_keyed(client, APP, records)
         client.create_view(APP, "young", "2022-04-02", "2022-04-05", ["tags.num < 10"])
@@ -108,13 +82,13 @@ def _twins(tmp_path: Path, stores: list[str]) -> tuple[Client, Client, list[str]
 def test_every_read_answers_alike_before_and_after_days_go_cold(tmp_path, two_stores):
     cold, warm, keys = _twins(tmp_path, two_stores)
     try:
-        assert _assert_same_answers(cold.store, warm.store, APP) >= 80
+        assert _assert_stores_agree(cold.store, warm.store, APP, "young") >= 80
         cold.set_retention(APP, 30)
         assert cold.get_retention(APP) == 30 and warm.get_retention(APP) is None
         report = cold.export_lake(APP)[0]
         assert report.cold_days == [f"2022-04-0{d}" for d in range(1, 6)]
         assert _sql_rows(cold, APP) == 0 and _sql_rows(warm, APP) == 45
-        _assert_same_answers(cold.store, warm.store, APP)
+        _assert_stores_agree(cold.store, warm.store, APP, "young")
         assert cold.stored_join_keys(APP, keys[:5] + ["nope"]) == set(keys[:5])
         chosen = cold.store.rows_for_keys(Selection(APP), keys[10:13])
         assert list(chosen["join_key"]) == keys[10:13]
@@ -131,11 +105,11 @@ def test_every_read_answers_alike_before_and_after_days_go_cold(tmp_path, two_st
         assert rewritten.days == [] and _sql_rows(cold, APP) == 0
         note = cold.query(APP, filters=[("feedback.note", "==", "late")])
         assert list(note["join_key"]) == [keys[3]]
-        _assert_same_answers(cold.store, warm.store, APP)
+        _assert_stores_agree(cold.store, warm.store, APP, "young")
 
         # A new process (its own DuckDB copy) answers alike too.
         fresh = LakeRecordStore(_sql(cold), cold.blobs, tmp_path / "fresh", sync_seconds=0)
-        _assert_same_answers(fresh, warm.store, APP)
+        _assert_stores_agree(fresh, warm.store, APP, "young")
         fresh.close()
 
         # A prediction logged late onto a cold day joins it; the day goes cold again.
@@ -148,16 +122,16 @@ def test_every_read_answers_alike_before_and_after_days_go_cold(tmp_path, two_st
                 timestamp=pd.Timestamp("2022-04-02T10:00:00Z"),
             )
             assert client.flush(60)
-        _assert_same_answers(cold.store, warm.store, APP)
+        _assert_stores_agree(cold.store, warm.store, APP, "young")
         assert cold.export_lake(APP)[0].cold_days == ["2022-04-02"]
-        _assert_same_answers(cold.store, warm.store, APP)
+        _assert_stores_agree(cold.store, warm.store, APP, "young")
     finally:
         cold.close()
         warm.close()
 
 
 def test_a_day_whose_file_is_not_the_exported_one_stays_hot(tmp_path):
-    client = _client(tmp_path)
+    client = _lake_client(None, tmp_path)
     try:
         _log(client, APP, _fixed_records(range(3), 6))
         client.export_lake(APP)
@@ -175,7 +149,7 @@ def test_a_day_whose_file_is_not_the_exported_one_stays_hot(tmp_path):
 
 @pytest.mark.parametrize("days", [0, -3, 1.5, True, "7"])
 def test_a_retention_that_is_not_whole_days_is_refused(tmp_path, days):
-    client = _client(tmp_path)
+    client = _lake_client(None, tmp_path)
     try:
         _log(client, APP, _fixed_records(range(1), 2))
         with pytest.raises(ValueError, match="whole number"):
@@ -221,7 +195,7 @@ client.export_lake(sys.argv[4])
 
 
 def test_a_process_killed_while_a_day_goes_cold_loses_nothing(tmp_path):
-    client = _client(tmp_path)
+    client = _lake_client(None, tmp_path)
     _log(client, APP, _fixed_records(range(3), 6))
     client.export_lake(APP)
     before = client.query(APP, limit=None)
@@ -236,7 +210,7 @@ def test_a_process_killed_while_a_day_goes_cold_loses_nothing(tmp_path):
     finally:
         mover.send_signal(signal.SIGKILL)
         mover.wait(30)
-    client = _client(tmp_path)
+    client = _lake_client(None, tmp_path)
     try:
         after = client.query(APP, limit=None)
         pd.testing.assert_frame_equal(after, before)
