@@ -21,8 +21,28 @@ USERS = [("ana", "ana-password-1"), ("ben", "ben-password-1")]
 LEASE = 3.0
 
 
+class _SteppedClock:
+    """The queue's clock for this test: a microsecond per reading, plus the
+    jumps the test makes, so a slow machine cannot let a lease run out
+    between two clicks while a jump still expires one for certain."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000_000_000
+
+    def __call__(self) -> int:
+        self.now += 1
+        return self.now
+
+
 @pytest.fixture
-def client(tmp_path):
+def clock(monkeypatch):
+    stepped = _SteppedClock()
+    monkeypatch.setattr("gantry_gradio.review.queue.now_us", stepped)
+    return stepped
+
+
+@pytest.fixture
+def client(tmp_path, clock):
     c = Client(f"sqlite:///{tmp_path / 'r.db'}", tmp_path / "blobs", spool_dir=tmp_path / "spool")
     c.log_records(
         APP,
@@ -67,7 +87,7 @@ def _label(page):
     return page.locator("#gantry-review-label textarea")
 
 
-def test_two_reviewers_share_one_queue(client):
+def test_two_reviewers_share_one_queue(client, clock):
     from playwright.sync_api import sync_playwright
 
     with _served(client) as url, sync_playwright() as p:
@@ -99,7 +119,7 @@ def test_two_reviewers_share_one_queue(client):
             assert "2 of 6 items done" in ben.locator("body").inner_text()
 
             ana_context.close()  # ana leaves item 3; her lease runs out
-            ben.wait_for_timeout(LEASE * 1000 + 500)
+            clock.now += int(LEASE * 1e6)
             _label(ben).fill("She goes to school 3.")
             ben.keyboard.press("Alt+Digit2")
             ben.keyboard.press("Control+Enter")

@@ -4,7 +4,6 @@ feedback, relabel history, skips, k labels per item, races between reviewers."""
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -44,18 +43,25 @@ def test_queue_holds_the_selection_in_order(client):
     assert client.list_review_queues(APP) == ["oldest", "rejected"]
 
 
-def test_two_reviewers_never_get_the_same_item_and_leases_expire(client):
+def test_two_reviewers_never_get_the_same_item_and_leases_expire(client, monkeypatch):
     _log(client)
+    # The queue's clock is stepped by hand: a slow machine must not let a
+    # lease run out between two calls of this test.
+    clock = [1_700_000_000_000_000]
+    monkeypatch.setattr("gantry_gradio.review.queue.now_us", lambda: clock[0])
     queue = client.create_review_queue("q", APP, lease_seconds=1)
     ana, ben = queue.next_item("ana"), queue.next_item("ben")
     assert (ana.position, ben.position) == (0, 1)
     assert queue.next_item("ana").position == 0  # still hers on reload
     assert queue.progress()["leased"] == 2
-    time.sleep(1.3)  # ana left: her lease runs out, and ben's
-    assert queue.progress()["leased"] == 0
-    assert queue.next_item("carl").position == 0
-    assert queue.renew("ana", 0) is False  # carl holds it now
-    assert queue.renew("carl", 0) is True
+    clock[0] += 500_000  # half a second later both leases still hold
+    assert queue.progress()["leased"] == 2
+    assert queue.next_item("carl").position == 2
+    clock[0] += 500_000  # ana left: her lease runs out, and ben's
+    assert queue.progress()["leased"] == 1  # carl's, taken later, still runs
+    assert queue.next_item("dora").position == 0
+    assert queue.renew("ana", 0) is False  # dora holds it now
+    assert queue.renew("dora", 0) is True
 
 
 def test_a_label_is_feedback_on_the_record(client):
