@@ -9,13 +9,13 @@ from __future__ import annotations
 import atexit
 import hashlib
 import itertools
-import json
 import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import pandas as pd
 
 from . import _columnar, _values
@@ -326,7 +326,9 @@ class Client:
     def _encode(entry: dict, blob_refs: list) -> bytes:
         if blob_refs:
             entry["blobs"] = blob_refs
-        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # orjson: a fifth of json.dumps' cost, the same JSON for the values
+        # normalize leaves (str, bool, None, finite floats, ints within 2**53)
+        line = orjson.dumps(entry)
         if len(line) > MAX_ENTRY_BYTES:
             raise ValueError(
                 f"record is {len(line)} bytes serialized; the limit is {MAX_ENTRY_BYTES}. "
