@@ -9,7 +9,10 @@
 2. The whole monitoring tab (both scopes of bench/lake.py) in fresh
    processes, in order: the first process ever on the store (it builds the
    DuckDB file it keeps), then a restarted process (it opens the kept file):
-   its first refresh is the cold start, its second the warm one; and the
+   its first refresh is the cold start, its second the warm one, then one
+   after 1,000 new records of the last minute (live traffic: today's day is
+   scanned again, the other days' kept answers are read), then the whole
+   month with a filter no refresh used before (every day scanned); and the
    RSS the refreshes add to the process (VmHWM reset, as bench/lake.py).
 3. Anchor: the acceptance rate per day computed by DuckDB straight over the
    lake's Parquet files must equal the tab's.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,10 +42,13 @@ sys.path.insert(0, str(Path(__file__).parent.parent))
 from lake import ACCEPTED, APP, FLAGS, LENGTH, TAG, VIEW, _status_kib, refresh, scopes  # noqa: E402
 
 from gantry_gradio import Client  # noqa: E402
+from gantry_gradio.dashboard import panels  # noqa: E402
 
 START = np.datetime64("2022-04-01T00:00:00", "us")
 GOAL_IMPORT = 500_000
 GOAL_COLD_SECONDS = 1.0
+#: Records logged between the warm refresh and the one after it.
+LIVE_BATCH = 1000
 MONTH_US = 30 * 86_400_000_000
 
 
@@ -105,6 +112,21 @@ def log_live(client: Client, count: int) -> float:
     return time.perf_counter() - started
 
 
+def log_recent(client: Client, count: int) -> None:
+    """`count` records of the last minute, as a live app logs them."""
+    now = time.time()
+    client.log_records(
+        APP,
+        version="2",
+        inputs=[{"text": f"recent {i}"} for i in range(count)],
+        outputs=[{"inference": f"recent out {i}"} for i in range(count)],
+        tags=[{"env": "prod", "account_age_days": i % 401} for i in range(count)],
+        feedbacks=[{"correction_accepted": i % 5 != 0} for i in range(count)],
+        timestamps=[now - 60 + i * 60 / count for i in range(count)],
+    )
+    client.flush(600)
+
+
 def client_for(work: Path, spool: str) -> Client:
     return Client(
         f"sqlite:///{work / 'records.db'}",
@@ -129,11 +151,27 @@ def probe(work: Path, spool: str) -> dict:
             per_scope[name] = time.perf_counter() - at
         timings.append(time.perf_counter() - started)
     peak = _status_kib("VmHWM")
+    # Live traffic: new records land in today's day; the next refresh brings
+    # the copy up to date and scans that day again, the others kept.
+    log_recent(client, LIVE_BATCH)
+    time.sleep(client.store.sync_seconds)
+    started = time.perf_counter()
+    for scope in scopes().values():
+        refresh(client, scope)
+    timings.append(time.perf_counter() - started)
+    # A filter no refresh used before (its threshold new in each process):
+    # nothing kept for it, every day is scanned.
+    unseen = panels.Scope(APP, filters=(f"{TAG} > {200 + os.getpid() % 1000 / 1000}",))
+    started = time.perf_counter()
+    refresh(client, unseen)
+    timings.append(time.perf_counter() - started)
     rates = client.percent_true(APP, ACCEPTED, start="2022-04-01", end="2022-05-01")
     client.close()
     return {
         "first": timings[0],
         "second": timings[1],
+        "after_new_records": timings[2],
+        "new_filter": timings[3],
         "added_mib": (peak - before) / 1024,
         "rates": rates["percent_true"].round(9).tolist(),
         "warm_scopes": per_scope,
@@ -212,6 +250,14 @@ def main() -> None:
         f"(goal <= {GOAL_COLD_SECONDS})"
     )
     print(f"whole tab, warm                                        {restarted['second']:6.2f} s")
+    print(
+        f"whole tab after {LIVE_BATCH:,} new records (today's day scanned again)"
+        f"       {restarted['after_new_records']:6.2f} s"
+    )
+    print(
+        f"whole month with a filter never used before (every day scanned) "
+        f"{restarted['new_filter']:6.2f} s"
+    )
     for name, seconds in restarted["warm_scopes"].items():
         print(f"  warm, {name:<46} {seconds * 1000:8.0f} ms")
     print(

@@ -152,6 +152,12 @@ class MirrorFile:
             leftover.unlink(missing_ok=True)
 
 
+def describe(mirror: Mirror) -> str:
+    """The table's state as saved: what day_partials stamps its partials with."""
+    lake = json.dumps({str(day): path for day, path in sorted(mirror.lake.items())})
+    return f"{mirror.identity}|{mirror.seen_change}|{lake}|{json.dumps(list(mirror.columns))}"
+
+
 def identity_of(conn: sa.Connection, app_id: int) -> str | None:
     """The application's catalog row as text: a recreated database gives the
     same id another creation time, so a kept table is never taken for it."""

@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +42,7 @@ from ..store import schema
 from ..store.changes import current_change
 from ..store.query import SqlRecordStore, _Compiled
 from ..store.schema import RECORD_COLUMNS, Field
+from .day_partials import DayPartials, Rows
 from .export import LakeExporter, changed_days, fetch_batches
 from .layout import (
     DAY_US,
@@ -51,7 +52,7 @@ from .layout import (
     records_table_schema,
     rows_to_arrow,
 )
-from .mirror_file import Mirror, MirrorFile, identity_of
+from .mirror_file import Mirror, MirrorFile, describe, identity_of
 from .state import file_sha256, read_state, tombstoned
 
 log = logging.getLogger("gantry_gradio")
@@ -67,6 +68,16 @@ _NULL_ORDER = {
     "sqlite": "nulls_first_on_asc_last_on_desc",
     "postgresql": "nulls_last_on_asc_first_on_desc",
 }
+
+
+@dataclass
+class _Windowed(_Compiled):
+    """A selection compiled for the DuckDB table: its window kept apart from
+    `where`, so an aggregation can be answered from per-day partials
+    (day_partials.py) and the rest get the window back in `_run`."""
+
+    app_id: int = 0
+    window: tuple[int | None, int | None] = (None, None)
 
 
 @dataclass(frozen=True)
@@ -127,11 +138,16 @@ class LakeRecordStore(SqlRecordStore):
         #: its reads are answered from SQL (see `_retrying`).
         self._engine_failures: dict[str, str] = {}
         self._mirrors: dict[int, Mirror] = self._file.load(self._db)
+        self._lock = threading.RLock()
+        nulls_largest = null_order == "nulls_last_on_asc_first_on_desc"
+        self._partials = DayPartials(self._db, self._lock, nulls_largest)
+        self._partials.drop_unstamped(
+            {app_id: describe(mirror) for app_id, mirror in self._mirrors.items()}
+        )
         self._verified: dict[str, str | None] = {}  # uri -> None (good) or why not
         self._stamps: dict[str, tuple[int, int] | None] = {}  # uri -> (size, ctime) checked
         self._partition_uris: dict[tuple[int, int], str] = {}  # (app, day) -> current file
         self._rebuilding: set[tuple[int, int]] = set()
-        self._lock = threading.RLock()
         self._cursor = self._db.cursor()  # for keeping DuckDB in step, under the lock
 
     def close(self) -> None:
@@ -176,8 +192,29 @@ class LakeRecordStore(SqlRecordStore):
 
     def _compile(self, selection: Any, engine: sa.Engine | None = None) -> _Compiled:
         app_id = self.catalog.application_id(selection.application)
-        uses_lake = self._sync(app_id, selection.application)
-        return super()._compile(selection, self.duck if uses_lake else self.engine)
+        if not self._sync(app_id, selection.application):
+            return super()._compile(selection, self.engine)
+        selection = self.resolve(selection)
+        compiled = super()._compile(replace(selection, start=None, end=None), self.duck)
+        return _Windowed(
+            compiled.table,
+            compiled.fields,
+            compiled.where,
+            compiled.engine,
+            app_id=app_id,
+            window=(_us_or_none(selection.start), _us_or_none(selection.end)),
+        )
+
+    def _run(self, compiled: _Compiled, stmt: sa.Select) -> Rows:
+        if not isinstance(compiled, _Windowed):
+            return super()._run(compiled, stmt)
+        return self._partials.answer(
+            compiled.app_id,
+            compiled.table,
+            compiled.window,
+            stmt,
+            lambda statement: SqlRecordStore._run(self, compiled, statement),
+        )
 
     def _retrying(method: Callable[..., T]) -> Callable[..., T]:  # noqa: N805 - decorator
         """A lake file deleted or damaged after it was checked fails the
@@ -403,6 +440,7 @@ class LakeRecordStore(SqlRecordStore):
         arrow_schema = records_table_schema(fields)
         cursor = self._cursor
         if mirror.seen_change < 0:
+            self._partials.invalidate(cursor, app_id, None)
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
             cursor.register("incoming", arrow_schema.empty_table())
             cursor.execute(f"CREATE TABLE {table} AS SELECT * FROM incoming")
@@ -427,6 +465,7 @@ class LakeRecordStore(SqlRecordStore):
                 cursor.execute(
                     f"DELETE FROM {table} WHERE hour_us >= ? AND hour_us < ?", [day, day + DAY_US]
                 )
+            self._partials.invalidate(cursor, app_id, new_files)
             self._load_files(table, fields, [(*lake[day], day) for day in new_files])
             self._drop_deleted(table, app_id, mirror.seen_change)
             changed = self.catalog.table(app_id).c.change_seq > mirror.seen_change
@@ -437,6 +476,7 @@ class LakeRecordStore(SqlRecordStore):
         mirror.columns = tuple(f.column for f in fields.values())
         mirror.seen_change = change
         self._file.save(cursor, app_id, mirror)
+        self._partials.stamp(cursor, app_id, describe(mirror))
 
     def _drop_deleted(self, table: str, app_id: int, after: int) -> None:
         """Records deleted on request since `after` (lake/forget.py), from
@@ -444,6 +484,7 @@ class LakeRecordStore(SqlRecordStore):
         deleted = tombstoned(self.engine, app_id, after)
         if deleted:
             self._cursor.register("deleted", pa.table({"join_key": pa.array(deleted, pa.string())}))
+            self._partials.invalidate(self._cursor, app_id, self._days_of(table, "deleted"))
             self._cursor.execute(
                 f"DELETE FROM {table} WHERE join_key IN (SELECT join_key FROM deleted)"
             )
@@ -523,18 +564,36 @@ class LakeRecordStore(SqlRecordStore):
         cursor = self._cursor
         with self.engine.connect() as conn:
             for chunk in fetch_batches(conn, stmt, 100_000):
-                cursor.register("incoming", rows_to_arrow(chunk, arrow_schema))
-                if replacing:
+                incoming = rows_to_arrow(chunk, arrow_schema)
+                cursor.register("incoming", incoming)
+                if replacing:  # the days of the rows replaced and of their new versions
+                    hours = incoming.column("hour_us").unique().to_pylist()
+                    days = {hour - hour % DAY_US for hour in hours if hour is not None}
+                    days |= set(self._days_of(table, "incoming"))
+                    self._partials.invalidate(cursor, app_id, days)
                     cursor.execute(
                         f"DELETE FROM {table} WHERE join_key IN (SELECT join_key FROM incoming)"
                     )
                 cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
                 cursor.unregister("incoming")
 
+    def _days_of(self, table: str, keys: str) -> list[int]:
+        """The days holding rows whose join keys are in the registered `keys`."""
+        rows = self._cursor.execute(
+            f"SELECT DISTINCT hour_us - hour_us % {DAY_US} FROM {table} "
+            f"WHERE join_key IN (SELECT join_key FROM {keys})"
+        ).fetchall()
+        return [day for (day,) in rows]
+
     def _drop(self, app_id: int) -> None:
+        self._partials.invalidate(self._cursor, app_id, None)
         self._cursor.execute(f"DROP TABLE IF EXISTS {schema.records_table_name(app_id)}")
         self._file.forget(self._cursor, app_id)
         self._mirrors[app_id] = Mirror()
+
+
+def _us_or_none(when: Any) -> int | None:
+    return None if when is None else int(when.as_unit("us").asm8.astype("int64"))
 
 
 def _is_engine_failure(exc: BaseException) -> bool:
