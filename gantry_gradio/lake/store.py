@@ -18,7 +18,9 @@ rather than a view over the files: scanning Parquet on every query was 5-10x
 slower than DuckDB's own storage (bench/dashboard_refresh.py), and the table
 lives in a DuckDB file under the cache folder, so memory stays bounded by
 `memory_limit` whatever the data's size. While an application has no exported
-partition, its reads go to the SQL store."""
+partition, its reads go to the SQL store. Aggregations are answered from
+per-day answers kept in the same file where they can (day_partials.py): a
+refresh scans only the days that changed since."""
 
 from __future__ import annotations
 
