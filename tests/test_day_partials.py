@@ -183,3 +183,29 @@ def test_partials_of_a_state_saved_by_other_code_are_dropped(tmp_path):
         assert _kept(again) == {}
     finally:
         again.close()
+
+
+def test_answers_that_cannot_be_kept_are_still_returned(exported, caplog):
+    """Keeping is an optimisation: a DuckDB failure writing the partials (a
+    full disk, say) leaves the read's answer right and logs a warning."""
+    client, _, _ = exported
+    partials = client.store._partials
+
+    class FailingWriter:
+        def __init__(self, cursor) -> None:
+            self.cursor = cursor
+
+        def execute(self, statement, *args):
+            if statement.startswith("INSERT"):
+                raise duckdb.IOException("No space left on device")
+            return self.cursor.execute(statement, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.cursor, name)
+
+    partials._writer = FailingWriter(partials._writer)
+    counts = client.store.value_counts(Selection(APP), "tags.txt", "day")
+    reference = client.store._sql.value_counts(Selection(APP), "tags.txt", "day")
+    pd.testing.assert_frame_equal(counts, reference)
+    assert _kept(client) == {}
+    assert "could not keep per-day answers" in caplog.text

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -43,6 +44,8 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from .._timestamps import now_us
 from .layout import DAY_US
+
+log = logging.getLogger("gantry_gradio")
 
 TABLE = "gantry_day_partials"
 _STAMPS = "gantry_day_partials_stamp"
@@ -365,9 +368,11 @@ class DayPartials:
                 self._writer.execute(
                     f"INSERT OR REPLACE INTO {TABLE} SELECT * FROM gantry_kept_partials"
                 )
+                self._prune(app_id)
+            except duckdb.Error as exc:  # e.g. a full disk: the answer stands, unkept
+                log.warning("gantry_gradio: could not keep per-day answers: %s", exc)
             finally:
                 self._writer.unregister("gantry_kept_partials")
-            self._prune(app_id)
 
     def _prune(self, app_id: int) -> None:
         self._writer.execute(
