@@ -244,8 +244,11 @@ class DayPartials:
             *([time >= start] if start is not None else []),
             *([time < end] if end is not None else []),
         )
-        shape = shape_of(stmt)
-        key = _statement_key(stmt, table) if shape is not None else ""
+        try:
+            shape = shape_of(stmt)
+            key = _statement_key(stmt, table) if shape is not None else ""
+        except (AttributeError, sa.exc.SQLAlchemyError):  # a construct not foreseen here
+            shape = None
         if shape is None or (app_id, key) in self._too_many:
             return run(direct)
         hour = table.c.hour_us
