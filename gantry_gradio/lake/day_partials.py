@@ -43,7 +43,7 @@ from sqlalchemy.sql.elements import Label, UnaryExpression
 from sqlalchemy.sql.functions import FunctionElement
 
 from .._timestamps import now_us
-from .layout import DAY_US
+from .layout import DAY_US, day_start
 
 log = logging.getLogger("gantry_gradio")
 
@@ -254,7 +254,7 @@ class DayPartials:
         hour = table.c.hour_us
         present = self._present_days(app_id, hour, run)
         whole_from = None if start is None else -(-start // DAY_US) * DAY_US
-        whole_to = None if end is None else _day(end)
+        whole_to = None if end is None else day_start(end)
         days = sorted(
             d
             for d in present
@@ -267,7 +267,7 @@ class DayPartials:
         kept = self._read(app_id, key, days[0], days[-1] + DAY_US)
         missing = [d for d in days if d not in kept]
         edges = []  # the window's partial first and last days
-        if whole_from is not None and start < whole_from and _day(start) in present:
+        if whole_from is not None and start < whole_from and day_start(start) in present:
             edges.append(sa.and_(time >= start, time < whole_from))
         if whole_to is not None and whole_to < end and whole_to in present:
             edges.append(sa.and_(time >= whole_to, time < end))
@@ -312,7 +312,7 @@ class DayPartials:
         if known is not None and known[0] == changes:
             return known[1]
         hours = run(sa.select(hour).distinct())[0]
-        days = {_day(h) for (h,) in hours if h is not None}
+        days = {day_start(h) for (h,) in hours if h is not None}
         with self._lock:
             if self._changes.get(app_id, 0) == changes:
                 self._present[app_id] = (changes, days)
@@ -384,10 +384,6 @@ class DayPartials:
             f"ORDER BY max(computed_us) DESC OFFSET {MAX_STATEMENTS})",
             [app_id, app_id],
         )
-
-
-def _day(us: int) -> int:
-    return us - us % DAY_US
 
 
 def _runs(hour: sa.Column, days: list[int]) -> list[sa.ColumnElement[bool]]:

@@ -43,6 +43,7 @@ from .layout import (
     application_prefix,
     column_names,
     day_name,
+    day_start,
     file_key,
     file_uri,
     lake_schema,
@@ -505,4 +506,4 @@ def changed_days(
         if upto is not None:
             stmt = stmt.where(table.c.change_seq <= upto)
         hours = conn.scalars(stmt)
-    return {hour - hour % DAY_US for hour in hours}
+    return {day_start(hour) for hour in hours}

@@ -30,6 +30,12 @@ from ..store.schema import Field
 DAY_US = 86400 * MICROS
 ROOT = "lake"
 
+
+def day_start(us: int) -> int:
+    """The UTC day (its first µs) holding `us`: how lake days are named."""
+    return us - us % DAY_US
+
+
 #: Arrow types of the four kinds of field.
 ARROW_TYPES = {
     "boolean": pa.bool_(),

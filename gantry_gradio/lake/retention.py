@@ -28,7 +28,7 @@ from .._timestamps import now_us
 from ..blobs import BlobStore
 from ..store import schema
 from ..store.catalog import Catalog
-from .layout import DAY_US, day_name, file_uri
+from .layout import DAY_US, day_name, day_start, file_uri
 from .state import file_sha256, get_retention, lock_state
 
 _PARTITIONS = schema.lake_partitions
@@ -45,7 +45,7 @@ def move_cold_days(engine: sa.Engine, catalog: Catalog, blobs: BlobStore, app_id
     cutoff = (now_us() // DAY_US - retention) * DAY_US
     with engine.connect() as conn:
         hours = conn.scalars(sa.select(table.c.hour_us).where(table.c.hour_us < cutoff).distinct())
-        days = sorted({hour - hour % DAY_US for hour in hours})
+        days = sorted({day_start(hour) for hour in hours})
     return [day_name(day) for day in days if _move_day(engine, blobs, app_id, table, day)]
 
 

@@ -50,6 +50,7 @@ from .layout import (
     DAY_US,
     column_names,
     day_name,
+    day_start,
     file_uri,
     records_table_schema,
     rows_to_arrow,
@@ -570,7 +571,7 @@ class LakeRecordStore(SqlRecordStore):
                 cursor.register("incoming", incoming)
                 if replacing:  # the days of the rows replaced and of their new versions
                     hours = incoming.column("hour_us").unique().to_pylist()
-                    days = {hour - hour % DAY_US for hour in hours if hour is not None}
+                    days = {day_start(hour) for hour in hours if hour is not None}
                     days |= set(self._days_of(table, "incoming"))
                     self._partials.invalidate(cursor, app_id, days)
                     cursor.execute(
