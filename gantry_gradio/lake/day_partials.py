@@ -176,8 +176,10 @@ class DayPartials:
         self._generation: dict[tuple[int, int], int] = {}  # (app, day) -> changes seen
         self._app_generation: dict[int, int] = {}
         self._too_many: set[tuple[int, str]] = set()
-        self._changes: dict[int, int] = {}  # app -> invalidations: when `_present` is stale
-        self._present: dict[int, tuple[int, set[int]]] = {}
+        self._changes: dict[int, int] = {}  # app -> invalidations (see `_present_days`)
+        #: app -> the days that may have rows: a day a change touched is added,
+        #: a day emptied by deletions stays (it is then answered as empty).
+        self._present: dict[int, set[int]] = {}
         self._writer = db.cursor()
         self._writer.execute(
             f"CREATE TABLE IF NOT EXISTS {TABLE} (app_id INTEGER, statement VARCHAR, "
@@ -196,6 +198,7 @@ class DayPartials:
         """Inside the transaction that changes these days' rows (None: all)."""
         self._changes[app_id] = self._changes.get(app_id, 0) + 1
         if days is None:
+            self._present.pop(app_id, None)
             cursor.execute(f"DELETE FROM {TABLE} WHERE app_id = ?", [app_id])
             self._app_generation[app_id] = self._app_generation.get(app_id, 0) + 1
             self._too_many = {k for k in self._too_many if k[0] != app_id}
@@ -203,6 +206,8 @@ class DayPartials:
         days = sorted(set(days))
         if not days:
             return
+        if app_id in self._present:
+            self._present[app_id].update(days)
         for day in days:
             self._generation[(app_id, day)] = self._generation.get((app_id, day), 0) + 1
         cursor.execute(
@@ -304,18 +309,18 @@ class DayPartials:
         return merge(shape, parts, self._nulls_largest), names
 
     def _present_days(self, app_id: int, hour: sa.Column, run: Run) -> set[int]:
-        """The days the table has rows for (one pass over its hour column,
-        ~50 ms at 100M, done again only after the table changed)."""
+        """The days the table may have rows for: one pass over its hour column
+        (~50 ms at 100M) the first time, then kept up to date by `invalidate`."""
         with self._lock:
             changes = self._changes.get(app_id, 0)
             known = self._present.get(app_id)
-        if known is not None and known[0] == changes:
-            return known[1]
+            if known is not None:
+                return set(known)
         hours = run(sa.select(hour).distinct())[0]
         days = {day_start(h) for (h,) in hours if h is not None}
         with self._lock:
-            if self._changes.get(app_id, 0) == changes:
-                self._present[app_id] = (changes, days)
+            if self._changes.get(app_id, 0) == changes:  # else a change came meanwhile
+                self._present[app_id] = days
         return days
 
     def _generations(self, app_id: int, days: Iterable[int]) -> tuple[int, dict[int, int]]:
