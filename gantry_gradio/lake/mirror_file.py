@@ -109,14 +109,7 @@ class MirrorFile:
     def save(self, cursor: duckdb.DuckDBPyConnection, app_id: int, mirror: Mirror) -> None:
         """Inside the transaction that changed the table: both or neither."""
         cursor.execute(
-            f"INSERT OR REPLACE INTO {_STATE_TABLE} VALUES (?, ?, ?, ?, ?)",
-            [
-                app_id,
-                mirror.identity,
-                json.dumps({str(day): path for day, path in mirror.lake.items()}),
-                mirror.seen_change,
-                json.dumps(list(mirror.columns)),
-            ],
+            f"INSERT OR REPLACE INTO {_STATE_TABLE} VALUES (?, ?, ?, ?, ?)", [app_id, *_row(mirror)]
         )
 
     def forget(self, cursor: duckdb.DuckDBPyConnection, app_id: int) -> None:
@@ -154,8 +147,13 @@ class MirrorFile:
 
 def describe(mirror: Mirror) -> str:
     """The table's state as saved: what day_partials stamps its partials with."""
+    return "|".join(str(value) for value in _row(mirror))
+
+
+def _row(mirror: Mirror) -> tuple[str | None, str, int, str]:
+    """The state table's columns after app_id, as `save` writes them."""
     lake = json.dumps({str(day): path for day, path in sorted(mirror.lake.items())})
-    return f"{mirror.identity}|{mirror.seen_change}|{lake}|{json.dumps(list(mirror.columns))}"
+    return mirror.identity, lake, mirror.seen_change, json.dumps(list(mirror.columns))
 
 
 def identity_of(conn: sa.Connection, app_id: int) -> str | None:
