@@ -42,7 +42,7 @@ from duckdb_engine import ConnectionWrapper
 from ..blobs import BlobStore
 from ..store import schema
 from ..store.changes import current_change
-from ..store.query import SqlRecordStore, _Compiled
+from ..store.query import SqlRecordStore, _Compiled, _us
 from ..store.schema import RECORD_COLUMNS, Field
 from .day_partials import DayPartials, Rows
 from .export import LakeExporter, changed_days, fetch_batches
@@ -205,7 +205,9 @@ class LakeRecordStore(SqlRecordStore):
             compiled.where,
             compiled.engine,
             app_id=app_id,
-            window=(_us_or_none(selection.start), _us_or_none(selection.end)),
+            window=tuple(
+                None if bound is None else _us(bound) for bound in (selection.start, selection.end)
+            ),
         )
 
     def _run(self, compiled: _Compiled, stmt: sa.Select) -> Rows:
@@ -593,10 +595,6 @@ class LakeRecordStore(SqlRecordStore):
         self._cursor.execute(f"DROP TABLE IF EXISTS {schema.records_table_name(app_id)}")
         self._file.forget(self._cursor, app_id)
         self._mirrors[app_id] = Mirror()
-
-
-def _us_or_none(when: Any) -> int | None:
-    return None if when is None else int(when.as_unit("us").asm8.astype("int64"))
 
 
 def _is_engine_failure(exc: BaseException) -> bool:
