@@ -223,7 +223,14 @@ def monitor(
     recorder = _Recorder(
         application, fn, version, input_names, output_names, tags, tag_inputs, client
     )
+    recorder.wrapper = _wrapped(fn, recorder)
+    return recorder.wrapper
 
+
+def _wrapped(fn: Callable, recorder: _Recorder) -> Callable:
+    """`fn` wrapped to hand each call to `recorder`, in fn's own kind (async
+    generator, generator, coroutine or plain function), so Gradio streams and
+    awaits it as it would `fn`."""
     if inspect.isasyncgenfunction(fn):
 
         @functools.wraps(fn)
@@ -286,5 +293,4 @@ def monitor(
 
         wrapper = function
 
-    recorder.wrapper = wrapper
     return wrapper
