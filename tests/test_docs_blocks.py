@@ -120,3 +120,30 @@ def _serves(command: str) -> bool:
 def test_the_quickstart_example_is_the_readme_block():
     (first,) = [code for _, code in blocks(ROOT / "README.md", "python")][:1]
     assert (ROOT / "examples" / "quickstart.py").read_text(encoding="utf-8") == first
+
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _anchors(document: Path) -> set[str]:
+    """GitHub's anchors: a heading lowercased, punctuation dropped, spaces as hyphens."""
+    text = re.sub(r"^```.*?^```", "", document.read_text(encoding="utf-8"), flags=re.M | re.S)
+    headings = re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_relative_link_and_anchor_resolves():
+    """README.md is the front door to docs/: a moved section must not leave a dead link."""
+    broken = []
+    for document in DOCUMENTS:
+        prose = re.sub(r"^```.*?^```", "", document.read_text(encoding="utf-8"), flags=re.M | re.S)
+        for target in _LINK.findall(prose):
+            if re.match(r"[a-z]+://", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (document.parent / path).resolve() if path else document
+            if not linked.exists():
+                broken.append((document.name, target))
+            elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
+                broken.append((document.name, target))
+    assert not broken, broken

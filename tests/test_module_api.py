@@ -75,14 +75,16 @@ _PARAMETER = re.compile(r"^\s*(\*|\.\.\.|\*\*?[a-z_]+|[a-z_]+(\s*=.*)?)\s*$", re
 
 def _documented_calls() -> list[tuple[str, list[str], bool]]:
     """(name, parameter names, elided) of each signature of a public function
-    the README writes in backticks outside code blocks (`name(a, *, b=1)` in
+    README.md and docs/ write in backticks outside code blocks (`name(a, *, b=1)` in
     the API tables and in prose, `gantry.` prefix or not). A call with values
     (`log_record("app", ...)`) is not a signature and is left out; "..."
     marks a signature that shows some parameters only."""
     from pathlib import Path
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    prose = re.sub(r"^```.*?^```", "", readme, flags=re.MULTILINE | re.DOTALL)
+    root = Path(__file__).parent.parent
+    documents = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    text = "\n".join(path.read_text(encoding="utf-8") for path in documents)
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL)
     calls = []
     for match in re.finditer(r"`(?:gantry\.)?([A-Za-z_]+)\(([^`]*)\)(?: -> [^`]*)?`", prose):
         name, inside = match.groups()
