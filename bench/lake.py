@@ -203,7 +203,7 @@ def late_feedback(client: Client, day: str) -> str:
 class NativeDuckStore(SqlRecordStore):
     """The SQL store's statements on a DuckDB engine whose
     `gantry_records_<id>` is a native DuckDB table: `LakeRecordStore`'s own
-    mechanism (its `_compile` override, the same duckdb_engine adapter), with
+    mechanism (its `compile_selection` override, the same duckdb_engine adapter), with
     a table loaded once and never synced. Catalog, views and baselines stay
     on the SQL store, as in the lake store."""
 
@@ -211,8 +211,8 @@ class NativeDuckStore(SqlRecordStore):
         super().__init__(sql.engine, sql.catalog, sql.views)
         self.duck = duck
 
-    def _compile(self, selection, engine=None):
-        return super()._compile(selection, self.duck)
+    def compile_selection(self, selection, engine=None):
+        return super().compile_selection(selection, self.duck)
 
 
 def native_client(client: Client, path: Path) -> tuple[SimpleNamespace, duckdb.DuckDBPyConnection]:

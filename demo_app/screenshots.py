@@ -22,8 +22,8 @@ import gradio as gr
 import pandas as pd
 
 from gantry_gradio import Client
+from gantry_gradio.dashboard.review_tab import review_tab
 from gantry_gradio.dashboard.tab import monitoring_tab
-from gantry_gradio.review.tab import review_tab
 
 from .browser import launch_chromium, launched, open_monitoring, wait_until_idle
 

@@ -12,18 +12,13 @@ method of the same name. Everything not listed in `__all__` is internal."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import inspect
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import pandas as pd
-
-from . import alerts
-from ._values import File
+from . import default_client
 from .alerts import AlertRule
 from .automation import Automation, AutomationScheduler, IntervalTrigger
 from .blobs import BlobStoreError
@@ -31,13 +26,14 @@ from .client import Client
 from .curators import BoundedRangeCurator, StratifiedCurator, UniformCurator
 from .datasets import Dataset, DatasetError
 from .evaluation import Evaluation, Metric
-from .join_key import JoinKey
+from .ingest.join_key import JoinKey
+from .ingest.spool import SpoolError
+from .ingest.values import File
 from .lake import ExportReport
 from .lake.forget import DeletionReport
 from .lake.importer import ImportReport
 from .projections import Projection, ProjectionError, register_projection
 from .review import ReviewError, ReviewQueue
-from .spool import SpoolError
 from .store import (
     Filter,
     FilterError,
@@ -139,8 +135,8 @@ _GRADIO_API = {
     "FeedbackControls": "integration.feedback",
     "monitoring_tab": "dashboard.tab",
     "MonitoringTab": "dashboard.tab",
-    "review_tab": "review.tab",
-    "ReviewTab": "review.tab",
+    "review_tab": "dashboard.review_tab",
+    "ReviewTab": "dashboard.review_tab",
 }
 
 
@@ -149,10 +145,6 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f".{_GRADIO_API[name]}", __name__)
         return getattr(module, name)
     raise AttributeError(f"module 'gantry_gradio' has no attribute {name!r}")
-
-
-_default: Client | None = None
-_default_lock = threading.Lock()
 
 
 def init(
@@ -177,11 +169,8 @@ def init(
         aggregations on DuckDB over the Parquet lake (exported in the
         background) plus the SQL tail; "sql" on the SQL store alone
     """
-    global _default
-    with _default_lock:
-        if _default is not None:
-            _default.close()
-        _default = Client(
+    def make() -> Client:
+        return Client(
             store,
             blobs,
             environment=environment,
@@ -190,17 +179,14 @@ def init(
             projections=projections,
             analytics=analytics,
         )
-        return _default
+
+    return cast(Client, default_client.replace(make))
 
 
 def get_client() -> Client:
     """The default client, made with the defaults if `init()` was not called
     (or the last one was closed)."""
-    global _default
-    with _default_lock:
-        if _default is None or _default.closed:
-            _default = Client()
-        return _default
+    return cast(Client, default_client.get_client())
 
 
 def _on_default_client(name: str) -> Callable[..., Any]:
@@ -252,85 +238,11 @@ list_evaluations = _on_default_client("list_evaluations")
 get_evaluation = _on_default_client("get_evaluation")
 
 
-def start_automations(poll_seconds: float = 60.0) -> AutomationScheduler:
-    """Run the store's automations (curators, alerts) on a background thread
-    of this process (e.g. beside a Gradio app); `.stop()` ends it."""
-    return AutomationScheduler(get_client(), poll_seconds=poll_seconds).start()
-
-
-def create_alert(*rule: Any, start_on: Any = None, end_on: Any = None, **fields: Any) -> Automation:
-    """An alert on `metric` (acceptance_rate, mean, flag_count, volume,
-    quantile, or psi/js/ks distance to a registered baseline) of
-    `application` over the last `window`, evaluated every `every` by the
-    store's automation schedulers (`start_automations()`); the parameters are
-    AlertRule's. With `start_on` in the past, the history is evaluated at
-    once: the alerts that would have fired; `end_on` stops the evaluations.
-    `notify`: webhook URLs or dicts (url or url_env, format "json" or "slack",
-    secret_env for an HMAC signature), posted on firing and on resolution;
-    `link`, the tab's URL for the message."""
-    made = AlertRule(*rule, **fields)
-    return alerts.create_alert(get_client(), made, start_on=start_on, end_on=end_on)
-
-
-def _alert_signature() -> inspect.Signature:
-    """AlertRule's parameters (those after `metric` keyword-only), then the
-    schedule's: one source for both, so they cannot drift apart."""
-    made_by = {f.name: f.default_factory for f in dataclasses.fields(AlertRule)}
-    rule = [
-        p.replace(default=made_by[p.name]())  # `filters=[]`, not `filters=<factory>`
-        if made_by.get(p.name, dataclasses.MISSING) is not dataclasses.MISSING
-        else p
-        for p in inspect.signature(AlertRule).parameters.values()
-    ]
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    schedule = [
-        inspect.Parameter(name, keyword, default=None, annotation=Any)
-        for name in ("start_on", "end_on")
-    ]
-    return inspect.Signature(
-        rule[:3] + [p.replace(kind=keyword) for p in rule[3:]] + schedule,
-        return_annotation=Automation,
-    )
-
-
-create_alert.__signature__ = _alert_signature()
-
-
-def list_alerts() -> list[AlertRule]:
-    """The store's alert rules, by name."""
-    return [automation.action for automation in alerts.stored_alerts(get_client())]
-
-
-def alert_history(name: str) -> pd.DataFrame:
-    """Every evaluation of alert `name`: window, value, records, state, transition."""
-    return alerts.alert_history(get_client(), name)
-
-
-def alert_notifications(name: str | None = None) -> list[dict]:
-    """Queued notifications (of alert `name`, or all): status (pending, sent,
-    failed), attempts, last error, payload."""
-    return alerts.notifications(get_client(), name)
-
-
-def _alert_automation(name: str) -> Automation:
-    for automation in alerts.stored_alerts(get_client()):
-        if automation.name == name:
-            return automation
-    raise ValueError(f"no alert named {name!r}")
-
-
-def pause_alert(name: str) -> None:
-    """Stop evaluating alert `name` until `resume_alert`; the windows that pass
-    meanwhile are evaluated on resuming (stored, not notified once old)."""
-    _alert_automation(name).pause(get_client())
-
-
-def resume_alert(name: str) -> None:
-    """Evaluate alert `name` again; the windows missed while paused are caught up."""
-    _alert_automation(name).resume(get_client())
-
-
-def delete_alert(name: str) -> None:
-    """Stop evaluating alert `name`; its history stays readable until a new
-    rule is created under the same name, which starts with none."""
-    _alert_automation(name).delete(get_client())
+start_automations = _on_default_client("start_automations")
+create_alert = _on_default_client("create_alert")
+list_alerts = _on_default_client("list_alerts")
+alert_history = _on_default_client("alert_history")
+alert_notifications = _on_default_client("alert_notifications")
+pause_alert = _on_default_client("pause_alert")
+resume_alert = _on_default_client("resume_alert")
+delete_alert = _on_default_client("delete_alert")

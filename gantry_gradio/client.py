@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import inspect
 import itertools
 import logging
 import os
@@ -18,15 +19,20 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pandas as pd
 
-from . import _columnar, _values
+from . import alerts, default_client
 from ._timestamps import now_us, to_epoch_us
+from .alerts import AlertRule
+from .automation import Automation, AutomationScheduler
 from .blobs import BlobStore, open_blob_store
 from .datasets import Dataset, DatasetError, DatasetRegistry
-from .delivery import DeliveryWorker
 from .evaluation import Evaluation
 from .evaluation import run as evaluation_run
 from .evaluation import runs as evaluation_runs
-from .join_key import JoinKey, check_join_key
+from .ingest import columnar, values
+from .ingest.delivery import DeliveryWorker
+from .ingest.join_key import JoinKey, check_join_key
+from .ingest.spool import Spool
+from .ingest.writer import RecordWriter
 from .lake import ExportReport, LakeExporter, LakeExportScheduler, LakeRecordStore
 from .lake.forget import DeletionReport, forget
 from .lake.importer import ImportReport, import_records
@@ -35,10 +41,9 @@ from .projections import Projection, resolve
 from .projections.projector import Projector
 from .review import ReviewQueue
 from .review import registry as review_registry
-from .spool import Spool
 from .store import (
     Catalog,
-    RecordWriter,
+    RecordStore,
     Selection,
     SqlRecordStore,
     View,
@@ -124,8 +129,9 @@ class Client:
         self.lake = LakeExporter(self.engine, self.catalog, self.blobs)
         self.analytics = _analytics_engine(analytics)
         sql_store = SqlRecordStore(self.engine, self.catalog, self.views)
-        #: Every read goes through this `RecordStore` (store/contract.py).
-        self.store: SqlRecordStore = sql_store
+        #: Every read goes through this `RecordStore` (store/contract.py): the
+        #: SQL store, or an engine over a copy of it (the lake, Spark).
+        self.store: RecordStore = sql_store
         self._lake_scheduler: LakeExportScheduler | None = None
         if self.analytics == "lake":
             self.store = LakeRecordStore(
@@ -252,7 +258,7 @@ class Client:
             "feedback": columns["feedbacks"],
         }
         shared_tags = None if "tags" in columns else tags
-        return _columnar.encode(
+        return columnar.encode(
             application,
             version,
             sections,
@@ -309,9 +315,9 @@ class Client:
         }
         if is_prediction:
             entry["prediction"] = {
-                "inputs": _values.normalize(inputs, "inputs", stage),
-                "outputs": _values.normalize(outputs, "outputs", stage),
-                "tags": _values.normalize(tags, "tags", stage),
+                "inputs": values.normalize(inputs, "inputs", stage),
+                "outputs": values.normalize(outputs, "outputs", stage),
+                "tags": values.normalize(tags, "tags", stage),
             }
         elif tags:
             raise ValueError(
@@ -319,7 +325,7 @@ class Client:
                 "(log them with the prediction)"
             )
         if feedback:
-            entry["feedback"] = _values.normalize(feedback, "feedback", stage)
+            entry["feedback"] = values.normalize(feedback, "feedback", stage)
         return entry, blob_refs
 
     @staticmethod
@@ -376,7 +382,7 @@ class Client:
         self.projector.stop(timeout=timeout)
         if self._lake_scheduler is not None:
             self._lake_scheduler.stop(timeout=timeout)
-            self.store.close()
+        self.store.close()
         self.worker.stop(timeout=timeout)
         if not self.worker.is_alive():
             self.spool.close()
@@ -752,9 +758,74 @@ class Client:
         """A stored run by id, or the newest of that name, with its tables."""
         return evaluation_runs.get_run(self, run, application)
 
+    def start_automations(self, poll_seconds: float = 60.0) -> AutomationScheduler:
+        """Run the store's automations (curators, alerts) on a background thread
+        of this process (e.g. beside a Gradio app); `.stop()` ends it."""
+        return AutomationScheduler(self, poll_seconds=poll_seconds).start()
+
+    def create_alert(self, *rule: Any, start_on: Any = None, end_on: Any = None, **fields: Any):
+        """An alert on `metric` (acceptance_rate, mean, flag_count, volume,
+        quantile, or psi/js/ks distance to a registered baseline) of
+        `application` over the last `window`, evaluated every `every` by the
+        store's automation schedulers (`start_automations()`); the parameters are
+        AlertRule's. With `start_on` in the past, the history is evaluated at
+        once: the alerts that would have fired; `end_on` stops the evaluations.
+        `notify`: webhook URLs or dicts (url or url_env, format "json" or "slack",
+        secret_env for an HMAC signature), posted on firing and on resolution;
+        `link`, the tab's URL for the message."""
+        made = AlertRule(*rule, **fields)
+        return alerts.create_alert(self, made, start_on=start_on, end_on=end_on)
+
+    _signature = alerts.create_alert_signature()
+    create_alert.__signature__ = _signature.replace(
+        parameters=[
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            *_signature.parameters.values(),
+        ]
+    )
+    del _signature
+
+    def list_alerts(self) -> list[AlertRule]:
+        """The store's alert rules, by name."""
+        return [automation.action for automation in alerts.stored_alerts(self)]
+
+    def alert_history(self, name: str) -> pd.DataFrame:
+        """Every evaluation of alert `name`: window, value, records, state, transition."""
+        return alerts.alert_history(self, name)
+
+    def alert_notifications(self, name: str | None = None) -> list[dict]:
+        """Queued notifications (of alert `name`, or all): status (pending, sent,
+        failed), attempts, last error, payload."""
+        return alerts.notifications(self, name)
+
+    def _alert_automation(self, name: str) -> Automation:
+        for automation in alerts.stored_alerts(self):
+            if automation.name == name:
+                return automation
+        raise ValueError(f"no alert named {name!r}")
+
+    def pause_alert(self, name: str) -> None:
+        """Stop evaluating alert `name` until `resume_alert`; the windows that pass
+        meanwhile are evaluated on resuming (stored, not notified once old)."""
+        self._alert_automation(name).pause(self)
+
+    def resume_alert(self, name: str) -> None:
+        """Evaluate alert `name` again; the windows missed while paused are caught up."""
+        self._alert_automation(name).resume(self)
+
+    def delete_alert(self, name: str) -> None:
+        """Stop evaluating alert `name`; its history stays readable until a new
+        rule is created under the same name, which starts with none."""
+        self._alert_automation(name).delete(self)
+
     def read_blob(self, uri: str) -> bytes:
         return self.blobs.read(uri)
 
     def blob_url(self, uri: str, *, expires_in: int = 3600) -> str:
         """A short-lived link for S3 blobs (presigned), a local path otherwise."""
         return self.blobs.url(uri, expires_in=expires_in)
+
+
+# The default client (`gantry.init()`, `get_client()`) is made by this class;
+# default_client.py holds it without importing this module.
+default_client.set_factory(Client)

@@ -1,7 +1,8 @@
-"""What review queues and evaluations need of a client: its database
-engine and field catalog, the read contract, logging and datasets. They
-take this narrow handle instead of importing `Client`, which makes them:
-the client depends on them, never the other way round."""
+"""What the parts a client runs need of it: its database engine and field
+catalog, the read contract, logging and datasets. Review queues,
+evaluations, automations, alerts and curators take this narrow handle
+instead of importing `Client`, which makes them: the client depends on
+them, never the other way round."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ class ClientHandle(Protocol):
     engine: sa.Engine
     catalog: Catalog
     store: RecordStore
+    closed: bool
+
+    def close(self) -> None: ...
 
     def log_record(
         self, application: str, version: Any = None, *, feedback: dict | None = None,

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gantry_gradio import Client, record_groups
+from gantry_gradio import Client
+from gantry_gradio.ingest import record_groups
 from tests.crash_logger import run_and_kill
 
 APP = "bulk-app"

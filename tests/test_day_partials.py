@@ -83,7 +83,7 @@ def test_reads_from_partials_equal_sql_and_a_changed_day_alone_is_scanned(export
     client.log_record(APP, feedback={"ok": False, "note": "late"}, join_key=keys[2 * 9 + 1])
     _log(client, APP, [dict(records[4 * 9], timestamp=APRIL + pd.Timedelta(days=4, hours=3))])
     assert client.flush(60)
-    client.store._compile(Selection(APP))  # brings the copy up to date, reads nothing
+    client.store.compile_selection(Selection(APP))  # brings the copy up to date, reads nothing
     changed = {_day_of(APRIL + pd.Timedelta(days=d)) for d in (2, 4)}
     assert set(_kept(client)) == set(kept) - changed
     scans.statements.clear()
@@ -95,7 +95,7 @@ def test_reads_from_partials_equal_sql_and_a_changed_day_alone_is_scanned(export
 
     client.delete_records(APP, [keys[5 * 9 + 2]])
     assert _day_of(APRIL + pd.Timedelta(days=5)) in _kept(client)
-    client.store._compile(Selection(APP))
+    client.store.compile_selection(Selection(APP))
     assert _day_of(APRIL + pd.Timedelta(days=5)) not in _kept(client)
     _assert_reads_equal(client, APP, view="saved", depth=FULL, around=MEDIUM)
 
@@ -124,7 +124,7 @@ def test_a_partial_computed_while_its_day_changed_is_not_kept(exported):
     day's generation: the answer is returned, the partial is not kept."""
     client, _, _ = exported
     store = client.store
-    compiled = store._compile(Selection(APP))
+    compiled = store.compile_selection(Selection(APP))
     table = compiled.table
     stmt = sa.select(table.c.hour_us, sa.func.count()).group_by(table.c.hour_us)
     changed = _day_of(APRIL + pd.Timedelta(days=3))

@@ -111,7 +111,7 @@ def _sql(client: Client) -> SqlRecordStore:
 
 def _engine_name(store: SqlRecordStore, application: str) -> str:
     """Where a read of the application runs: duckdb when the lake serves it."""
-    return store._compile(Selection(application)).engine.dialect.name
+    return store.compile_selection(Selection(application)).engine.dialect.name
 
 
 def _outcome(read, store):

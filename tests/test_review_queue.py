@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from gantry_gradio import ReviewError
-from gantry_gradio.review import render
+from gantry_gradio.dashboard import review_render as render
 
 APP = "review-app"
 

@@ -2,7 +2,14 @@
 automation engine, with firing/resolved states and a stored history."""
 
 from .outbox import DeliveryReport, deliver_pending, notifications
-from .rule import SEVERITIES, AlertRule, alert_history, create_alert, stored_alerts
+from .rule import (
+    SEVERITIES,
+    AlertRule,
+    alert_history,
+    create_alert,
+    create_alert_signature,
+    stored_alerts,
+)
 from .state import AlertState, advance
 from .webhooks import Webhook, signature
 
@@ -15,6 +22,7 @@ __all__ = [
     "advance",
     "alert_history",
     "create_alert",
+    "create_alert_signature",
     "deliver_pending",
     "notifications",
     "signature",

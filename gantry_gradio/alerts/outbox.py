@@ -24,7 +24,7 @@ from .destinations import DEADLINE_SECONDS, DestinationError, destination, post
 from .webhooks import Webhook
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..handle import ClientHandle
 
 log = logging.getLogger("gantry_gradio.alerts")
 
@@ -66,7 +66,12 @@ class DeliveryReport:
     failed: int = 0
 
 
-def deliver_pending(client: Client, *, deadline: float = DEADLINE_SECONDS) -> DeliveryReport:
+def forget(conn: sa.Connection, alert: str) -> None:
+    """Every notification of `alert`, in the caller's transaction."""
+    conn.execute(alert_notifications.delete().where(alert_notifications.c.alert == alert))
+
+
+def deliver_pending(client: ClientHandle, *, deadline: float = DEADLINE_SECONDS) -> DeliveryReport:
     """Post every notification that is due, one claim at a time, each post
     within `deadline` seconds (destinations.py)."""
     report = DeliveryReport()
@@ -140,7 +145,7 @@ def _update(engine: sa.Engine, ident: str, **values: Any) -> None:
         )
 
 
-def notifications(client: Client, alert: str | None = None) -> list[dict[str, Any]]:
+def notifications(client: ClientHandle, alert: str | None = None) -> list[dict[str, Any]]:
     """Every queued notification (status, attempts, last error, payload)."""
     client.catalog.ensure_tables()
     stmt = sa.select(alert_notifications).order_by(alert_notifications.c.created_at_us)

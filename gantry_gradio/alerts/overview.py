@@ -14,7 +14,7 @@ from ..store import Selection
 from .rule import AlertRule, alert_history, stored_alerts
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..handle import ClientHandle
 
 RULE_COLUMNS = [
     "alert",
@@ -58,11 +58,11 @@ def changed_at(transition: str, window_end: pd.Timestamp) -> str:
     return f"{transition} {pd.Timestamp(window_end):%Y-%m-%d %H:%M} UTC"
 
 
-def application_rules(client: Client, application: str) -> list[AlertRule]:
+def application_rules(client: ClientHandle, application: str) -> list[AlertRule]:
     return [automation.action for automation in stored_alerts(client, application)]
 
 
-def overview(client: Client, application: str) -> Overview:
+def overview(client: ClientHandle, application: str) -> Overview:
     rules = application_rules(client, application)
     if not rules:
         return Overview(
@@ -119,9 +119,7 @@ def overview(client: Client, application: str) -> Overview:
             f"{name} {changed_at(what, when)}" for when, (name, what) in sorted(recent)[-3:]
         )
         count = f"{len(rules)} rule{'s' if len(rules) > 1 else ''}"
-        summary = f"No alert is firing ({count})." + (
-            f" Last changes: {told}." if told else ""
-        )
+        summary = f"No alert is firing ({count})." + (f" Last changes: {told}." if told else "")
     values = (
         pd.concat(series, ignore_index=True)
         if series
@@ -130,7 +128,7 @@ def overview(client: Client, application: str) -> Overview:
     return Overview(summary, pd.DataFrame(table, columns=RULE_COLUMNS), values, every_change)
 
 
-def preview(client: Client, rule: AlertRule) -> str:
+def preview(client: ClientHandle, rule: AlertRule) -> str:
     """The rule's value over its latest window before it is saved: ending now,
     or, when that window is empty, ending at the application's newest record."""
     now = pd.Timestamp.now(tz="UTC")
@@ -150,7 +148,7 @@ def preview(client: Client, rule: AlertRule) -> str:
     )
 
 
-def _value_at(client: Client, rule: AlertRule, end: pd.Timestamp) -> tuple[float | None, int]:
+def _value_at(client: ClientHandle, rule: AlertRule, end: pd.Timestamp) -> tuple[float | None, int]:
     return rule.measure(client, end - rule.window, end)
 
 

@@ -8,13 +8,13 @@ have fired."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from .._timestamps import now_us, to_epoch_us, to_timestamp
 from ..automation import (
@@ -26,17 +26,16 @@ from ..automation import (
     register_action,
     stored_automations,
 )
-from ..datasets import check_name
+from ..names import check_name
 from ..store import Selection
 from ..store.filters import parse_filter
-from ..store.schema import alert_evaluations, alert_notifications
-from . import outbox
+from . import evaluations, outbox
 from .metrics import METRICS, measure
-from .state import AlertState, advance
+from .state import advance
 from .webhooks import Webhook
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..handle import ClientHandle
 
 SEVERITIES = ("info", "warning", "critical")
 #: Windows that ended more than two intervals (plus this) ago are history: their
@@ -146,22 +145,22 @@ class AlertRule:
 
     # -- the automation engine's action ---------------------------------------------
 
-    def prepare(self, client: Client) -> None:
+    def prepare(self, client: ClientHandle) -> None:
         """Nothing to make: evaluations go to a table every store has."""
 
     def forget_history(self, conn: sa.Connection) -> None:
         """Evaluations and notifications belong to one rule, not to its name:
         a rule created under a deleted rule's name (of any application, with
         any definition) must not start "firing since" the old rule's dip."""
-        conn.execute(alert_evaluations.delete().where(alert_evaluations.c.alert == self.name))
-        conn.execute(alert_notifications.delete().where(alert_notifications.c.alert == self.name))
+        evaluations.forget(conn, self.name)
+        outbox.forget(conn, self.name)
 
-    def run(self, client: Client, start: pd.Timestamp, end: pd.Timestamp) -> ActionResult:
+    def run(self, client: ClientHandle, start: pd.Timestamp, end: pd.Timestamp) -> ActionResult:
         """Evaluate the window ending at `end` and store the result with the
         state it leads to. An evaluation stored by a run that died before the
         ledger heard of it is returned as it was, not evaluated twice."""
         end_us = to_epoch_us(end, what="end", allow_future=True)
-        stored = _evaluation(client.engine, self.name, end_us)
+        stored = evaluations.get(client.engine, self.name, end_us)
         if stored is None:
             window_start = end - self.window
             value, records = self.measure(client, window_start, end)
@@ -169,7 +168,9 @@ class AlertRule:
                 value = _percent_change(value, self.reference(client, window_start))
             breached = self.breached(value, records)
             state = advance(
-                _previous_state(client.engine, self.name, end_us), breached, self.for_evaluations
+                evaluations.previous_state(client.engine, self.name, end_us),
+                breached,
+                self.for_evaluations,
             )
             evaluation = {
                 "alert": self.name,
@@ -183,7 +184,7 @@ class AlertRule:
                 "transition": state.transition,
                 "evaluated_at_us": now_us(),
             }
-            stored = _store_evaluation(
+            stored = evaluations.store(
                 client.engine,
                 evaluation,
                 self._notifications(evaluation),
@@ -196,7 +197,7 @@ class AlertRule:
         )
         return ActionResult(message, stored["state"], dict(stored))
 
-    def reference(self, client: Client, window_start: pd.Timestamp) -> float | None:
+    def reference(self, client: ClientHandle, window_start: pd.Timestamp) -> float | None:
         """What `compare_to` compares with: the window before (when it has
         `min_records`), or the same statistic of the registered baseline."""
         if self.compare_to == "previous":
@@ -213,7 +214,7 @@ class AlertRule:
         return float(values.mean())
 
     def measure(
-        self, client: Client, start: pd.Timestamp, end: pd.Timestamp
+        self, client: ClientHandle, start: pd.Timestamp, end: pd.Timestamp
     ) -> tuple[float | None, int]:
         """(the metric over [start, end), the records it was computed from)."""
         return measure(
@@ -261,45 +262,7 @@ def _percent_change(value: float, reference: float | None) -> float | None:
     return 100.0 * (value - reference) / abs(reference)
 
 
-def _evaluation(engine: sa.Engine, alert: str, end_us: int) -> dict[str, Any] | None:
-    table = alert_evaluations.c
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(alert_evaluations).where(table.alert == alert, table.window_end_us == end_us)
-        ).first()
-    return None if row is None else dict(row._mapping)
-
-
-def _previous_state(engine: sa.Engine, alert: str, end_us: int) -> AlertState:
-    table = alert_evaluations.c
-    with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(table.state, table.streak)
-            .where(table.alert == alert, table.window_end_us < end_us)
-            .order_by(table.window_end_us.desc())
-            .limit(1)
-        ).first()
-    return AlertState() if row is None else AlertState(row.state, row.streak)
-
-
-def _store_evaluation(
-    engine: sa.Engine,
-    values: dict[str, Any],
-    payload: dict[str, Any] | None,
-    webhooks: list[Webhook],
-) -> dict[str, Any]:
-    """The evaluation and its notifications in one transaction: both or neither."""
-    try:
-        with engine.begin() as conn:
-            conn.execute(alert_evaluations.insert().values(**values))
-            if payload is not None:
-                outbox.queue(conn, values["alert"], webhooks, payload)
-    except IntegrityError:  # another runner stored this window first: theirs stands
-        return _evaluation(engine, values["alert"], values["window_end_us"])
-    return values
-
-
-def stored_alerts(client: Client, application: str | None = None) -> list[Automation]:
+def stored_alerts(client: ClientHandle, application: str | None = None) -> list[Automation]:
     """The store's alert automations (of `application` when given), by name."""
     return [
         automation
@@ -310,7 +273,12 @@ def stored_alerts(client: Client, application: str | None = None) -> list[Automa
 
 
 def create_alert(
-    client: Client, rule: AlertRule, *, start_on: Any = None, end_on: Any = None, now: Any = None
+    client: ClientHandle,
+    rule: AlertRule,
+    *,
+    start_on: Any = None,
+    end_on: Any = None,
+    now: Any = None,
 ) -> Automation:
     """Store `rule` as an automation evaluated every `rule.every` from
     `start_on` (default: the current interval's start, so nothing is
@@ -326,7 +294,7 @@ def create_alert(
     return automation
 
 
-def check_fields(client: Client, rule: AlertRule) -> None:
+def check_fields(client: ClientHandle, rule: AlertRule) -> None:
     """Refuse a rule on a field its application has never logged, with the
     fields it has: the tab's form checks this on save (a typo there would
     never fire). `create_alert` does not, so code may set a rule up for
@@ -342,16 +310,11 @@ def check_fields(client: Client, rule: AlertRule) -> None:
             raise ValueError(f"{rule.application!r} has no field {name!r}; its fields: {fields}")
 
 
-def alert_history(client: Client, name: str) -> pd.DataFrame:
+def alert_history(client: ClientHandle, name: str) -> pd.DataFrame:
     """Every evaluation of alert `name` in time order: window_start,
     window_end, value, records, breached, state, transition."""
     client.catalog.ensure_tables()
-    table = alert_evaluations.c
-    with client.engine.connect() as conn:
-        result = conn.execute(
-            sa.select(alert_evaluations).where(table.alert == name).order_by(table.window_end_us)
-        )
-        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    frame = evaluations.rows(client.engine, name)
     frame["value"] = frame["value"].astype(float)  # NaN where a window had no value
     for column in ("breached", "transition"):  # None stays None, not NaN
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
@@ -373,3 +336,25 @@ def alert_history(client: Client, name: str) -> pd.DataFrame:
 
 
 register_action("alert", AlertRule.from_dict, after_pass=outbox.deliver_pending)
+
+
+def create_alert_signature() -> inspect.Signature:
+    """`create_alert`'s parameters: AlertRule's (those after `metric`
+    keyword-only), then the schedule's. One source for both, so the call and
+    the rule cannot drift apart."""
+    made_by = {f.name: f.default_factory for f in dataclasses.fields(AlertRule)}
+    rule = [
+        p.replace(default=made_by[p.name]())  # `filters=[]`, not `filters=<factory>`
+        if made_by.get(p.name, dataclasses.MISSING) is not dataclasses.MISSING
+        else p
+        for p in inspect.signature(AlertRule).parameters.values()
+    ]
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    schedule = [
+        inspect.Parameter(name, keyword, default=None, annotation=Any)
+        for name in ("start_on", "end_on")
+    ]
+    return inspect.Signature(
+        rule[:3] + [p.replace(kind=keyword) for p in rule[3:]] + schedule,
+        return_annotation=Automation,
+    )

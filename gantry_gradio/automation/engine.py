@@ -19,18 +19,18 @@ import logging
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from .._timestamps import now_us, to_timestamp
-from ..datasets import check_name
+from .. import default_client
+from .._timestamps import to_timestamp
+from ..names import check_name
 from ..store.clock import store_now_us
-from ..store.schema import automation_pauses, automation_runs, automations
+from .definitions import AutomationTable
 from .ledger import RunLedger
 from .trigger import IntervalTrigger
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..handle import ClientHandle
 
 log = logging.getLogger("gantry_gradio.automation")
 
@@ -60,10 +60,10 @@ class Action(Protocol):
     action_type: ClassVar[str]
     application: str
 
-    def prepare(self, client: Client) -> None:
+    def prepare(self, client: ClientHandle) -> None:
         """Called once when the automation is created (e.g. make the dataset)."""
 
-    def run(self, client: Client, start: pd.Timestamp, end: pd.Timestamp) -> ActionResult: ...
+    def run(self, client: ClientHandle, start: pd.Timestamp, end: pd.Timestamp) -> ActionResult: ...
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -135,7 +135,9 @@ class Automation:
         action = action_from_dict(spec.get("action_type", "curator"), spec["action"])
         return Automation(name, IntervalTrigger(**spec["trigger"]), action)
 
-    def create(self, client: Client | None = None, *, now: Any = None) -> list[IntervalOutcome]:
+    def create(
+        self, client: ClientHandle | None = None, *, now: Any = None
+    ) -> list[IntervalOutcome]:
         """Store the automation (so schedulers run it from now on) and run
         every interval already over. Creating the same automation again is a
         no-op apart from catching up; a different one under the same name is
@@ -143,27 +145,19 @@ class Automation:
         client = client or _default_client()
         client.catalog.ensure_tables()
         definition = json.dumps(self.to_dict(), sort_keys=True)
+        table = AutomationTable(client.engine)
         try:
             with client.engine.begin() as conn:
-                conn.execute(
-                    automations.insert().values(
-                        name=self.name, definition=definition, created_at_us=now_us()
-                    )
-                )
+                table.insert(conn, self.name, definition)
                 # A new automation under a reused name starts with no history:
                 # nothing a deleted one left (its runs, an alert's evaluations
                 # and notifications, maybe of another application) is its own.
-                conn.execute(
-                    automation_runs.delete().where(automation_runs.c.automation == self.name)
-                )
+                RunLedger.forget(conn, self.name)
                 forget = getattr(self.action, "forget_history", None)
                 if forget is not None:
                     forget(conn)
         except IntegrityError:
-            with client.engine.connect() as conn:
-                stored = conn.scalar(
-                    sa.select(automations.c.definition).where(automations.c.name == self.name)
-                )
+            stored = table.definition(self.name)
             if stored is None or _normalised(self.name, stored) != definition:
                 raise ValueError(
                     f"an automation named {self.name!r} exists with another definition; "
@@ -173,7 +167,7 @@ class Automation:
         return self.run_pending(client, now=now)
 
     def run_pending(
-        self, client: Client, *, now: Any = None, limit: int | None = None
+        self, client: ClientHandle, *, now: Any = None, limit: int | None = None
     ) -> list[IntervalOutcome]:
         """Run the intervals over by `now` (default: the store's clock less
         SETTLE_US) that are not done yet, in order, at most `limit` of them
@@ -195,52 +189,38 @@ class Automation:
                 break
         return outcomes
 
-    def pause(self, client: Client | None = None) -> None:
+    def pause(self, client: ClientHandle | None = None) -> None:
         """Schedulers skip it until `resume()`; pausing twice is a no-op."""
         client = client or _default_client()
         client.catalog.ensure_tables()
-        try:
-            with client.engine.begin() as conn:
-                conn.execute(
-                    automation_pauses.insert().values(name=self.name, paused_at_us=now_us())
-                )
-        except IntegrityError:
-            pass
+        AutomationTable(client.engine).pause(self.name)
 
-    def resume(self, client: Client | None = None) -> None:
+    def resume(self, client: ClientHandle | None = None) -> None:
         """Run again from the next pass, catching up the intervals missed."""
         client = client or _default_client()
         client.catalog.ensure_tables()
-        with client.engine.begin() as conn:
-            conn.execute(automation_pauses.delete().where(automation_pauses.c.name == self.name))
+        AutomationTable(client.engine).resume(self.name)
 
-    def is_paused(self, client: Client | None = None) -> bool:
+    def is_paused(self, client: ClientHandle | None = None) -> bool:
         client = client or _default_client()
         client.catalog.ensure_tables()
-        with client.engine.connect() as conn:
-            return (
-                conn.scalar(
-                    sa.select(automation_pauses.c.name).where(automation_pauses.c.name == self.name)
-                )
-                is not None
-            )
+        return self.name in AutomationTable(client.engine).paused()
 
-    def delete(self, client: Client | None = None) -> None:
+    def delete(self, client: ClientHandle | None = None) -> None:
         """Stop scheduling it and forget its runs; what it made (datasets,
         alert history) stays."""
         client = client or _default_client()
         client.catalog.ensure_tables()
         with client.engine.begin() as conn:
-            conn.execute(automations.delete().where(automations.c.name == self.name))
-            conn.execute(automation_runs.delete().where(automation_runs.c.automation == self.name))
-            conn.execute(automation_pauses.delete().where(automation_pauses.c.name == self.name))
+            AutomationTable.delete(conn, self.name)
+            RunLedger.forget(conn, self.name)
 
-    def runs(self, client: Client | None = None) -> pd.DataFrame:
+    def runs(self, client: ClientHandle | None = None) -> pd.DataFrame:
         """Every interval's state: status, attempts, last error, reference."""
         return RunLedger((client or _default_client()).engine).runs(self.name)
 
     def _run_interval(
-        self, client: Client, ledger: RunLedger, start_us: int, end_us: int
+        self, client: ClientHandle, ledger: RunLedger, start_us: int, end_us: int
     ) -> IntervalOutcome:
         start, end = to_timestamp(start_us), to_timestamp(end_us)
         try:
@@ -265,39 +245,29 @@ def _normalised(name: str, definition: str) -> str:
 
 
 def stored_automations(
-    client: Client, *, paused: bool = True, unreadable: list[str] | None = None
+    client: ClientHandle, *, paused: bool = True, unreadable: list[str] | None = None
 ) -> list[Automation]:
     """Every stored automation by name (without the paused ones: `paused=False`).
     A definition this version refuses (e.g. stored by an older one with a
     schedule below the minimum) is left out and logged, its name added to
     `unreadable`: one bad row must not stop every other automation."""
     client.catalog.ensure_tables()
-    stmt = sa.select(automations).order_by(automations.c.name)
-    if not paused:
-        stmt = stmt.where(automations.c.name.not_in(sa.select(automation_pauses.c.name)))
-    with client.engine.connect() as conn:
-        rows = conn.execute(stmt).fetchall()
     found = []
-    for row in rows:
+    for row in AutomationTable(client.engine).rows(paused=paused):
         try:
             found.append(Automation.from_definition(row.name, row.definition))
         except (ValueError, KeyError, TypeError) as exc:
-            log.error(
-                "automation %r is not run: %s; delete it and create it again", row.name, exc
-            )
+            log.error("automation %r is not run: %s; delete it and create it again", row.name, exc)
             if unreadable is not None:
                 unreadable.append(row.name)
     return found
 
 
-def paused_automations(client: Client) -> set[str]:
+def paused_automations(client: ClientHandle) -> set[str]:
     """The names of the paused automations, in one read."""
     client.catalog.ensure_tables()
-    with client.engine.connect() as conn:
-        return set(conn.scalars(sa.select(automation_pauses.c.name)))
+    return AutomationTable(client.engine).paused()
 
 
-def _default_client() -> Client:
-    from .. import get_client
-
-    return get_client()
+def _default_client() -> ClientHandle:
+    return default_client.get_client()

@@ -82,6 +82,12 @@ class RunLedger:
                 .values(updated_at_us=now_us(), **values)
             )
 
+    @staticmethod
+    def forget(conn: sa.Connection, automation: str) -> None:
+        """Every run of `automation`, in the caller's transaction (a deleted
+        automation's history is not the next one's of the same name)."""
+        conn.execute(automation_runs.delete().where(automation_runs.c.automation == automation))
+
     def runs(self, automation: str | None = None) -> pd.DataFrame:
         stmt = sa.select(automation_runs).order_by(
             automation_runs.c.automation, automation_runs.c.interval_start_us

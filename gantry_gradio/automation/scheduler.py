@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .engine import IntervalOutcome, after_pass_hooks, stored_automations
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..handle import ClientHandle
 
 log = logging.getLogger("gantry_gradio.automation")
 
@@ -29,7 +29,7 @@ DELIVERY_SECONDS = 5.0
 
 
 class AutomationScheduler:
-    def __init__(self, client: Client, *, poll_seconds: float = 60.0) -> None:
+    def __init__(self, client: ClientHandle, *, poll_seconds: float = 60.0) -> None:
         self.client = client
         self.poll_seconds = poll_seconds
         self.failures = 0  # intervals that failed (each is retried on the next pass)

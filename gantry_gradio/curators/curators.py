@@ -21,13 +21,14 @@ import pandas as pd
 from .._timestamps import to_epoch_us, to_timestamp
 from ..automation import ActionResult, Automation, IntervalTrigger, register_action
 from ..automation.trigger import MIN_INTERVAL_US, duration_us
-from ..datasets import check_name
+from ..datasets import DatasetError
 from ..datasets.dataset import write_table
+from ..names import check_name
 from ..store import Selection
 from ..store.filters import parse_filter
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..handle import ClientHandle
 
 
 @dataclasses.dataclass
@@ -52,7 +53,7 @@ class Curator(ABC):
         Curator.registry[cls.kind] = cls
 
     def __post_init__(self) -> None:
-        check_name(self.name, "curator")
+        check_name(self.name, "curator", DatasetError)
         if not isinstance(self.limit, int) or isinstance(self.limit, bool) or self.limit < 1:
             raise ValueError(f"limit must be a positive integer, not {self.limit!r}")
         self.start_on = to_timestamp(to_epoch_us(self.start_on, what="start_on", allow_future=True))
@@ -65,7 +66,7 @@ class Curator(ABC):
 
     @abstractmethod
     def select(
-        self, client: Client, start: pd.Timestamp, end: pd.Timestamp
+        self, client: ClientHandle, start: pd.Timestamp, end: pd.Timestamp
     ) -> tuple[pd.DataFrame, int]:
         """(the chosen records, how many records the interval had)."""
 
@@ -86,17 +87,17 @@ class Curator(ABC):
         trigger = IntervalTrigger(self.start_on, self.curation_interval, end_on=self.end_on)
         return Automation(self.name, trigger, self)
 
-    def create(self, client: Client | None = None, *, now: Any = None) -> Automation:
+    def create(self, client: ClientHandle | None = None, *, now: Any = None) -> Automation:
         """Store this curator and backfill every interval already over;
         `Automation.create` explains the rest."""
         automation = self.automation()
         automation.create(client, now=now)
         return automation
 
-    def prepare(self, client: Client) -> None:
+    def prepare(self, client: ClientHandle) -> None:
         client.create_dataset(self.name, exist_ok=True)
 
-    def run(self, client: Client, start: pd.Timestamp, end: pd.Timestamp) -> ActionResult:
+    def run(self, client: ClientHandle, start: pd.Timestamp, end: pd.Timestamp) -> ActionResult:
         """Add the interval's selection to the dataset as one Parquet file in
         a new version. Versions are cumulative (each keeps the previous
         files), and a file already stored by a run that died before the
@@ -126,12 +127,12 @@ class Curator(ABC):
         return ActionResult(message, version.version_id, {"added": len(chosen), "total": total})
 
     def _keys(
-        self, client: Client, start: pd.Timestamp, end: pd.Timestamp, field: str | None = None
+        self, client: ClientHandle, start: pd.Timestamp, end: pd.Timestamp, field: str | None = None
     ) -> pd.DataFrame:
         return client.store.keys(Selection(self.application, start, end, None, self.filters), field)
 
     def _rows_for(
-        self, client: Client, start: pd.Timestamp, end: pd.Timestamp, keys: list[str]
+        self, client: ClientHandle, start: pd.Timestamp, end: pd.Timestamp, keys: list[str]
     ) -> pd.DataFrame:
         """Whole records for chosen keys, in time order."""
         selection = Selection(self.application, start, end, None, self.filters)
@@ -156,7 +157,7 @@ class BoundedRangeCurator(Curator):
             )
 
     def select(
-        self, client: Client, start: pd.Timestamp, end: pd.Timestamp
+        self, client: ClientHandle, start: pd.Timestamp, end: pd.Timestamp
     ) -> tuple[pd.DataFrame, int]:
         total = len(self._keys(client, start, end))
         present = [*self.filters, (self.sort_by, "is not null")]
@@ -178,7 +179,7 @@ class UniformCurator(Curator):
     kind: ClassVar[str] = "uniform"
 
     def select(
-        self, client: Client, start: pd.Timestamp, end: pd.Timestamp
+        self, client: ClientHandle, start: pd.Timestamp, end: pd.Timestamp
     ) -> tuple[pd.DataFrame, int]:
         keys = list(self._keys(client, start, end)["join_key"])
         chosen = _interval_random(self.name, self.seed, start).sample(
@@ -204,7 +205,7 @@ class StratifiedCurator(Curator):
             raise ValueError("StratifiedCurator needs stratify_by, e.g. 'feedback.flag'")
 
     def select(
-        self, client: Client, start: pd.Timestamp, end: pd.Timestamp
+        self, client: ClientHandle, start: pd.Timestamp, end: pd.Timestamp
     ) -> tuple[pd.DataFrame, int]:
         found = self._keys(client, start, end, self.stratify_by)
         strata: dict[Any, list[str]] = defaultdict(list)

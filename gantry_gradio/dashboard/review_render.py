@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..dashboard import record_view
-from .queue import ReviewItem
+from ..review import ReviewItem
+from . import record_view
 
 if TYPE_CHECKING:
     from ..client import Client

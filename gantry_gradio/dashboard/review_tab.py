@@ -20,11 +20,11 @@ from typing import Any
 
 import gradio as gr
 
+from .. import default_client
 from ..client import Client
-from ..dashboard.access import PRIVATE_EVENT, TOKEN_FROM_ADDRESS_JS, MonitoringAccess
-from . import render
-from .queue import ReviewItem, ReviewQueue
-from .sources import ReviewError
+from ..review import ReviewError, ReviewItem, ReviewQueue
+from . import review_render as render
+from .access import PRIVATE_EVENT, TOKEN_FROM_ADDRESS_JS, MonitoringAccess
 
 ANONYMOUS = "anonymous"
 VERDICT_CHOICES = [("Model right", "right"), ("Model wrong", "wrong"), ("Unsure", "unsure")]
@@ -93,9 +93,7 @@ class _Handlers:
     @property
     def client(self) -> Client:
         if self._client is None:
-            from .. import get_client
-
-            return get_client()
+            return default_client.get_client()
         return self._client
 
     def queue(self, name: str | None) -> ReviewQueue:

@@ -23,6 +23,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from .. import default_client
 from ..client import Client
 from . import evaluations, record_view, refresh
 from . import layout as tab_layout
@@ -115,9 +116,7 @@ class _Tab:
     initial_view: str | None = None
 
     def store_client(self) -> Client:
-        from .. import get_client
-
-        return self.client or get_client()
+        return self.client or default_client.get_client()
 
     def pinned(self, requested: str | None) -> str | None:
         """The application this request may read: the tab's own when it was

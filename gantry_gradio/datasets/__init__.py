@@ -1,6 +1,6 @@
 """Versioned datasets on the blob store, registered in the record store."""
 
 from .dataset import Dataset
-from .registry import DatasetError, DatasetRegistry, DatasetVersion, check_name
+from .registry import DatasetError, DatasetRegistry, DatasetVersion
 
-__all__ = ["Dataset", "DatasetError", "DatasetRegistry", "DatasetVersion", "check_name"]
+__all__ = ["Dataset", "DatasetError", "DatasetRegistry", "DatasetVersion"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,26 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .._timestamps import now_us, to_timestamp
+from ..names import check_name
 from ..store import Catalog
 from ..store.schema import dataset_versions, datasets
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 
 
 class DatasetError(ValueError):
     """A dataset or version that cannot be created or found."""
-
-
-def check_name(name: Any, what: str = "dataset") -> str:
-    """Names become folder names on S3 and locally; keeping them to
-    identifier characters keeps them the same everywhere."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise DatasetError(
-            f"{what} name {name!r} is not valid: use letters, digits and underscores, "
-            "starting with a letter or underscore, at most 100 characters "
-            "(e.g. 'new_accounts')"
-        )
-    return name
 
 
 def current_user() -> str:
@@ -81,7 +67,7 @@ class DatasetRegistry:
         self.catalog = catalog
 
     def create(self, name: str, *, exist_ok: bool = False) -> None:
-        check_name(name)
+        check_name(name, "dataset", DatasetError)
         self.catalog.ensure_tables()
         try:
             with self.engine.begin() as conn:

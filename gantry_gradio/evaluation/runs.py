@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from .._timestamps import to_epoch_us, to_timestamp
 from ..datasets.registry import current_user
-from ..join_key import JoinKey
+from ..ingest.join_key import JoinKey
 from ..store.schema import evaluation_runs
 from .result import Evaluation, evaluation_application
 

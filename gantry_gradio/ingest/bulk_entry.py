@@ -23,7 +23,7 @@ from itertools import compress
 from json.encoder import encode_basestring
 from typing import Any
 
-from ._values import is_field_name
+from ..fields import is_field_name
 from .join_key import MAX_JOIN_KEY_LENGTH
 from .spool_entry import BadEntry, check_entry
 

@@ -19,8 +19,8 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from .._timestamps import HOUR_US
-from . import schema
-from .schema import Field
+from ..store import schema
+from ..store.schema import Field
 
 _EVENTS = schema.feedback_events.name
 #: Page cache of the connection that writes a bulk transaction (SQLite).

@@ -22,10 +22,10 @@ from typing import Any
 
 import pandas as pd
 
-from ._timestamps import FUTURE_TOLERANCE_US, now_us, to_epoch_us
-from ._values import INLINE_TEXT_LIMIT, MAX_EXACT_INT, MAX_FIELD_NAME, clean_text
+from .._timestamps import FUTURE_TOLERANCE_US, now_us, to_epoch_us
+from ..fields import MAX_COLUMNS_PER_RECORD_SECTION, MAX_EXACT_INT, MAX_FIELD_NAME, clean_text
 from .join_key import MAX_JOIN_KEY_LENGTH
-from .store.writer import MAX_COLUMNS_PER_RECORD_SECTION
+from .values import INLINE_TEXT_LIMIT
 
 #: Longer texts take the per-record path, so no record of a bulk entry can
 #: approach the per-record size limit (256 fields x 8,192 characters < 16 MB).

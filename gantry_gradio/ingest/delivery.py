@@ -18,17 +18,23 @@ from typing import Any
 
 import orjson
 import sqlalchemy.exc as sa_exc
-from botocore.exceptions import BotoCoreError, ClientError
 
-from ._timestamps import now_us
-from .blobs import BlobStore, BlobStoreError
+from .._timestamps import now_us
+from ..blobs import BlobStore, BlobStoreError
 from .bulk_entry import BulkEntry, check_bulk, expand, expand_checked, is_bulk
 from .record_groups import group_plain
 from .spool import Batch, Spool
 from .spool_entry import BadEntry, check_entry
-from .store import RecordWriter
+from .writer import RecordWriter
 
 log = logging.getLogger("gantry_gradio")
+
+try:  # boto3 is the optional [s3] extra; without it no S3 store exists to fail
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    _S3_ERRORS: tuple[type[Exception], ...] = (BotoCoreError, ClientError)
+except ImportError:
+    _S3_ERRORS = ()
 
 #: Errors that say "not now" rather than "never": retry the same batch later.
 #: A database error is judged by its code first (see `is_transient`).
@@ -38,8 +44,7 @@ TRANSIENT_ERRORS = (
     sa_exc.DisconnectionError,
     sa_exc.TimeoutError,
     BlobStoreError,
-    BotoCoreError,
-    ClientError,
+    *_S3_ERRORS,
     ConnectionError,
     TimeoutError,
 )

@@ -19,9 +19,9 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any
 
+from ..fields import MAX_COLUMNS_PER_RECORD_SECTION
 from .bulk_entry import SECTIONS, BulkEntry, is_plain
 from .join_key import MAX_JOIN_KEY_LENGTH
-from .store.writer import MAX_COLUMNS_PER_RECORD_SECTION
 
 _ENTRY_KEYS = frozenset(
     ("id", "application", "version", "join_key", "timestamp", "logged_at", "prediction", "feedback")

@@ -38,7 +38,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .spool_entry import STAGED_NAME, blob_key
+from ..blobs.keys import STAGED_NAME, blob_key
 
 SEGMENT_SUFFIX = ".log"
 OFFSET_SUFFIX = ".offset"

@@ -7,24 +7,11 @@ entry the writer cannot read must be rejected alone, not stall the rest."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from ..blobs.keys import STAGED_NAME, blob_key
 from .join_key import check_join_key
 
-#: A staged blob is named by its content: sha256 hex plus a short extension.
-STAGED_NAME = re.compile(r"[0-9a-f]{64}\.[A-Za-z0-9]{1,16}")
-
-
-def blob_key(staged: str) -> str:
-    """Where a staged blob lives in the blob store: under its first two characters."""
-    return f"{staged[:2]}/{staged}"
-
-
-def is_blob_key(key: str) -> bool:
-    """Whether `key` is a record blob's key (`ab/ab…ef.ext`), and nothing else."""
-    staged = key.rpartition("/")[2]
-    return STAGED_NAME.fullmatch(staged) is not None and key == blob_key(staged)
 _SECTIONS = ("inputs", "outputs", "tags")
 _MAX_NAME = 200
 

@@ -2,7 +2,7 @@
 
 Why on the caller's thread: a value that cannot be stored must fail loudly at the
 call that logged it, not later in a background worker where nobody is looking.
-Conversions here are the documented ones (see README "What gets stored")."""
+Conversions here are the documented ones (docs/guarantees.md, "What gets stored")."""
 
 from __future__ import annotations
 
@@ -19,21 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from ..fields import MAX_EXACT_INT, MAX_FIELD_NAME, clean_text, flatten
+
 #: Longer text is moved to the blob store and replaced by its URI, not truncated.
 INLINE_TEXT_LIMIT = 1_000_000
 MAX_DEPTH = 32
-#: Integers beyond this lose precision as JSON numbers in most readers.
-MAX_EXACT_INT = 2**53
-#: A dotted field name (`inputs.a.b`) longer than this is refused at the call:
-#: field names are indexed, and database indexes cap an entry's size.
-MAX_FIELD_NAME = 512
-
-
-def is_field_name(path: str) -> bool:
-    """Whether a dotted name may become a column, on every store (the call
-    cleans NUL away; spool lines from elsewhere are held to the same rule)."""
-    return len(path) <= MAX_FIELD_NAME and "\x00" not in path
-
 Stage = Callable[[bytes | Path, str], str]
 
 
@@ -46,20 +36,6 @@ class File:
         self.content_type = content_type or (
             mimetypes.guess_type(self.path.name)[0] or "application/octet-stream"
         )
-
-
-def clean_text(text: str) -> str:
-    """PostgreSQL text cannot hold NUL and UTF-8 cannot hold lone surrogates:
-    both become U+FFFD so SQLite and PostgreSQL store the same thing."""
-    if text.isascii() and "\x00" not in text:
-        return text  # the common case, checked at C speed
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
 
 
 def normalize(value: Any, where: str, stage: Stage, depth: int = 0, in_field: bool = True) -> Any:
@@ -132,8 +108,6 @@ def _normalize_dict(value: dict, where: str, stage: Stage, depth: int, in_field:
             )
         out[clean] = normalize(item, f"{where}.{clean}", stage, depth + 1, in_field)
     if in_field and any("." in key for key in out):
-        from .store.flatten import flatten  # late: the store package imports this module
-
         flatten(where, out, {})  # raises if a dotted key and a nested path collide
     return out
 

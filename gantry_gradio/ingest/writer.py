@@ -25,23 +25,24 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .._timestamps import HOUR_US
-from .._values import MAX_FIELD_NAME, is_field_name
-from ..bulk_entry import BulkEntry, expand
-from . import bulk_insert, schema
-from .blob_refs import record_references
-from .catalog import Catalog
-from .changes import claim_change
-from .flatten import flatten, kind_of, to_column
-from .schema import Field
+from ..fields import (
+    MAX_COLUMNS_PER_RECORD_SECTION,
+    MAX_FIELD_NAME,
+    flatten,
+    is_field_name,
+    kind_of,
+    to_column,
+)
+from ..store import schema
+from ..store.blob_refs import record_references
+from ..store.catalog import Catalog
+from ..store.changes import claim_change
+from ..store.schema import Field
+from . import bulk_insert
+from .bulk_entry import BulkEntry, expand
 
 PREDICTION_SECTIONS = ("inputs", "outputs", "tags")
 _CHUNK = 500
-#: Fields of one record that get columns, per section; the record's further
-#: fields stay in its `extra` JSON. Why: a 1,000-class label would otherwise
-#: claim a thousand columns for one row, beyond PostgreSQL's 8 kB row limit.
-MAX_COLUMNS_PER_RECORD_SECTION = 64
-
-
 class _Event(NamedTuple):
     """One piece of feedback, its values flattened to `feedback.*` paths."""
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import gradio as gr
 
+from .. import default_client
 from ..client import Client
 from .context import login_name
 from .sessions import recent_predictions
@@ -31,9 +32,7 @@ class FeedbackControls:
 
 
 def _client(client: Client | None) -> Client:
-    from .. import get_client
-
-    return client or get_client()
+    return client or default_client.get_client()
 
 
 def _log_feedback(

@@ -17,8 +17,9 @@ from typing import Any
 from gradio.components import Component
 from gradio.flagging import FlaggingCallback
 
+from .. import default_client
 from ..client import Client
-from ..join_key import JoinKey
+from ..ingest.join_key import JoinKey
 from .context import current_blocks, session_and_user
 from .sessions import recent_predictions
 
@@ -38,9 +39,7 @@ class GantryFlaggingCallback(FlaggingCallback):
 
     @property
     def client(self) -> Client:
-        from .. import get_client
-
-        return self._client or get_client()
+        return self._client or default_client.get_client()
 
     def setup(
         self,

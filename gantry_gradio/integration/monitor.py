@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .. import default_client
 from ..client import Client
 from .components import NO_FILES, FileSlots, file_slots
 from .context import session_and_user
@@ -65,9 +66,7 @@ class _Recorder:
 
     @property
     def client(self) -> Client:
-        from .. import get_client  # resolved per call: init() may come after decorating
-
-        return self._client or get_client()
+        return self._client or default_client.get_client()  # per call: init() may come later
 
     def inputs(self, bound: dict[str, Any], files: FileSlots) -> dict[str, Any]:
         """Model inputs by parameter (or `input_names`); only values a file

@@ -14,7 +14,7 @@ from typing import Any
 
 from gradio.utils import get_upload_folder
 
-from .._values import File
+from ..ingest.values import File
 
 
 def _upload_roots() -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from .._timestamps import now_us
-from ..spool_entry import is_blob_key
+from ..blobs.keys import is_blob_key
 from ..store import schema
 from ..store.changes import claim_change
 from .export import LakeExporter

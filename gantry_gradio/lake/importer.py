@@ -31,10 +31,10 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from .._timestamps import FUTURE_TOLERANCE_US, now_us
-from .._values import INLINE_TEXT_LIMIT, MAX_EXACT_INT, is_field_name
-from ..join_key import MAX_JOIN_KEY_LENGTH
+from ..fields import MAX_COLUMNS_PER_RECORD_SECTION, MAX_EXACT_INT, is_field_name
+from ..ingest.join_key import MAX_JOIN_KEY_LENGTH
+from ..ingest.values import INLINE_TEXT_LIMIT
 from ..store.changes import claim_change
-from ..store.writer import MAX_COLUMNS_PER_RECORD_SECTION
 from .export import LakeExporter, conform, lake_only_rows
 from .layout import DAY_US, column_names, day_name, lake_schema
 from .state import tombstoned

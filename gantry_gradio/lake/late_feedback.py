@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from ..blobs import BlobStore
+from ..ingest.writer import RecordWriter, merge_events
 from ..store import schema
 from ..store.catalog import Catalog
 from ..store.schema import Field
-from ..store.writer import RecordWriter, merge_events
 from .layout import column_names, file_uri
 
 _PARTITIONS = schema.lake_partitions

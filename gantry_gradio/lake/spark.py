@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 
 from ..blobs import BlobStore
 from ..store import schema
-from ..store.query import SqlRecordStore, _Compiled
+from ..store.query import CompiledSelection, SqlRecordStore
 from ..store.schema import Field
 from .layout import column_names, file_uri
 
@@ -64,13 +64,15 @@ class SparkRecordStore(SqlRecordStore):
         self.path_for = path_for or _spark_path
         self._views: dict[int, tuple] = {}
 
-    def _compile(self, selection: Any, engine: sa.Engine | None = None) -> _Compiled:
-        compiled = super()._compile(selection, engine)
+    def compile_selection(
+        self, selection: Any, engine: sa.Engine | None = None
+    ) -> CompiledSelection:
+        compiled = super().compile_selection(selection, engine)
         app_id = self.catalog.application_id(selection.application)
         self._register(app_id, compiled.fields)
         return compiled
 
-    def _run(self, compiled: _Compiled, stmt: sa.Select) -> tuple[list, list[str]]:
+    def run_statement(self, compiled: CompiledSelection, stmt: sa.Select) -> tuple[list, list[str]]:
         import sqlglot
         from sqlglot import exp
 

@@ -42,7 +42,7 @@ from duckdb_engine import ConnectionWrapper
 from ..blobs import BlobStore
 from ..store import schema
 from ..store.changes import current_change
-from ..store.query import SqlRecordStore, _Compiled, _us
+from ..store.query import CompiledSelection, SqlRecordStore, selection_us
 from ..store.schema import RECORD_COLUMNS, Field
 from .day_partials import DayPartials, Rows
 from .export import LakeExporter, changed_days, fetch_batches
@@ -74,10 +74,10 @@ _NULL_ORDER = {
 
 
 @dataclass
-class _Windowed(_Compiled):
+class _Windowed(CompiledSelection):
     """A selection compiled for the DuckDB table: its window kept apart from
     `where`, so an aggregation can be answered from per-day partials
-    (day_partials.py) and the rest get the window back in `_run`."""
+    (day_partials.py) and the rest get the window back in `run_statement`."""
 
     app_id: int = 0
     window: tuple[int | None, int | None] = (None, None)
@@ -193,12 +193,14 @@ class LakeRecordStore(SqlRecordStore):
 
     # -- the engine a selection runs on --------------------------------------------
 
-    def _compile(self, selection: Any, engine: sa.Engine | None = None) -> _Compiled:
+    def compile_selection(
+        self, selection: Any, engine: sa.Engine | None = None
+    ) -> CompiledSelection:
         app_id = self.catalog.application_id(selection.application)
         if not self._sync(app_id, selection.application):
-            return super()._compile(selection, self.engine)
+            return super().compile_selection(selection, self.engine)
         selection = self.resolve(selection)
-        compiled = super()._compile(replace(selection, start=None, end=None), self.duck)
+        compiled = super().compile_selection(replace(selection, start=None, end=None), self.duck)
         return _Windowed(
             compiled.table,
             compiled.fields,
@@ -206,19 +208,20 @@ class LakeRecordStore(SqlRecordStore):
             compiled.engine,
             app_id=app_id,
             window=tuple(
-                None if bound is None else _us(bound) for bound in (selection.start, selection.end)
+                None if bound is None else selection_us(bound)
+                for bound in (selection.start, selection.end)
             ),
         )
 
-    def _run(self, compiled: _Compiled, stmt: sa.Select) -> Rows:
+    def run_statement(self, compiled: CompiledSelection, stmt: sa.Select) -> Rows:
         if not isinstance(compiled, _Windowed):
-            return super()._run(compiled, stmt)
+            return super().run_statement(compiled, stmt)
         return self._partials.answer(
             compiled.app_id,
             compiled.table,
             compiled.window,
             stmt,
-            lambda statement: SqlRecordStore._run(self, compiled, statement),
+            lambda statement: SqlRecordStore.run_statement(self, compiled, statement),
         )
 
     def _retrying(method: Callable[..., T]) -> Callable[..., T]:  # noqa: N805 - decorator

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .._timestamps import now_us
-from ..datasets.registry import check_name, current_user
+from ..datasets.registry import current_user
+from ..names import check_name
 from ..store.schema import review_actions, review_items, review_queues
 from .queue import MIN_LEASE_SECONDS, ReviewQueue
 from .sources import QueueSource, ReviewError
@@ -34,10 +35,7 @@ def create_queue(
     lease_seconds: float = 600.0,
     exist_ok: bool = False,
 ) -> ReviewQueue:
-    try:
-        check_name(name, "review queue")
-    except ValueError as exc:
-        raise ReviewError(str(exc)) from None
+    check_name(name, "review queue", ReviewError)
     if (
         not isinstance(labels_per_item, int)
         or isinstance(labels_per_item, bool)

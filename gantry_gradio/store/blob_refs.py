@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
 
-from ..spool_entry import is_blob_key
+from ..blobs.keys import is_blob_key
 from . import schema
 
 _CHUNK = 500

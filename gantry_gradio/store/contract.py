@@ -124,6 +124,11 @@ class RecordStore(ABC):
         the SQL store answered instead), one line each; usually none."""
         return []
 
+    def close(self) -> None:
+        """Release what the engine holds (a columnar copy, its threads); the
+        SQL store holds nothing of its own."""
+        return None
+
     def resolve(self, selection: S) -> S:
         """The selection with its saved view written out (window where the
         selection leaves it open, the view's filters first) and no view name:

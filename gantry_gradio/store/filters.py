@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 
 from .._timestamps import to_epoch_us
-from .._values import MAX_EXACT_INT, clean_text
+from ..fields import MAX_EXACT_INT, clean_text
 from .schema import Field
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from .flatten import from_column
+from ..fields import from_column
 from .schema import Field
 
 _SECTION_ORDER = {"inputs": 0, "outputs": 1, "feedback": 2, "tags": 3, "projections": 4}

@@ -37,7 +37,7 @@ _KEYS_PER_QUERY = 500
 
 
 @dataclass
-class _Compiled:
+class CompiledSelection:
     """A `Selection` as this engine runs it: the application's table, its
     fields, the WHERE conditions, and the engine that runs the statements
     (the SQL store's own, or a columnar one holding the same table)."""
@@ -56,7 +56,13 @@ class SqlRecordStore(RecordStore):
     conditions on the application's own table (one column per field), so
     filters and windows use its indexes; the catalog's cache keeps the
     per-read cost to one small query (the field list, which other processes
-    may grow)."""
+    may grow).
+
+    The engine seam: every read goes through `compile_selection` (the
+    selection as a table, fields and conditions, on an engine) and then
+    `run_statement` (one SQLAlchemy statement to rows). Another engine holding
+    the same table overrides these two and inherits every read's SQL: the lake
+    (DuckDB, `lake/store.py`) and Spark (`lake/spark.py`) do."""
 
     def __init__(self, engine: sa.Engine, catalog: Catalog, views: ViewStore) -> None:
         self.engine = engine
@@ -85,7 +91,9 @@ class SqlRecordStore(RecordStore):
     def list_views(self, application: str) -> list[View]:
         return self.views.list(application)
 
-    def _compile(self, selection: Selection, engine: sa.Engine | None = None) -> _Compiled:
+    def compile_selection(
+        self, selection: Selection, engine: sa.Engine | None = None
+    ) -> CompiledSelection:
         """The application's table, its current fields, and the selection
         (its view written out) as SQL conditions. The window is [start, end)."""
         app_id = self.catalog.application_id(selection.application)
@@ -94,10 +102,10 @@ class SqlRecordStore(RecordStore):
         selection = self.resolve(selection)
         where = []
         if selection.start is not None:
-            where.append(table.c.timestamp_us >= _us(selection.start))
+            where.append(table.c.timestamp_us >= selection_us(selection.start))
         if selection.end is not None:
-            where.append(table.c.timestamp_us < _us(selection.end))
-        compiled = _Compiled(table, fields, where, engine or self.engine)
+            where.append(table.c.timestamp_us < selection_us(selection.end))
+        compiled = CompiledSelection(table, fields, where, engine or self.engine)
         for f in selection.filters:
             column, kind = compiled.column(f.field)
             where.append(to_sql(f, column, kind))
@@ -116,7 +124,7 @@ class SqlRecordStore(RecordStore):
         order_by: str | None = None,
         ascending: bool = True,
     ) -> pd.DataFrame:
-        compiled = self._compile(selection)
+        compiled = self.compile_selection(selection)
         table = compiled.table
         known = compiled.fields
         if fields is not None:
@@ -132,12 +140,12 @@ class SqlRecordStore(RecordStore):
             stmt = stmt.limit(limit)
         if offset:
             stmt = stmt.offset(offset)
-        data, names = self._run(compiled, stmt)
+        data, names = self.run_statement(compiled, stmt)
         frame = pd.DataFrame(data, columns=names)
         return to_frame(frame, known, None if fields is None else set(fields))
 
     def keys(self, selection: Selection, field: str | None = None) -> pd.DataFrame:
-        compiled = self._compile(selection)
+        compiled = self.compile_selection(selection)
         table = compiled.table
         columns = [table.c.join_key]
         if field is not None:
@@ -200,7 +208,7 @@ class SqlRecordStore(RecordStore):
         true, and the share of true among those that have it. SQL groups by the
         indexed hour; hours are summed into days or weeks here (at most a few
         thousand rows)."""
-        compiled = self._compile(selection)
+        compiled = self.compile_selection(selection)
         column, kind = compiled.column(field)
         if kind != "boolean":
             raise FilterError(f"percent_true needs a boolean field; {field!r} holds {kind}")
@@ -227,7 +235,7 @@ class SqlRecordStore(RecordStore):
     def summary(self, selection: Selection, fields: Sequence[str]) -> dict[str, Any]:
         """Rows, and per field how many have it (and how many are true, for a
         boolean field), in one scan: the headline numbers of a dashboard."""
-        compiled = self._compile(selection)
+        compiled = self.compile_selection(selection)
         columns = [sa.func.count().label("predictions")]
         known = [f for f in fields if f in compiled.fields]
         for index, field in enumerate(known):
@@ -240,7 +248,7 @@ class SqlRecordStore(RecordStore):
         # select_from: with no field known yet and no window, nothing else
         # names the table, and a bare SELECT count(*) counts one row.
         stmt = sa.select(*columns).select_from(compiled.table).where(*compiled.where)
-        data, names = self._run(compiled, stmt)
+        data, names = self.run_statement(compiled, stmt)
         row = dict(zip(names, data[0], strict=True))
         result: dict[str, Any] = {"predictions": int(row["predictions"])}
         for index, field in enumerate(known):
@@ -251,7 +259,7 @@ class SqlRecordStore(RecordStore):
 
     def mean_over_time(self, selection: Selection, field: str, bucket: str) -> pd.DataFrame:
         """Mean of a numeric field per bucket (from per-hour sums and counts)."""
-        compiled = self._compile(selection)
+        compiled = self.compile_selection(selection)
         column, kind = compiled.column(field)
         if kind != "number":
             raise FilterError(f"mean_over_time needs a numeric field; {field!r} holds {kind}")
@@ -270,7 +278,7 @@ class SqlRecordStore(RecordStore):
 
     def value_counts(self, selection: Selection, field: str, bucket: str | None) -> pd.DataFrame:
         """Counts per value of a categorical field (e.g. `feedback.flag`), optionally per bucket."""
-        compiled = self._compile(selection)
+        compiled = self.compile_selection(selection)
         column, _kind = compiled.column(field)
         keys = [column] if bucket is None else [compiled.table.c.hour_us, column]
         stmt = (
@@ -300,7 +308,7 @@ class SqlRecordStore(RecordStore):
         With `split_by`, one histogram per value of that field (rows without it
         left out unless `keep_missing`), counted in the same scan."""
         bins = check_bins(bins, limit=MAX_FINE_BINS)
-        compiled = self._compile(selection)
+        compiled = self.compile_selection(selection)
         column, kind = compiled.column(field)
         if kind != "number":
             raise FilterError(f"histogram needs a numeric field; {field!r} holds {kind}")
@@ -341,15 +349,15 @@ class SqlRecordStore(RecordStore):
         return pd.concat(parts, ignore_index=True).drop(columns="bin")
 
     def value_range(self, selection: Selection, field: str) -> tuple[Any, Any]:
-        compiled = self._compile(selection)
+        compiled = self.compile_selection(selection)
         column, kind = compiled.column(field)
         if kind != "number":
             raise FilterError(f"{field!r} holds {kind} values; a range needs a numeric field")
         return self._min_max(compiled, column)
 
-    def _min_max(self, compiled: _Compiled, column: sa.Column) -> tuple[Any, Any]:
+    def _min_max(self, compiled: CompiledSelection, column: sa.Column) -> tuple[Any, Any]:
         stmt = sa.select(sa.func.min(column), sa.func.max(column)).where(*compiled.where)
-        ((low, high),) = self._run(compiled, stmt)[0]
+        ((low, high),) = self.run_statement(compiled, stmt)[0]
         return low, high
 
     @staticmethod
@@ -358,10 +366,12 @@ class SqlRecordStore(RecordStore):
         merged = edges.merge(counts, on="bin", how="left")
         return merged.assign(count=merged["count"].fillna(0).astype("int64"))
 
-    def _frame(self, compiled: _Compiled, stmt: sa.Select, columns: list[str]) -> pd.DataFrame:
-        return pd.DataFrame(self._run(compiled, stmt)[0], columns=columns)
+    def _frame(
+        self, compiled: CompiledSelection, stmt: sa.Select, columns: list[str]
+    ) -> pd.DataFrame:
+        return pd.DataFrame(self.run_statement(compiled, stmt)[0], columns=columns)
 
-    def _run(self, compiled: _Compiled, stmt: sa.Select) -> tuple[list, list[str]]:
+    def run_statement(self, compiled: CompiledSelection, stmt: sa.Select) -> tuple[list, list[str]]:
         """Rows and column names of one read statement. Every read of records
         runs through here: an engine that is not a SQLAlchemy one (Spark)
         overrides this and runs the same statement its own way."""
@@ -408,6 +418,6 @@ def _floor(expression: sa.ColumnElement, engine: sa.Engine) -> sa.ColumnElement:
     return sa.cast(sa.func.floor(expression), sa.Integer)
 
 
-def _us(when: pd.Timestamp) -> int:
+def selection_us(when: pd.Timestamp) -> int:
     """A selection bound as the stored epoch microseconds."""
     return int(when.as_unit("us").asm8.astype("int64"))
