@@ -9,6 +9,27 @@ import pytest
 from gantry_gradio import Client
 from tests.servers import PostgresServer, S3Server
 
+#: The lanes a test can be in besides `fast` (pyproject.toml describes them).
+LANES = ("browser", "postgres", "spark", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by the real parts it starts, so a lane can be picked
+    with `-m` (docs/testing.md): PostgreSQL (a fixture, or the postgresql
+    half of a store-parametrised test), Spark, Chromium (the *_browser.py
+    files). `slow` is marked by hand where a test takes seconds on its own.
+    What is in none of these lanes is `fast`: the developer's loop."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & {"postgres", "own_postgres"} or "postgresql" in item.nodeid:
+            item.add_marker(pytest.mark.postgres)
+        if "spark" in fixtures:
+            item.add_marker(pytest.mark.spark)
+        if item.path.name.endswith("_browser.py"):
+            item.add_marker(pytest.mark.browser)
+        if not any(item.get_closest_marker(lane) for lane in LANES):
+            item.add_marker(pytest.mark.fast)
+
 
 @pytest.fixture(scope="session")
 def postgres():
