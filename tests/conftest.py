@@ -17,7 +17,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by the real parts it starts, so a lane can be picked
     with `-m` (docs/testing.md): PostgreSQL (a fixture, or the postgresql
     half of a store-parametrised test), Spark, Chromium (the *_browser.py
-    files). `slow` is marked by hand where a test takes seconds on its own.
+    files). `slow` is the reliability suite, and marked by hand where a test
+    takes seconds on its own.
     What is in none of these lanes is `fast`: the developer's loop."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -27,8 +28,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.spark)
         if item.path.name.endswith("_browser.py"):
             item.add_marker(pytest.mark.browser)
+        if item.path.parent.name == "reliability":  # whole-system runs: load, outages, kills
+            item.add_marker(pytest.mark.slow)
         if not any(item.get_closest_marker(lane) for lane in LANES):
             item.add_marker(pytest.mark.fast)
+    # Files holding long tests go first, so the two workers do not end with
+    # one of them alone on a two-minute test; each such file stays on one
+    # worker (`--dist loadgroup`), so its module fixtures (a backfilled month,
+    # a launched app) are made once, not once per worker.
+    heavy = {item.path for item in items if not item.get_closest_marker("fast")}
+    items.sort(key=lambda item: item.path not in heavy)
+    for item in items:
+        if item.path in heavy:
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gantry_gradio import AutomationScheduler, Client
+from gantry_gradio import AutomationScheduler, Client, DatasetError
 from gantry_gradio.alerts import AlertRule, AlertState, advance, alert_history, create_alert
 
 APP = "alerted-app"
@@ -152,6 +152,13 @@ def test_bad_rules_are_refused_with_a_reason(options, message):
         daily_rule(**options)
 
 
+@pytest.mark.parametrize("name", ["new accounts", "../x", "", 7])
+def test_a_bad_alert_name_is_a_value_error_about_an_alert_not_a_dataset(name):
+    with pytest.raises(ValueError, match="alert name") as refused:
+        AlertRule(name, APP, "volume", below=1, window="1D", every="1D")
+    assert not isinstance(refused.value, DatasetError)
+
+
 def test_state_changes_need_the_streak_and_undecided_evaluations_keep_it():
     state = AlertState()
     for breached, expected in [
@@ -167,6 +174,7 @@ def test_state_changes_need_the_streak_and_undecided_evaluations_keep_it():
         assert (state.state, state.streak, state.transition) == expected
 
 
+@pytest.mark.slow
 def test_the_module_api_creates_lists_and_deletes_alerts(tmp_path):
     import gantry_gradio as gantry
 

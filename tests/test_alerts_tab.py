@@ -8,6 +8,7 @@ from __future__ import annotations
 import gradio as gr
 import httpx
 import pandas as pd
+import pytest
 
 from gantry_gradio import monitoring_tab
 from gantry_gradio.alerts import AlertRule, alert_history, create_alert
@@ -56,6 +57,7 @@ def form(app: str, name: str, token: str, **fields) -> list:
     return [app, token, view, name, *values.values()]
 
 
+@pytest.mark.slow
 def test_the_tab_shows_alerts_and_its_form_checks_saves_and_deletes_rules(client):
     accepted = [9, 9, 2, 2]  # per day of ten: the last two days breach "below 50"
     client.log_records(

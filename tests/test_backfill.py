@@ -17,6 +17,8 @@ from gantry_gradio.alerts import alert_history
 from tests.servers import free_port
 from tests.tiny_detoxify import build as build_detoxify
 
+pytestmark = pytest.mark.slow  # docs/testing.md: not in the fast lane
+
 APP = backfill.APP
 ACCEPTED = backfill.ACCEPTED
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 from pathlib import Path
 
@@ -86,8 +87,23 @@ def test_bulk_stores_exactly_what_log_record_stores(client, monkeypatch):
     written one by one (grouping off)."""
     counts = _counting_paths(client)
     columns = _records(60)
+    # The worker is held inside the bulk call's insert while the 60 calls are
+    # logged, so it reads them as one run whatever the machine's load (else a
+    # busy machine lets it read the first few alone, below a group's minimum).
+    held, release = threading.Event(), threading.Event()
+    counting_bulk = client.worker.writer.write_bulk
+
+    def hold_once(entries):
+        if not held.is_set():
+            held.set()
+            release.wait(60)
+        return counting_bulk(entries)
+
+    client.worker.writer.write_bulk = hold_once
     client.log_records(APP, version=3, **columns)
+    assert held.wait(60)
     _log_one_by_one(client, "grouped", columns)
+    release.set()
     bulk, grouped = _stored(client, APP), _stored(client, "grouped")
     assert counts == {"bulk": 120, "per record": 0}, "a bulk call or a group fell back"
     monkeypatch.setattr(record_groups, "MIN_GROUP", 10**9)

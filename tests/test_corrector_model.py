@@ -30,6 +30,8 @@ from demo_app.model import (
     tokenizer_appends_eos,
 )
 
+pytestmark = pytest.mark.slow  # docs/testing.md: not in the fast lane
+
 SHORT = "I has a dog."
 THREE_WORDS = "He go home."
 FORTY_WORDS = (
@@ -76,6 +78,7 @@ def test_the_sentences_are_what_the_tests_say():
     assert len(THREE_WORDS.split()) == 3 and len(FORTY_WORDS.split()) == 40
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["corrector", "raw"])
 def test_a_batch_of_mixed_lengths_equals_one_by_one(which, request):
     chosen = request.getfixturevalue(which)

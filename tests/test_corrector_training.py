@@ -26,6 +26,8 @@ from demo_app.train_corrector import (
     training_pair,
 )
 
+pytestmark = pytest.mark.slow  # docs/testing.md: not in the fast lane
+
 SENTENCES = [
     "He goes to school every day.",
     "She has eaten all the cookies in the kitchen.",

@@ -319,6 +319,7 @@ def recent_client(store_url: str, tmp_path) -> tuple[Client, pd.Timestamp]:
     return c, start
 
 
+@pytest.mark.slow
 def test_the_command_runs_stored_automations(tmp_path):
     store = f"sqlite:///{tmp_path / 'records.db'}"
     c, start = recent_client(store, tmp_path)

@@ -30,6 +30,8 @@ from tests.gradio_apps import (
     refresh_args,
 )
 
+pytestmark = pytest.mark.slow  # docs/testing.md: not in the fast lane
+
 START = pd.Timestamp("2022-04-04", tz="UTC")
 SECRET_B = "app-b private input"
 

@@ -22,6 +22,8 @@ from gantry_gradio import Client
 from tests.gradio_apps import connect, monitoring_refresh, monitoring_save_view
 from tests.servers import free_port
 
+pytestmark = pytest.mark.slow  # docs/testing.md: not in the fast lane
+
 
 def _command(store: str, *options: str) -> list[str]:
     return [sys.executable, "-m", "gantry_gradio", "dashboard", "--store", store, *options]

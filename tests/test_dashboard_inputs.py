@@ -24,6 +24,8 @@ from tests.gradio_apps import (
     shown,
 )
 
+pytestmark = pytest.mark.slow  # docs/testing.md: not in the fast lane
+
 APP = "inputs-app"
 START = pd.Timestamp("2022-04-04", tz="UTC")
 

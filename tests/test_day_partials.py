@@ -67,6 +67,7 @@ def exported(tmp_path):
     client.close()
 
 
+@pytest.mark.slow
 def test_reads_from_partials_equal_sql_and_a_changed_day_alone_is_scanned(exported):
     client, records, keys = exported
     assert _assert_reads_equal(client, APP, view="saved", depth=FULL, around=MEDIUM) > 50
@@ -100,6 +101,7 @@ def test_reads_from_partials_equal_sql_and_a_changed_day_alone_is_scanned(export
     _assert_reads_equal(client, APP, view="saved", depth=FULL, around=MEDIUM)
 
 
+@pytest.mark.slow
 def test_a_restarted_process_answers_from_kept_partials_without_scanning(tmp_path):
     client = _lake_client(None, tmp_path)
     _log(client, APP, _fixed_records(range(6), 9))
@@ -161,6 +163,7 @@ def test_statements_with_too_many_groups_are_answered_directly(exported, monkeyp
     assert _kept(client) == before
 
 
+@pytest.mark.slow
 def test_partials_of_a_state_saved_by_other_code_are_dropped(tmp_path):
     """A kept file whose table an older version changed (it does not keep
     partials): they no longer match its table, so they go at opening."""

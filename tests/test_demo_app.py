@@ -18,6 +18,8 @@ from demo_app.pipeline import load_pipeline
 from tests.gradio_apps import TEST_TOKEN, connect, launched, monitoring_refresh
 from tests.tiny_seq2seq import build
 
+pytestmark = pytest.mark.slow  # docs/testing.md: not in the fast lane
+
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):

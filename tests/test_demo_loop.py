@@ -21,6 +21,8 @@ from gantry_gradio import AlertRule, Client, alerts
 from gantry_gradio.store import SqlRecordStore
 from tests.gradio_apps import TEST_TOKEN, connect, launched, monitoring_refresh
 
+pytestmark = pytest.mark.slow  # docs/testing.md: not in the fast lane
+
 WRONG = "feedback.label_verdict == wrong"
 
 

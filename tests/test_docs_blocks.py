@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # docs/testing.md: not in the fast lane
+
 ROOT = Path(__file__).parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _BLOCK = re.compile(r"```(\w*)\n(.*?)```", re.DOTALL)
@@ -37,6 +39,7 @@ _ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 _RUNNER = """
 import json, sys, traceback
 import gradio as gr
+
 gr.Blocks.launch = lambda self, *args, **kwargs: (None, None, None)
 namespace = {"__name__": "__main__"}
 for line, code in json.loads(sys.argv[1]):

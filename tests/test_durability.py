@@ -8,10 +8,13 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from gantry_gradio import Client
 from tests.crash_logger import run_and_kill
+
+pytestmark = pytest.mark.slow  # docs/testing.md: not in the fast lane
 
 APP = "crash-app"
 HERE = Path(__file__).parent
@@ -187,6 +190,7 @@ def test_a_live_process_segment_is_not_adopted(tmp_path):
 FULL_DISK_LOGGER = """
 import resource, signal, sys
 from gantry_gradio import Client, SpoolError
+
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
 client = Client(sys.argv[1], blobs=sys.argv[2], spool_dir=sys.argv[3])
 client.worker.stop(5)  # keep everything in the spool, as if the store were down

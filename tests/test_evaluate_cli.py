@@ -13,6 +13,8 @@ import pytest
 from gantry_gradio import Client
 from tests.test_evaluation import ROWS
 
+pytestmark = pytest.mark.slow  # docs/testing.md: not in the fast lane
+
 REPO = Path(__file__).resolve().parent.parent
 
 

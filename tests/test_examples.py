@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import gantry_gradio as gantry
 from tests.gradio_apps import TEST_TOKEN, connect, flag_index, launched, monitoring_refresh
 
@@ -47,6 +49,7 @@ def _load(name: str):
     return module
 
 
+@pytest.mark.slow
 def test_example_apps_log_predictions_feedback_and_flags(tmp_path, monkeypatch):
     monkeypatch.setenv("GANTRY_STORE", f"sqlite:///{tmp_path / 'r.db'}")
     monkeypatch.setenv("GANTRY_BLOBS", str(tmp_path / "blobs"))

@@ -220,6 +220,7 @@ def _run(url: str, fn_index: int, data: list, session: str) -> int:
     ).status_code
 
 
+@pytest.mark.slow
 def test_a_flag_without_a_prediction_is_a_report_and_copies_no_upload(client, tmp_path):
     app = "flag-forgery"
     received: list[str] = []

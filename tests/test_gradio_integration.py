@@ -24,6 +24,7 @@ def correct(text: str) -> str:
     return text.replace(" go ", " goes ")
 
 
+@pytest.mark.slow
 def test_interface_with_wrapper_and_callback_under_20_concurrent_users(client):
     app = "iface-app"
     demo = gr.Interface(
@@ -61,6 +62,7 @@ def test_interface_with_wrapper_and_callback_under_20_concurrent_users(client):
     assert df["tags.session"].nunique() == 20
 
 
+@pytest.mark.slow
 def test_blocks_feedback_buttons_join_the_right_prediction(client):
     app = "blocks-app"
     with gr.Blocks() as demo:
@@ -103,6 +105,7 @@ def _png(tmp_path, color) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_flagged_image_goes_to_s3_and_back(s3_server, s3_bucket, store_url, tmp_path):
     """The flag joins the monitored prediction, whose image went to S3."""
     client = Client(
@@ -328,6 +331,7 @@ def test_only_files_inside_gradios_upload_folder_are_uploaded(tmp_path, monkeypa
     assert as_upload("just some text") == "just some text"
 
 
+@pytest.mark.slow
 def test_s3_failure_never_reaches_the_user(s3_server, tmp_path):
     """Blob uploads wait in the spool while the bucket is missing; the app answers."""
     client = Client(

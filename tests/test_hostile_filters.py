@@ -157,6 +157,7 @@ def _same_everywhere(stores: dict, examples: int) -> list[tuple]:
     return seen
 
 
+@pytest.mark.slow
 def test_a_thousand_hostile_filters_agree_on_sql_and_the_lake(engines):
     seen = _same_everywhere(engines, 1000)
     rows = [answer for answer in seen if answer[0] == "rows"]

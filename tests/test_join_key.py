@@ -16,6 +16,7 @@ def test_from_dict_is_gantry_md5_of_sorted_json():
     assert JoinKey.from_dict({"a": 1}) == "42b7b4f2921788ea14dac5566e6f06d0"
 
 
+@pytest.mark.slow
 def test_from_dict_ignores_key_order_and_is_stable_across_processes():
     d1 = {"b": [1, 2], "a": {"y": 1, "x": 2}}
     d2 = {"a": {"x": 2, "y": 1}, "b": [1, 2]}

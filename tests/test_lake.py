@@ -405,6 +405,7 @@ _PROPERTY = settings(
 )
 
 
+@pytest.mark.slow
 @settings(_PROPERTY, max_examples=15)
 @given(history=_histories())
 def test_every_lake_read_equals_the_sql_store(tmp_path, history):
@@ -476,6 +477,7 @@ def _check_history(client: Client, history: dict) -> None:
     assert client.store.notes(app) == []
 
 
+@pytest.mark.slow
 def test_lake_reads_equal_sql_on_both_stores(lake_client):
     """A fixed history on SQLite and PostgreSQL: before any export (SQL),
     after it (lake), after late feedback and late predictions changed two
@@ -549,6 +551,7 @@ def _wait_rebuilt(
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_damaged_files_are_read_from_sql_named_in_notes_and_rebuilt(tmp_path):
     client = _lake_client(f"sqlite:///{tmp_path}/records.db", tmp_path)
     try:
@@ -651,6 +654,7 @@ def _same_size(path: Path, table) -> None:
     scratch.replace(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tampering", ["acceptance flipped", "moved a day", "another app's file"])
 def test_a_file_rewritten_at_the_same_size_is_not_trusted(tmp_path, tampering):
     import pyarrow.compute as pc
@@ -820,6 +824,7 @@ def _spy_loads(monkeypatch, store_module) -> dict[str, list]:
     return seen
 
 
+@pytest.mark.slow
 def test_a_restarted_process_answers_from_the_kept_mirror_like_a_warm_one(
     tmp_path, monkeypatch
 ):
@@ -888,6 +893,7 @@ def _owner(args: list[str], cache: Path):
     return child
 
 
+@pytest.mark.slow
 def test_another_processes_live_duckdb_file_is_never_removed(tmp_path):
     """The first process of a store keeps its DuckDB file for the next; a
     second gets a private one. Owners are known by the lock they hold, not by
@@ -933,6 +939,7 @@ def test_another_processes_live_duckdb_file_is_never_removed(tmp_path):
 # -- S3 ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_lake_on_s3_with_a_hostile_application_name(s3_server, s3_bucket, tmp_path):
     client = _s3_lake_client(tmp_path, s3_server, s3_bucket)
     try:
@@ -987,6 +994,7 @@ def test_lake_on_s3_with_a_hostile_application_name(s3_server, s3_bucket, tmp_pa
         client.close()
 
 
+@pytest.mark.slow
 def test_hostile_application_name_stays_in_one_lake_folder(tmp_path):
     client = _lake_client(f"sqlite:///{tmp_path}/records.db", tmp_path)
     try:
@@ -1019,6 +1027,7 @@ def test_hostile_application_name_stays_in_one_lake_folder(tmp_path):
 # -- two exporters at once -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_exporters_racing_writers_leave_one_file_per_day(store_url, tmp_path, caplog):
     """Two clients on one store and lake export in threads while records and
     late feedback keep arriving; afterwards every day has one partition, the

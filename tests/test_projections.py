@@ -237,6 +237,7 @@ def test_baseline_comparison_through_the_client(client, tmp_path):
         client.register_baseline(APP, pd.DataFrame({"nothing": [1]}), projections=["entropy"])
 
 
+@pytest.mark.slow
 def test_command_line_computes_projections(tmp_path):
     import os
     import subprocess

@@ -31,6 +31,8 @@ from tests.test_lake import (
     _sql,
 )
 
+pytestmark = pytest.mark.slow  # docs/testing.md: not in the fast lane
+
 APP = "retained-app"
 HERE = Path(__file__).parent
 
@@ -177,6 +179,7 @@ MOVER = """
 import sys, time
 from gantry_gradio import Client
 from gantry_gradio.lake import retention
+
 
 client = Client(sys.argv[1], blobs=sys.argv[2], spool_dir=sys.argv[3], analytics="lake",
                 lake_export_seconds=3600)

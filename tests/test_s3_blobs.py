@@ -78,6 +78,7 @@ def test_same_content_is_stored_once(s3_client, s3_server, s3_bucket):
     assert len(set(s3_client.query(APP)["inputs.raw"])) == 1
 
 
+@pytest.mark.slow
 def test_missing_bucket_is_reported_and_delivery_resumes_once_created(s3_server, tmp_path):
     bucket = "gantry-not-yet-created"
     c = Client(
@@ -98,6 +99,7 @@ def test_missing_bucket_is_reported_and_delivery_resumes_once_created(s3_server,
         c.close()
 
 
+@pytest.mark.slow
 def test_s3_outage_mid_stream_delays_but_loses_nothing(s3_client, s3_server):
     keys: list[str] = []
 
