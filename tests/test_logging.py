@@ -36,6 +36,15 @@ def test_prediction_round_trip_with_flattened_columns(client):
     assert row["timestamp"] == pd.Timestamp("2022-04-10T12:30:00Z")
 
 
+def test_a_first_record_with_only_empty_values_is_stored_not_rejected(client):
+    """Its application's fields were never read in this process and it brings
+    none: the writer once looked them up in an empty cache and rejected it."""
+    key = client.log_record("empty-first", inputs={"k": None})
+    assert client.flush(30)
+    assert client.stats()["rejected"] == 0, client.stats()
+    assert list(client.query("empty-first")["join_key"]) == [key]
+
+
 def test_feedback_before_and_after_prediction_is_merged(client):
     early = client.log_record(APP, feedback={"accepted": False}, join_key="k-early")
     assert early == "k-early"

@@ -185,8 +185,9 @@ class Catalog:
         value. Past its section's budget, a new path gets no column (the writer
         keeps it in `extra`)."""
         with self._lock:
-            if all(path in self.fields(app_id) for path in kinds):
-                return self._fields[app_id]
+            current = self.fields(app_id)  # read first: a record may bring no field at all
+            if all(path in current for path in kinds):
+                return current
             known = self.fields(app_id, refresh=True)
             used = Counter(map(_section, known))
             granted = {}
