@@ -262,6 +262,10 @@ def test_rows_are_compact_rounded_and_open_in_full(store, tmp_path):
         page.get_by_role("option", name="projections.edit.char_distance", exact=True).click()
         page.keyboard.press("Escape")
         idle(page)
+        # (the chosen column arrives with the table's next answer: on a loaded
+        # machine after idle()'s first look)
+        chosen = header.filter(has_text="projections.edit.char_distance").first
+        chosen.wait_for(timeout=30_000)
         headers = [h.strip() for h in header.all_inner_texts()]
         assert "projections.edit.char_distance" in headers and "inputs.text" in headers
         newest = store.query(APP, newest_first=True, limit=1)
