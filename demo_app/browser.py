@@ -52,8 +52,23 @@ def open_monitoring(
     page.get_by_role("button", name="Login").click()
     if tab:
         page.get_by_role("tab", name=tab).click()
+    first_refresh_answered(page)
     if view:
         pick(page, "Saved view", view)
+    wait_until_idle(page)
+
+
+def first_refresh_answered(page, timeout_ms: int = 60_000) -> None:
+    """Until the page load's refresh has answered: its window line, or what
+    the tab says instead (an application without records yet, a mistake).
+    Why: a Refresh clicked while that one runs is ignored by design, and on a
+    busy machine it may not have started when the page first looks idle."""
+    answered = ["Window:", "No data yet", "Not refreshed"]
+    page.wait_for_function(
+        "marks => marks.some(mark => document.body.innerText.includes(mark))",
+        arg=answered,
+        timeout=timeout_ms,
+    )
     wait_until_idle(page)
 
 
