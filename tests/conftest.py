@@ -13,6 +13,7 @@ from tests.servers import PostgresServer, S3Server
 LANES = ("browser", "postgres", "spark", "slow")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test by the real parts it starts, so a lane can be picked
     with `-m` (docs/testing.md): PostgreSQL (a fixture, or the postgresql
